@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set everything up first
+# (Debian packages, .venv, Python packages) and are quick when nothing changed.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?= --simulate
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup-debian.sh
+	bash scripts/setup-debian.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[server,dev]'
+	touch $(STAMP)
+
+run: setup
+	bash scripts/with-display.sh $(PY) main.py $(ARGS)
+
+test: setup
+	bash scripts/with-display.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

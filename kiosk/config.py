@@ -1,0 +1,325 @@
+"""Typed, validated settings from `kiosk.toml` plus `KIOSK_<SECTION>_<KEY>` environment overrides.
+
+Every key has a default (documented in the shipped `kiosk.toml`). A bad file or variable gives one
+`ConfigError` whose lines each name the source, the key path, the bad value and what was expected:
+
+    kiosk.toml: devices.printer.baudrate: expected an integer, got "fast"
+
+and nothing starts half-configured.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+ENV_PREFIX = "KIOSK_"
+ENV_IGNORED = ("KIOSK_CONFIG", "KIOSK_TEST_")  # the config path itself, and test switches
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; str() is the complete, human-readable reason."""
+
+
+def _parse_vat_rate(value: Any) -> Any:
+    """A VAT percentage ("19", "7.5", 19 or 7.5) to integer basis points (1900, 750)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return value  # let the int check name the problem
+    try:
+        rate = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError('expected a percentage such as "19" or "7.5"') from None
+    if not (0 <= rate <= 100) or rate != rate.quantize(Decimal("0.01")):
+        raise ValueError("expected a percentage from 0 to 100 with at most 2 decimals")
+    return int(rate * 100)
+
+
+VatRateBasisPoints = Annotated[int, BeforeValidator(_parse_vat_rate)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+PositiveSeconds = Annotated[int, Field(ge=1, le=86400)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class KioskSection(Section):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "kiosk-001"
+    name: str = "Self-service"
+    mode: Literal["checkout", "checkin", "both"] = "both"
+    data_dir: str = "var"
+
+
+class LocaleSection(Section):
+    languages: Annotated[list[Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")]], Field(min_length=1)] = [
+        "en", "de", "nl"]
+    default_language: str = "en"
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> "LocaleSection":
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {json.dumps(self.default_language)} is not in languages {self.languages}")
+        return self
+
+
+class MoneySection(Section):
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    vat_rates: dict[str, VatRateBasisPoints] = {"A": 1900, "B": 700, "C": 0}
+    default_vat: str = "A"
+
+    @model_validator(mode="after")
+    def _default_rate_exists(self) -> "MoneySection":
+        if self.default_vat not in self.vat_rates:
+            raise ValueError(f"default_vat {json.dumps(self.default_vat)} is not a key of vat_rates")
+        return self
+
+
+class CatalogSection(Section):
+    # EAN-13 prefixes whose codes carry a price: 2P IIIII VVVVV C (item reference, price in minor units).
+    price_embedded_prefixes: list[Annotated[str, Field(pattern=r"^2[0-9]$")]] = [
+        "20", "21", "22", "23", "24", "25", "26", "27", "28", "29"]
+
+
+class CheckinSection(Section):
+    early_minutes: Annotated[int, Field(ge=0, le=1440)] = 60  # how long before its slot a booking may check in
+    late_minutes: Annotated[int, Field(ge=0, le=1440)] = 30  # and how long after the slot started
+
+
+class UISection(Section):
+    fullscreen: bool = True
+    idle_timeout_s: PositiveSeconds = 60
+    still_there_countdown_s: PositiveSeconds = 20
+    large_text: bool = False
+
+
+class SerialSettings(Section):
+    url: str = ""  # /dev/ttyACM0, socket://127.0.0.1:9200, rfc2217://host:port
+    baudrate: int = 9600
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+
+    @field_validator("baudrate")
+    @classmethod
+    def _standard_baudrate(cls, value: int) -> int:
+        if value not in STANDARD_BAUDRATES:
+            raise ValueError(f"expected one of {', '.join(map(str, STANDARD_BAUDRATES))}")
+        return value
+
+
+class ScannerSettings(SerialSettings):
+    enabled: bool = True
+    driver: Literal["simulator", "serial", "hid"] = "simulator"
+    suffix: Literal["CR", "LF", "CRLF", "TAB"] = "CR"
+    aim_ids: bool = True  # the scanner prefixes each code with its AIM symbology identifier (]E0, ]Q1...)
+    hid_device: str = ""  # /dev/input/by-id/...-event-kbd for a keyboard-wedge scanner
+
+
+class CameraSettings(Section):
+    enabled: bool = False
+    driver: Literal["simulator", "opencv"] = "simulator"
+    index: Annotated[int, Field(ge=0, le=63)] = 0
+    decoder: Literal["zxing", "pyzbar"] = "zxing"
+    width: Annotated[int, Field(ge=160, le=3840)] = 1280
+    height: Annotated[int, Field(ge=120, le=2160)] = 720
+
+
+class PrinterSettings(SerialSettings):
+    enabled: bool = True
+    driver: Literal["simulator", "network", "serial", "usb", "file"] = "simulator"
+    host: str = "127.0.0.1"
+    port: Port = 9100
+    baudrate: int = 19200
+    usb_vendor_id: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    usb_product_id: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    profile: str = "default"
+    columns: Annotated[int, Field(ge=24, le=80)] = 42
+
+
+class PaymentSettings(SerialSettings):
+    enabled: bool = True
+    driver: Literal["simulator", "zvt-tcp", "zvt-serial"] = "simulator"
+    host: str = "127.0.0.1"
+    port: Port = 20007
+    password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
+
+
+class DevicesSection(Section):
+    scanner: ScannerSettings = ScannerSettings()
+    camera: CameraSettings = CameraSettings()
+    printer: PrinterSettings = PrinterSettings()
+    payment: PaymentSettings = PaymentSettings()
+
+
+class ServerSection(Section):
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] = "http://127.0.0.1:8765"
+    token: str = ""
+    start_local: bool = True  # `kiosk --simulate` starts a local central server at url
+    sync_interval_s: PositiveSeconds = 5
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    timeout_s: PositiveSeconds = 10
+
+
+class Settings(Section):
+    kiosk: KioskSection = KioskSection()
+    locale: LocaleSection = LocaleSection()
+    money: MoneySection = MoneySection()
+    catalog: CatalogSection = CatalogSection()
+    checkin: CheckinSection = CheckinSection()
+    ui: UISection = UISection()
+    devices: DevicesSection = DevicesSection()
+    server: ServerSection = ServerSection()
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.kiosk.data_dir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `path` (default: $KIOSK_CONFIG or ./kiosk.toml; missing default file = all defaults)."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "KIOSK_CONFIG" in environ
+    path = Path(path if path is not None else environ.get("KIOSK_CONFIG", "kiosk.toml"))
+    data: dict[str, Any] = {}
+    if path.exists() or explicit:
+        data = _read_toml(path)
+    sources = {tuple(): str(path)}  # key path -> where its value came from, for error messages
+    for name, keys, value in _env_overrides(environ):
+        _set_path(data, keys, value)
+        sources[keys] = f"{name} (environment)"
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(error, sources) for error in exc.errors())) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
+
+
+def leaf_paths(model: type[BaseModel] = Settings, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every settable key path, e.g. ("devices", "printer", "baudrate")."""
+    paths: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            paths += leaf_paths(sub, prefix + (name,))
+        else:
+            paths.append(prefix + (name,))
+    return paths
+
+
+def env_name(keys: tuple[str, ...]) -> str:
+    return ENV_PREFIX + "_".join(keys).upper()
+
+
+def _env_overrides(environ: Mapping[str, str]):
+    known = {env_name(keys): keys for keys in leaf_paths()}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name.startswith(ENV_IGNORED):
+            continue
+        if name not in known:
+            raise ConfigError(f"{name} (environment): not a setting; expected one of KIOSK_<SECTION>_<KEY>, "
+                              f"such as {env_name(('devices', 'printer', 'host'))}")
+        yield name, known[name], _env_value(environ[name])
+
+
+def _env_value(text: str) -> Any:
+    """TOML syntax when it parses (42, true, ["en", "de"]), otherwise the plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _set_path(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    for key in keys[:-1]:
+        node = data.get(key)
+        if not isinstance(node, dict):
+            node = data[key] = {}
+        data = node
+    data[keys[-1]] = value
+
+
+_EXPECTED = {
+    "int_type": "expected an integer", "int_parsing": "expected an integer", "int_from_float": "expected an integer",
+    "string_type": "expected a string", "bool_type": "expected true or false", "list_type": "expected a list",
+    "dict_type": "expected a table", "model_type": "expected a table", "model_attributes_type": "expected a table",
+    "extra_forbidden": "unknown key", "missing": "missing",
+}
+
+
+def _describe(error: dict[str, Any], sources: dict[tuple[str, ...], str]) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    source = next((sources[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in sources), "config")
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+    elif kind == "literal_error":
+        expected = "expected one of " + _choices(ctx.get("expected", ""))
+    elif kind == "string_pattern_mismatch":
+        expected = _PATTERN_HINTS.get(loc[-1], f"expected text matching {ctx.get('pattern')}")
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        expected = f"expected a number {_BOUND[kind]} {ctx[next(iter(ctx))]}"
+    elif kind in ("too_short", "too_long"):
+        expected = f"expected at {'least' if kind == 'too_short' else 'most'} " \
+                   f"{ctx.get('min_length', ctx.get('max_length'))} entries"
+    elif kind == "value_error":
+        expected = str(ctx.get("error", error["msg"]))
+    else:
+        expected = error["msg"]
+    path = ".".join(loc) if loc else "(top level)"
+    if kind in ("missing",) or (kind == "value_error" and not _is_scalar(error.get("input"))):
+        return f"{source}: {path}: {expected}"
+    return f"{source}: {path}: {expected}, got {_show(error.get('input'))}"
+
+
+_BOUND = {"greater_than_equal": "≥", "less_than_equal": "≤", "greater_than": ">", "less_than": "<"}
+_PATTERN_HINTS = {
+    "id": "expected 1 to 64 letters, digits, '.', '_' or '-'",
+    "currency": "expected a three-letter ISO 4217 code such as \"EUR\"",
+    "url": "expected an http:// or https:// URL",
+    "password": "expected 6 digits",
+}
+
+
+def _choices(expected: str) -> str:
+    # pydantic gives "'a', 'b' or 'c'"; show TOML-style quoted choices
+    return expected.replace("'", '"')
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def _show(value: Any) -> str:
+    """A value the way it looks in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the kiosk needs, only those that are missing.
+set -euo pipefail
+pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1)
+[ -n "${DISPLAY:-}" ] || pkgs+=(xvfb xauth)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
