@@ -173,9 +173,10 @@ class Device:
                 self._disconnect()
         self._disconnect()
 
-    def _went_offline(self, text: str, report: bool) -> None:
-        self._set_state(OFFLINE, text)
-        if report:  # one ERROR event per outage, not one per retry
+    def _went_offline(self, text: str, first: bool) -> None:
+        # one error text and ERROR event per outage, not one per retry: the first says what happened
+        if first:
+            self._set_state(OFFLINE, text)
             self.post_error(text)
 
 
