@@ -1,0 +1,103 @@
+"""The real serial scanner driver against the scanner simulator, over TCP (socket://) and a pty."""
+import pytest
+
+from devices.base import IDLE, OFFLINE, wait_until
+from devices.scanner import SerialScanner
+from devices.sim.scanner import ScannerSimulator
+from kiosk.config import ScannerSettings
+from conftest import data_events
+
+CASES = [  # code, symbology sent, expected symbology, category, valid
+    ("4006381333931", "EAN-13", "EAN-13", "product", True),
+    ("4006381333932", "EAN-13", "EAN-13", "product", False),
+    ("96385074", "EAN-8", "EAN-8", "product", True),
+    ("036000291452", "UPC-A", "UPC-A", "product", True),
+    ("01070320698049881521052610ABC\x1d17251231", "GS1-128", "GS1-128", "gs1", True),
+    ("010703206980498815210526", "GS1 DataMatrix", "GS1 DataMatrix", "gs1", True),
+    ("BK-7Q2X9K", "QR", "QR", "booking", True),
+    ("Grüße aus Köln €", "QR", "QR", "qr", True),
+    ("ABC-123", "Code128", "Code128", "text", True),
+    ("0107032069804988", "GS1 QR", "GS1 QR", "gs1", True),
+]
+
+
+@pytest.fixture(params=["tcp", "pty"])
+def rig(request, events):
+    suffix = {"tcp": "CRLF", "pty": "CR"}[request.param]
+    sim = ScannerSimulator(transport=request.param, suffix=suffix).start()
+    device = SerialScanner("scanner", events, ScannerSettings(driver="serial", url=sim.url, suffix=suffix))
+    device.open()
+    assert wait_until(lambda: device.state == IDLE, 10)
+    assert sim.link.connected.wait(10)
+    events.drain()
+    yield sim, device, events
+    device.close()
+    sim.stop()
+
+
+def test_codes_arrive_with_the_right_symbology(rig):
+    sim, device, events = rig
+    for code, symbology, *_ in CASES:
+        assert sim.scan(code, symbology)
+    got = data_events(events, "scanner", len(CASES))
+    for (code, _, symbology, category, valid), event in zip(CASES, got):
+        assert event.kind == "data"
+        assert (event.data["code"], event.data["symbology"], event.data["category"], event.data["valid"]) == (
+            code, symbology, category, valid)
+    assert got[0].data["gtin"] == "04006381333931"
+    assert "check digit" in got[1].data["problem"]
+    assert got[4].data["ais"] == {"01": "07032069804988", "15": "210526", "10": "ABC", "17": "251231"}
+    assert got[6].data["booking"] == "7Q2X9K"
+    assert device.statistics["reads"] == len(CASES)
+
+
+def test_garbage_and_overlong_lines_give_errors_and_the_scanner_carries_on(rig):
+    sim, device, events = rig
+    sim.send_raw(b"\x00\x01\xff\xfe\r")
+    sim.send_raw(b"9" * 5000 + b"\r")
+    sim.send_raw(b"\r\r\n\n")  # empty lines are ignored
+    sim.scan("4006381333931")
+    first, second, good = data_events(events, "scanner", 3)
+    assert first.kind == "error" and "control character 0x00" in first.data["message"]
+    assert second.kind == "error" and "longer than 4096 bytes" in second.data["message"]
+    assert good.kind == "data" and good.data["code"] == "4006381333931"
+    assert device.state == IDLE
+    assert device.statistics["bad_reads"] == 2
+
+
+def test_a_fragment_without_suffix_is_reported_then_dropped(rig):
+    sim, device, events = rig
+    sim.send_raw(b"]E0400638")
+    error = data_events(events, "scanner", 1)[0]
+    assert error.kind == "error" and "without a suffix" in error.data["message"]
+    sim.scan("96385074", "EAN-8")
+    assert data_events(events, "scanner", 1)[0].data["code"] == "96385074"
+
+
+def test_unplug_gives_offline_and_replug_gives_idle(rig):
+    sim, device, events = rig
+    sim.unplug()
+    assert events.wait_for(lambda e: e.kind == "status" and e.data["state"] == OFFLINE, 10)
+    assert "connection lost" in device.last_error
+    sim.replug()
+    assert events.wait_for(lambda e: e.kind == "status" and e.data["state"] == IDLE, 10)
+    assert sim.link.connected.wait(10)
+    sim.scan("4006381333931")
+    assert data_events(events, "scanner", 1)[0].data["code"] == "4006381333931"
+    assert device.statistics["reconnects"] >= 1
+
+
+def test_manager_simulator_driver_is_the_serial_driver_on_a_simulator(events):
+    from devices.manager import DeviceManager
+    from kiosk.config import DevicesSection
+
+    manager = DeviceManager(DevicesSection.model_validate({"camera": {"enabled": False},
+                                                           "printer": {"enabled": False},
+                                                           "payment": {"enabled": False}}), events)
+    with manager:
+        scanner, sim = manager["scanner"], manager.simulators["scanner"]
+        assert isinstance(scanner, SerialScanner)
+        assert wait_until(lambda: scanner.state == IDLE, 10) and sim.link.connected.wait(10)
+        sim.scan("4006381333931")
+        assert data_events(events, "scanner", 1)[0].data["symbology"] == "EAN-13"
+        assert manager.snapshot()[0]["statistics"]["reads"] == 1
