@@ -11,7 +11,7 @@ The ledger is the terminal's truth: a payment is charged the moment the "host" a
 a link lost after it leaves the charge standing, exactly the case the kiosk must reconcile.
 
 Steps of a command, where faults can be injected (Fault.step):
-    received  acked  status  authorised  status-info  status-info-acked  printed  completion  done
+    received  acked  status  authorised  status-info  status-info-acked  print  printed  completion  done
 Fault kinds: "drop" (TCP: close the connection; pty: abandon the command as a cut cable would),
 "silent" (stop answering that command), "corrupt" (serial: next frame goes out with a bad CRC),
 "nak" (serial: NAK the next frame received).
@@ -34,8 +34,8 @@ from devices.zvt.apdu import ACK, Apdu, ZvtError, bcd, bmp, encode_pan, parse_bm
 from devices.zvt.results import ABORTED, ALREADY_REVERSED, BUSY, REVERSAL_NOT_POSSIBLE, SUCCESS, TURNOVER_FULL
 from devices.zvt.transport import FdPipe, LinkError, SerialTransport, SocketPipe, TcpTransport
 
-STEPS = ("received", "acked", "status", "authorised", "status-info", "status-info-acked", "printed", "completion",
-         "done")
+STEPS = ("received", "acked", "status", "authorised", "status-info", "status-info-acked", "print", "printed",
+         "completion", "done")
 TEST_PAN = "6725591234567894"  # a made-up test card number; only its masked form is sent by default
 ACK_WAIT = 10.0  # how long the terminal waits for the ECR's 80 00 00
 
@@ -245,7 +245,8 @@ class TerminalSimulator:
             if answer is None:
                 break
             if answer.is_(0x80, 0x00):
-                self._at(t, command, step + "-acked") if step == "status-info" else None
+                if step == "status-info":
+                    self._at(t, command, "status-info-acked")
                 return
             if answer.is_(0x06, 0xB0):  # abort came too late: the transaction is past that point
                 t.send(Apdu(0x84, 0x83))
