@@ -88,3 +88,138 @@ class TransactionRecord(Wire):
     boot_id: str
     device_time: str  # ISO 8601 with offset, the kiosk's clock: informative only, never used for ordering
     body: Body
+
+
+# ---------------------------------------------------------------------------------------------
+# The central server's API (/v1). Requests are strict; a record inside a batch is kept as plain
+# JSON so that one invalid record can be dead-lettered instead of refusing the whole batch.
+
+JsonScalar = Union[str, int, float, bool, None]
+Seq = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class Api(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutboxEntry(Api):
+    seq: Seq
+    uuid: Annotated[str, Field(min_length=1, max_length=64)]
+    record: dict[str, object]  # a TransactionRecord as JSON; validated by the server, dead-lettered if invalid
+
+
+class TransactionBatch(Api):
+    records: Annotated[list[OutboxEntry], Field(min_length=1, max_length=1000)]
+
+
+class Conflict(Api):
+    seq: int
+    uuid: str
+    reason: str
+
+
+class BatchReply(Api):
+    held_through: int  # the highest sequence up to which the server holds every record of this kiosk
+    accepted: int
+    duplicates: int
+    dead_lettered: int
+    flagged: list[Conflict] = []  # kept but marked, e.g. a second check-in of the same booking
+
+
+class ConflictReply(Api):
+    detail: str
+    held_through: int  # safe to acknowledge: below the first conflicting record
+    conflicts: list[Conflict]
+
+
+class SyncState(Api):
+    kiosk_id: str
+    held_through: int
+    max_seq: int
+
+
+class Heartbeat(Api):
+    app_version: Annotated[str, Field(max_length=64)]
+    device_states: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = {}
+    queue_depth: Annotated[int, Field(ge=0, le=2**62)] = 0
+    oldest_unsent_age_s: Annotated[float, Field(ge=0, le=10**10)] | None = None
+
+
+class HeartbeatReply(Api):
+    server_time: str
+
+
+class Delta(Api):
+    """Changes since a server change number. `full` = a complete snapshot: drop everything not in it."""
+    version: int
+    full: bool
+    upserts: list[dict[str, object]]
+    deletes: list[str]
+
+
+class KioskConfig(Api):
+    version: int
+    config: dict[str, object]
+
+
+class ReceiptLine(Api):
+    name: str
+    quantity: int
+    unit_price: int
+    total: int
+    vat_code: str
+    voided: bool
+
+
+class ReceiptPayment(Api):
+    method: str
+    brand: str
+    card_last4: str
+    amount: int
+    status: str
+
+
+class Receipt(Api):
+    kiosk_id: str
+    device_time: str
+    received_at: str
+    currency: str
+    total: int
+    lines: list[ReceiptLine]
+    vat: list[VatSummary]
+    payments: list[ReceiptPayment]
+
+
+class Problem(Api):
+    detail: object
+
+
+class KioskStatus(Api):
+    kiosk_id: str
+    name: str
+    enrolled_at: str
+    last_seen_at: str | None
+    last_heartbeat_at: str | None
+    app_version: str | None
+    device_states: dict[str, str]
+    queue_depth: int | None
+    oldest_unsent_age_s: float | None
+    held_through: int
+    max_seq: int
+    gaps: list[tuple[int, int]]  # missing sequence ranges (first, last) below max_seq
+    dead_letters: int
+    alarms: int
+    flagged: int
+
+
+class FleetStatus(Api):
+    kiosks: list[KioskStatus]
+
+
+class HeldRecord(Api):
+    seq: int
+    uuid: str
+
+
+class HeldPage(Api):
+    records: list[HeldRecord]

@@ -1,0 +1,233 @@
+"""The HTTP API (/v1, OpenAPI at /v1/openapi.json). Run with `kiosk-server serve`."""
+
+import hmac
+import html
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from kiosk.wire import (BatchReply, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat, HeartbeatReply,
+                        KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
+from server import datasets, fleet
+from server.db import kiosks, make_engine, now
+from server.ingest import ingest
+from server.settings import ServerSettings, load
+
+bearer = HTTPBearer(auto_error=False, description="a kiosk token or an admin token")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+KioskIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+ChangeNo = Annotated[int, Query(ge=0, le=2**62, description="the change number the kiosk holds; 0 = none")]
+IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+
+REFUSED = {401: {"model": Problem, "description": "missing or unknown token"},
+           403: {"model": Problem, "description": "the token belongs to another kiosk, or is not an admin token"}}
+
+
+class Enrolment(BaseModel):
+    kiosk_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    name: Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")] = ""
+
+
+class Enrolled(BaseModel):
+    kiosk_id: str
+    token: str
+
+
+class LoadResult(BaseModel):
+    version: int
+    changed: int
+    deleted: int
+
+
+class Health(BaseModel):
+    status: str
+
+
+def create_app(settings: ServerSettings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or load()
+    engine = engine or make_engine(settings.url)
+    app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
+                  redoc_url=None)
+    admin_hash = hmac.new(b"admin", settings.admin_token.encode(), "sha256").digest() if settings.admin_token else None
+
+    def refuse(status: int, detail: str):
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return HTTPException(status, detail, headers=headers)
+
+    def token_of(creds: HTTPAuthorizationCredentials | None) -> str:
+        if creds is None or not creds.credentials:
+            raise refuse(401, "missing bearer token")
+        return creds.credentials
+
+    def as_kiosk(kiosk_id: KioskIdPath, creds: Credentials) -> str:
+        """The kiosk named in the path, if the token is that kiosk's own."""
+        owner = any_kiosk(creds)
+        if owner != kiosk_id:
+            raise refuse(403, f"this token belongs to kiosk {owner}, not {kiosk_id}")
+        return kiosk_id
+
+    def any_kiosk(creds: Credentials) -> str:
+        token = token_of(creds)
+        with engine.connect() as conn:
+            owner = fleet.kiosk_for_token(conn, token)
+        if owner is None:
+            raise refuse(401, "unknown or disabled kiosk token")
+        return owner
+
+    def admin(creds: Credentials) -> str:
+        token = token_of(creds)
+        if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode(), "sha256").digest()):
+            return "admin (KSERVER_ADMIN_TOKEN)"
+        with engine.connect() as conn:
+            if fleet.is_admin(conn, token):
+                return "admin token"
+            if fleet.kiosk_for_token(conn, token) is not None:
+                raise refuse(403, "a kiosk token cannot do admin operations")
+        raise refuse(401, "unknown admin token")
+
+    Kiosk = Annotated[str, Depends(as_kiosk)]
+    AnyKiosk = Annotated[str, Depends(any_kiosk)]
+    Admin = Annotated[str, Depends(admin)]
+
+    @app.get("/v1/health", response_model=Health)
+    def health() -> Health:
+        return Health(status="ok")
+
+    @app.post("/v1/kiosks/{kiosk_id}/transactions", response_model=BatchReply,
+              responses={409: {"model": ConflictReply, "description": "a record conflicts with one already held"},
+                         **REFUSED})
+    def post_transactions(kiosk_id: Kiosk, batch: TransactionBatch):
+        reply = ingest(engine, kiosk_id, batch.records)
+        if isinstance(reply, ConflictReply):
+            return JSONResponse(reply.model_dump(), status_code=409)
+        return reply
+
+    @app.get("/v1/kiosks/{kiosk_id}/sync-state", response_model=SyncState, responses=REFUSED)
+    def sync_state(kiosk_id: Kiosk) -> SyncState:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(kiosks.c.held_through, kiosks.c.max_seq)
+                               .where(kiosks.c.id == kiosk_id)).one()
+        return SyncState(kiosk_id=kiosk_id, held_through=row.held_through, max_seq=row.max_seq)
+
+    @app.post("/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatReply, responses=REFUSED)
+    def post_heartbeat(kiosk_id: Kiosk, beat: Heartbeat) -> HeartbeatReply:
+        with engine.begin() as conn:
+            fleet.heartbeat(conn, kiosk_id, beat)
+        return HeartbeatReply(server_time=now())
+
+    @app.get("/v1/kiosks/{kiosk_id}/config", response_model=KioskConfig,
+             responses={304: {"description": "not modified"}, **REFUSED})
+    def get_config(kiosk_id: Kiosk, response: Response, if_none_match: IfNoneMatch = None):
+        with engine.connect() as conn:
+            config = fleet.get_config(conn, kiosk_id)
+        return _tagged(response, f'"config-{config.version}"', if_none_match, config)
+
+    def delta_route(dataset: datasets.DataSet):
+        def pull(_kiosk: AnyKiosk, response: Response, since: ChangeNo = 0, if_none_match: IfNoneMatch = None):
+            with engine.connect() as conn:
+                current = datasets.version(conn, dataset.name)
+                etag = f'"{dataset.name}-{current}"'
+                if if_none_match == etag and since == current:
+                    return Response(status_code=304, headers={"ETag": etag})
+                delta = datasets.delta(conn, dataset, since, settings.full_after)
+            return _tagged(response, f'"{dataset.name}-{delta.version}"', None, delta)
+        pull.__name__ = f"get_{dataset.name}"
+        pull.__doc__ = f"The {dataset.name} changes since a change number (with deletions), or a full snapshot."
+        app.get(f"/v1/{dataset.name}", response_model=Delta,
+                responses={304: {"description": "not modified"}, **REFUSED})(pull)
+
+    delta_route(datasets.CATALOG)
+    delta_route(datasets.BOOKINGS)
+
+    @app.get("/v1/receipts/{token}", response_model=Receipt, responses={404: {"model": Problem}})
+    def get_receipt(token: Annotated[str, Path(max_length=200)]) -> Receipt:
+        """Public: the receipt QR code's target. Shows no card data beyond brand and last 4 digits."""
+        with engine.connect() as conn:
+            found = fleet.receipt(conn, token)
+        if found is None:
+            raise HTTPException(404, "no receipt with this token")
+        return found
+
+    @app.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
+    def receipt_page(token: str) -> HTMLResponse:
+        with engine.connect() as conn:
+            found = fleet.receipt(conn, token)
+        if found is None:
+            return HTMLResponse("<h1>Receipt not found</h1>", status_code=404)
+        return HTMLResponse(_receipt_html(found))
+
+    @app.get("/v1/admin/fleet", response_model=FleetStatus, responses=REFUSED)
+    def fleet_status(_admin: Admin) -> FleetStatus:
+        with engine.connect() as conn:
+            return fleet.status(conn)
+
+    @app.get("/v1/admin/kiosks/{kiosk_id}/transactions", response_model=HeldPage, responses=REFUSED)
+    def held(_admin: Admin, kiosk_id: KioskIdPath, after_seq: ChangeNo = 0,
+             limit: Annotated[int, Query(ge=1, le=10000)] = 1000) -> HeldPage:
+        with engine.connect() as conn:
+            return fleet.held_records(conn, kiosk_id, after_seq, limit)
+
+    @app.post("/v1/admin/kiosks", response_model=Enrolled, responses={409: {"model": Problem}, **REFUSED})
+    def enroll(actor: Admin, body: Enrolment) -> Enrolled:
+        try:
+            with engine.begin() as conn:
+                token = fleet.enroll(conn, body.kiosk_id, body.name)
+                fleet.audit(conn, actor, "enroll", kiosk_id=body.kiosk_id)
+        except fleet.AdminError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return Enrolled(kiosk_id=body.kiosk_id, token=token)
+
+    def load_route(dataset: datasets.DataSet):
+        def put(actor: Admin, items: list[dict[str, object]], replace: bool = True) -> LoadResult:
+            try:
+                items = datasets.check_items(items, dataset, "request body")
+            except datasets.LoadError as exc:
+                raise HTTPException(422, str(exc)) from None
+            with engine.begin() as conn:
+                result = datasets.load(conn, dataset, items, replace)
+                fleet.audit(conn, actor, f"load-{dataset.name}", items=len(items), replace=replace, **result)
+            return LoadResult(**result)
+        put.__name__ = f"put_{dataset.name}"
+        app.put(f"/v1/admin/{dataset.name}", response_model=LoadResult,
+                responses={422: {"model": Problem}, **REFUSED})(put)
+
+    load_route(datasets.CATALOG)
+    load_route(datasets.BOOKINGS)
+
+    @app.put("/v1/admin/kiosks/{kiosk_id}/config", response_model=KioskConfig,
+             responses={404: {"model": Problem}, **REFUSED})
+    def put_config(actor: Admin, kiosk_id: KioskIdPath, config: dict[str, object]) -> KioskConfig:
+        try:
+            with engine.begin() as conn:
+                fleet.set_config(conn, kiosk_id, config)
+                fleet.audit(conn, actor, "set-config", kiosk_id=kiosk_id)
+                return fleet.get_config(conn, kiosk_id)
+        except fleet.AdminError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    app.state.engine = engine
+    return app
+
+
+def _tagged(response: Response, etag: str, if_none_match: str | None, body):
+    if if_none_match == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return body
+
+
+def _receipt_html(r: Receipt) -> str:
+    e = html.escape
+    money = lambda v: f"{'-' if v < 0 else ''}{abs(v) // 100}.{abs(v) % 100:02d}"
+    lines = "".join(f"<tr><td>{e(l.name)}{' (void)' if l.voided else ''}</td><td>{l.quantity}</td>"
+                    f"<td>{money(l.total)}</td></tr>" for l in r.lines)
+    pays = "".join(f"<li>{e(p.brand or p.method)} {'•••• ' + e(p.card_last4) if p.card_last4 else ''}: "
+                   f"{money(p.amount)} {e(r.currency)} ({e(p.status)})</li>" for p in r.payments)
+    return (f"<!doctype html><meta charset=utf-8><title>Receipt</title><h1>Receipt</h1>"
+            f"<p>{e(r.kiosk_id)} · {e(r.device_time)}</p><table>{lines}</table>"
+            f"<p><b>Total {money(r.total)} {e(r.currency)}</b></p><ul>{pays}</ul>")

@@ -1,0 +1,13 @@
+"""Tokens: random, shown once, stored only as a SHA-256 hash (they carry 256 bits, so no salt or slow hash is needed)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

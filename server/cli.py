@@ -1,0 +1,169 @@
+"""`kiosk-server serve` runs the API; `kiosk-server admin …` manages the fleet directly on the database.
+
+Settings come from KSERVER_* variables (see server/settings.py); run `kiosk-server --help`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from server import datasets, fleet
+from server.db import make_engine, migrate
+from server.settings import SettingsError, load
+
+ACTOR = "cli"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"kiosk-server: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(args, settings)
+    engine = make_engine(settings.url)
+    try:
+        migrate(engine)
+        return args.action(engine, args)
+    except (fleet.AdminError, datasets.LoadError) as exc:
+        print(f"kiosk-server: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _serve(args, settings) -> int:
+    import uvicorn
+
+    engine = make_engine(settings.url)
+    migrate(engine)  # once, before any worker starts
+    engine.dispose()
+    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, fd=args.fd,
+                workers=args.workers,
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, log_level=args.log_level,
+                access_log=args.access_log, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _enroll(engine, args) -> int:
+    with engine.begin() as conn:
+        token = fleet.enroll(conn, args.kiosk_id, args.name, rotate=args.rotate)
+        fleet.audit(conn, ACTOR, "enroll", kiosk_id=args.kiosk_id, rotate=args.rotate)
+    print(f"kiosk {args.kiosk_id} enrolled; its token (shown only now; put it in the kiosk's "
+          f"server.token setting):\n{token}")
+    return 0
+
+
+def _admin_token(engine, args) -> int:
+    with engine.begin() as conn:
+        token = fleet.new_admin_token(conn, args.note)
+        fleet.audit(conn, ACTOR, "admin-token", note=args.note)
+    print(token)
+    return 0
+
+
+def _load(engine, args) -> int:
+    dataset = datasets.DATASETS[args.dataset]
+    items = datasets.read_items(Path(args.file), dataset)
+    with engine.begin() as conn:
+        result = datasets.load(conn, dataset, items, replace=not args.merge)
+        fleet.audit(conn, ACTOR, f"load-{dataset.name}", file=args.file, replace=not args.merge, **result)
+    print(f"{dataset.name}: {len(items)} items read, {result['changed']} changed, {result['deleted']} deleted, "
+          f"now at change {result['version']}")
+    return 0
+
+
+def _set_config(engine, args) -> int:
+    try:
+        config = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise fleet.AdminError(f"{args.file}: {exc}") from None
+    if not isinstance(config, dict):
+        raise fleet.AdminError(f"{args.file}: expected a JSON object")
+    with engine.begin() as conn:
+        version = fleet.set_config(conn, args.kiosk_id, config)
+        fleet.audit(conn, ACTOR, "set-config", kiosk_id=args.kiosk_id, file=args.file)
+    print(f"kiosk {args.kiosk_id}: config version {version}")
+    return 0
+
+
+def _status(engine, args) -> int:
+    with engine.connect() as conn:
+        status = fleet.status(conn)
+    if args.json:
+        print(status.model_dump_json(indent=2))
+        return 0
+    print(f"{'kiosk':<20} {'last seen':<27} {'version':<10} {'queue':>6} {'oldest s':>9} {'held':>9} "
+          f"{'max':>9} {'dead':>5} {'alarm':>5} {'flag':>5}  gaps")
+    for k in status.kiosks:
+        oldest = "-" if k.oldest_unsent_age_s is None else f"{k.oldest_unsent_age_s:.0f}"
+        gaps = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in k.gaps) or "-"
+        print(f"{k.kiosk_id:<20} {k.last_seen_at or '-':<27} {k.app_version or '-':<10} "
+              f"{'-' if k.queue_depth is None else k.queue_depth:>6} {oldest:>9} {k.held_through:>9} "
+              f"{k.max_seq:>9} {k.dead_letters:>5} {k.alarms:>5} {k.flagged:>5}  {gaps}")
+    return 0
+
+
+def _compact(engine, args) -> int:
+    with engine.begin() as conn:
+        dropped = datasets.compact(conn, datasets.DATASETS[args.dataset])
+        fleet.audit(conn, ACTOR, "compact", dataset=args.dataset, dropped=dropped)
+    print(f"{args.dataset}: {dropped} tombstones dropped; older kiosks will get a full snapshot")
+    return 0
+
+
+def _migrate(engine, args) -> int:
+    print("database schema is up to date")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk-server", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API (migrates the database first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--fd", type=int, help="serve on this inherited, already bound socket (tests, socket activation)")
+    serve.add_argument("--workers", type=int, default=1, help="processes; use 1 with SQLite")
+    serve.add_argument("--ssl-certfile", help="PEM certificate (chain): serve HTTPS")
+    serve.add_argument("--ssl-keyfile", help="PEM private key for --ssl-certfile")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+
+    admin = sub.add_parser("admin", help="fleet administration (works on the database directly)")
+    acts = admin.add_subparsers(dest="admin_command", required=True)
+    a = acts.add_parser("migrate", help="bring the database schema up to date")
+    a.set_defaults(action=_migrate)
+    a = acts.add_parser("enroll", help="enroll a kiosk and print its token")
+    a.add_argument("kiosk_id")
+    a.add_argument("--name", default="")
+    a.add_argument("--rotate", action="store_true", help="issue a new token for an enrolled kiosk")
+    a.set_defaults(action=_enroll)
+    a = acts.add_parser("admin-token", help="create an admin token for the HTTP admin API and print it")
+    a.add_argument("--note", default="")
+    a.set_defaults(action=_admin_token)
+    for name in datasets.DATASETS:
+        a = acts.add_parser(f"load-{name}", help=f"load the {name} from a JSON or CSV file")
+        a.add_argument("file")
+        a.add_argument("--merge", action="store_true", help="only add and change; keep items missing from the file")
+        a.set_defaults(action=_load, dataset=name)
+    a = acts.add_parser("set-config", help="set a kiosk's config (a JSON object) for it to pull")
+    a.add_argument("kiosk_id")
+    a.add_argument("file")
+    a.set_defaults(action=_set_config)
+    a = acts.add_parser("status", help="fleet status: heartbeats, queues, sequence gaps, dead letters, alarms")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(action=_status)
+    a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
+    a.add_argument("dataset", choices=sorted(datasets.DATASETS))
+    a.set_defaults(action=_compact)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

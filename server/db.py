@@ -1,0 +1,146 @@
+"""The schema (SQLAlchemy Core), the engine and migrations. One code path for SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements only INTEGER keys
+Seq = sa.BigInteger()
+Stamp = sa.String(32)  # ISO 8601 UTC with "Z": same text on both engines, sorts by time
+
+kiosks = sa.Table(
+    "kiosks", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("enrolled_at", Stamp, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_seen_at", Stamp),
+    sa.Column("last_heartbeat_at", Stamp),
+    sa.Column("app_version", sa.String(64)),
+    sa.Column("device_states", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("queue_depth", sa.BigInteger),
+    sa.Column("oldest_unsent_age_s", sa.Float),
+    sa.Column("held_through", Seq, nullable=False, server_default="0"),
+    sa.Column("max_seq", Seq, nullable=False, server_default="0"),
+    sa.Column("config", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("config_version", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+transactions = sa.Table(
+    "transactions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("seq", Seq, nullable=False),
+    sa.Column("uuid", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("received_at", Stamp, nullable=False),
+    sa.Column("receipt_token", sa.String(128), index=True),
+    sa.Column("booking_code", sa.String(128), index=True),
+    sa.Column("flag", sa.Text),
+    sa.UniqueConstraint("kiosk_id", "seq", name="uq_transactions_kiosk_seq"),
+    sa.UniqueConstraint("uuid", name="uq_transactions_uuid"),
+)
+
+dead_letters = sa.Table(
+    "dead_letters", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("seq", Seq, nullable=False),
+    sa.Column("uuid", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("received_at", Stamp, nullable=False),
+    sa.UniqueConstraint("kiosk_id", "seq", name="uq_dead_letters_kiosk_seq"),
+)
+
+alarms = sa.Table(
+    "alarms", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+catalog_items = sa.Table(
+    "catalog_items", metadata,
+    sa.Column("item_id", sa.String(128), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("change_no", sa.BigInteger, nullable=False, index=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+bookings = sa.Table(
+    "bookings", metadata,
+    sa.Column("code", sa.String(128), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("change_no", sa.BigInteger, nullable=False, index=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("used_by", sa.String(64)),  # the kiosk whose check-in came first
+    sa.Column("used_at", Stamp),
+)
+
+# Named integers: "catalog" / "bookings" change numbers and their "<name>_horizon" (oldest delta we can serve).
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+admin_tokens = sa.Table(
+    "admin_tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("note", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+admin_log = sa.Table(
+    "admin_log", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
+                                  pool_size=8, max_overflow=8)
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # an acknowledged batch survives power loss too
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+        return engine
+    return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Brings the database to the newest schema (alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")

@@ -1,0 +1,197 @@
+"""Transaction batches: idempotent by UNIQUE (kiosk_id, seq) and UNIQUE (uuid) in the database.
+
+A batch is applied in one database transaction that first locks the kiosk's row, so batches of one
+kiosk never interleave. Each record is new (stored), a duplicate of what is held (skipped), invalid
+(stored in dead_letters with the reason, and counted as held so the kiosk's queue never stalls) or a
+conflict: a held seq or uuid with a different payload. A conflict stops the batch: what came before
+it is kept, an alarm row is written and the reply (409) tells the kiosk how far it may acknowledge.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
+from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions
+
+log = logging.getLogger("kiosk-server.ingest")
+
+
+def canonical(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def ingest(engine: Engine, kiosk_id: str, entries: list[OutboxEntry]) -> BatchReply | ConflictReply:
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                return _ingest(conn, kiosk_id, sorted(entries, key=lambda e: e.seq))
+        except IntegrityError:
+            # another kiosk stored one of these uuids concurrently; a retry classifies it as a conflict
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Plan:
+    new: list[dict] = field(default_factory=list)
+    dead: list[dict] = field(default_factory=list)
+    duplicates: int = 0
+    conflict: Conflict | None = None
+
+
+def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry]) -> BatchReply | ConflictReply:
+    stamp = now()
+    # The first statement writes: it takes the kiosk's row lock (PostgreSQL) or the write lock (SQLite).
+    conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(last_seen_at=stamp))
+    held, max_seq = conn.execute(
+        sa.select(kiosks.c.held_through, kiosks.c.max_seq).where(kiosks.c.id == kiosk_id)).one()
+
+    plan = _classify(conn, kiosk_id, entries, stamp)
+    flagged = _check_in(conn, kiosk_id, plan.new, stamp)
+    if plan.new:
+        conn.execute(sa.insert(transactions), plan.new)
+    if plan.dead:
+        conn.execute(sa.insert(dead_letters), plan.dead)
+    stored = [row["seq"] for row in plan.new + plan.dead]
+    if stored:
+        max_seq = max(max_seq, *stored)
+        held = _advance(conn, kiosk_id, held, max_seq, stored)
+        conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(held_through=held, max_seq=max_seq))
+
+    if plan.conflict is not None:
+        c = plan.conflict
+        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind="conflict", created_at=stamp,
+                                              details=json.dumps(c.model_dump())))
+        log.warning("ALARM kiosk %s seq %s uuid %s: %s", kiosk_id, c.seq, c.uuid, c.reason)
+        return ConflictReply(detail=f"record seq {c.seq} conflicts with a record already held: {c.reason}",
+                             held_through=min(held, c.seq - 1), conflicts=[c])
+    return BatchReply(held_through=held, accepted=len(plan.new), duplicates=plan.duplicates,
+                      dead_lettered=len(plan.dead), flagged=flagged)
+
+
+def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp: str) -> _Plan:
+    seqs = [e.seq for e in entries]
+    by_seq = {r.seq: (r.uuid, r.payload_hash) for r in conn.execute(
+        sa.select(transactions.c.seq, transactions.c.uuid, transactions.c.payload_hash)
+        .where(transactions.c.kiosk_id == kiosk_id, transactions.c.seq.in_(seqs)))}
+    dead_by_seq = {r.seq: (r.uuid, digest(r.payload)) for r in conn.execute(
+        sa.select(dead_letters.c.seq, dead_letters.c.uuid, dead_letters.c.payload)
+        .where(dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.seq.in_(seqs)))}
+    by_uuid = {r.uuid: (r.kiosk_id, r.seq) for r in conn.execute(
+        sa.select(transactions.c.uuid, transactions.c.kiosk_id, transactions.c.seq)
+        .where(transactions.c.uuid.in_([e.uuid for e in entries])))}
+
+    plan = _Plan()
+    for entry in entries:
+        text = canonical(entry.record)
+        hashed = digest(text)
+        held = by_seq.get(entry.seq) or dead_by_seq.get(entry.seq)
+        if held is not None:
+            if held == (entry.uuid, hashed):
+                plan.duplicates += 1
+                continue
+            reason = ("a different payload under the same uuid" if held[0] == entry.uuid
+                      else f"this seq is held with uuid {held[0]}")
+            plan.conflict = Conflict(seq=entry.seq, uuid=entry.uuid, reason=reason)
+            break
+        if entry.uuid in by_uuid:
+            other_kiosk, other_seq = by_uuid[entry.uuid]
+            plan.conflict = Conflict(seq=entry.seq, uuid=entry.uuid,
+                                     reason=f"this uuid is held as kiosk {other_kiosk} seq {other_seq}")
+            break
+        problem, record = _validate(kiosk_id, entry)
+        if problem:
+            plan.dead.append(dict(kiosk_id=kiosk_id, seq=entry.seq, uuid=entry.uuid, reason=problem,
+                                  payload=text, received_at=stamp))
+            dead_by_seq[entry.seq] = (entry.uuid, hashed)
+            continue
+        body = record.body
+        plan.new.append(dict(
+            kiosk_id=kiosk_id, seq=entry.seq, uuid=entry.uuid, kind=body.kind, payload=text, payload_hash=hashed,
+            received_at=stamp, flag=None,
+            receipt_token=body.receipt_token if body.kind == "sale" else None,
+            booking_code=body.booking_code if body.kind == "checkin" else None))
+        by_seq[entry.seq] = (entry.uuid, hashed)
+        by_uuid[entry.uuid] = (kiosk_id, entry.seq)
+    return plan
+
+
+def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord | None]:
+    try:
+        record = TransactionRecord.model_validate(entry.record)
+    except ValidationError as exc:
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+                         for e in exc.errors()[:10]), None
+    for name, expected in (("kiosk_id", kiosk_id), ("seq", entry.seq), ("uuid", entry.uuid)):
+        if getattr(record, name) != expected:
+            return f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}", None
+    for name in ("receipt_token", "booking_code"):
+        value = getattr(record.body, name, None)
+        if value is not None and (len(value) > 128 or "\x00" in value):
+            return f"body.{name}: longer than 128 characters or contains NUL", None
+    return "", record
+
+
+def _check_in(conn: Connection, kiosk_id: str, rows: list[dict], stamp: str) -> list[Conflict]:
+    """The first check-in of a booking marks it used (and tells the other kiosks via the bookings delta);
+    any later one is kept and flagged."""
+    flagged: list[Conflict] = []
+    checkins = [row for row in rows if row["kind"] == "checkin"]
+    if not checkins:
+        return flagged
+    change_no = bump(conn, "bookings")
+    for row in checkins:
+        code = row["booking_code"]
+        marked = conn.execute(
+            sa.update(bookings).where(bookings.c.code == code, bookings.c.used_by.is_(None),
+                                      sa.not_(bookings.c.deleted))
+            .values(used_by=kiosk_id, used_at=stamp, change_no=change_no)).rowcount
+        if marked:
+            continue
+        first = conn.execute(sa.select(bookings.c.used_by, bookings.c.used_at, bookings.c.deleted)
+                             .where(bookings.c.code == code)).first()
+        if first is None or first.deleted:
+            row["flag"] = f"unknown booking {code}"
+        else:
+            row["flag"] = f"booking {code} was already checked in at kiosk {first.used_by} ({first.used_at})"
+        flagged.append(Conflict(seq=row["seq"], uuid=row["uuid"], reason=row["flag"]))
+    return flagged
+
+
+def bump(conn: Connection, name: str) -> int:
+    """The next change number of a data set; the row lock it takes orders concurrent writers."""
+    value = conn.execute(sa.update(counters).where(counters.c.name == name)
+                         .values(value=counters.c.value + 1).returning(counters.c.value)).scalar()
+    if value is None:
+        conn.execute(sa.insert(counters).values(name=name, value=1))
+        value = 1
+    return value
+
+
+def _advance(conn: Connection, kiosk_id: str, held: int, max_seq: int, stored: list[int]) -> int:
+    """The new highest contiguous seq. Usually the batch simply continues the run; otherwise walk the held seqs."""
+    stored = sorted(stored)
+    if stored[0] == held + 1 and stored[-1] - stored[0] + 1 == len(stored) and stored[-1] == max_seq:
+        return stored[-1]
+    above = sa.union(
+        sa.select(transactions.c.seq).where(transactions.c.kiosk_id == kiosk_id, transactions.c.seq > held),
+        sa.select(dead_letters.c.seq).where(dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.seq > held),
+    ).subquery()
+    for (seq,) in conn.execute(sa.select(above.c.seq).order_by(above.c.seq)):
+        if seq != held + 1:
+            break
+        held = seq
+    return held

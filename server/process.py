@@ -1,0 +1,87 @@
+"""Runs `kiosk-server serve` as a child process: for `kiosk --simulate`, the tests and the benchmarks.
+
+The listening socket is bound here and inherited by the child, so the port is known before the
+server starts, no other process can take it between restarts, and a killed server's successor
+picks up connections that queued up meanwhile.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+class ServerProcess:
+    def __init__(self, data_dir: str | os.PathLike[str], database_url: str = "", admin_token: str = "",
+                 host: str = "127.0.0.1", port: int = 0, workers: int = 1, log_path: str | None = None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(1024)
+        self.sock.set_inheritable(True)
+        self.host, self.port = self.sock.getsockname()[:2]
+        self.url = f"http://{self.host}:{self.port}"
+        self.workers = workers
+        self.env = dict(os.environ, KSERVER_DATA_DIR=str(data_dir))
+        self.env.pop("KSERVER_DATABASE_URL", None)
+        if database_url:
+            self.env["KSERVER_DATABASE_URL"] = database_url
+        if admin_token:
+            self.env["KSERVER_ADMIN_TOKEN"] = admin_token
+        self.log_path = Path(log_path or Path(data_dir) / "server.log")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "ServerProcess":
+        command = [sys.executable, "-m", "server.cli", "serve", "--fd", str(self.sock.fileno()),
+                   "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(command, env=self.env, pass_fds=[self.sock.fileno()], stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         cwd=Path(__file__).resolve().parent.parent)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kiosk-server exited with {self.proc.returncode}; see {self.log_path}:\n"
+                                   + self.log_path.read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"kiosk-server not ready after {timeout} s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group (uvicorn workers too): a crash, not a shutdown."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def close(self) -> None:
+        self.stop()
+        self.sock.close()
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
