@@ -24,17 +24,33 @@ from server.ingest import bump, canonical
 class DataSet:
     name: str
     table: sa.Table
-    key: str  # the item field that identifies a row, and the table's key column
+    key: str  # the table's key column, and the name of the key in delta deletions
 
     @property
     def column(self) -> sa.Column:
         return self.table.c[self.key]
 
+    def key_of(self, item: dict) -> object:
+        if self is CATALOG:
+            return catalog_key(item)
+        return item.get(self.key)
+
+
+def catalog_key(item: dict) -> object:
+    """The kiosk catalog's item key: "item_id" if given, else the GTIN zero-padded to 14 digits, else "PLU:<plu>".
+    (A UPC-E-only item needs an explicit item_id: expanding UPC-E is the kiosk's business.)"""
+    if "item_id" in item:
+        return item["item_id"]
+    code = str(item.get("gtin") or "").strip()
+    if code:
+        return code.zfill(14) if code.isdigit() and code.isascii() and len(code) in (8, 12, 13, 14) else None
+    plu = str(item.get("plu") or "").strip()
+    return f"PLU:{plu}" if plu else None
+
 
 CATALOG = DataSet("catalog", catalog_items, "item_id")
 BOOKINGS = DataSet("bookings", bookings, "code")
 DATASETS = {d.name: d for d in (CATALOG, BOOKINGS)}
-INTEGER_FIELDS = {"unit_price", "price", "vat_rate", "party_size", "min_age", "deposit", "tare"}  # for CSV files
 
 
 class LoadError(Exception):
@@ -45,8 +61,8 @@ def read_items(path: Path, dataset: DataSet) -> list[dict]:
     """A JSON list of objects (or {"items": [...]}) or a CSV file with a header row."""
     try:
         if path.suffix.lower() == ".csv":
-            with path.open(newline="", encoding="utf-8") as f:
-                items = [{k: _csv_value(k, v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
+            with path.open(newline="", encoding="utf-8-sig") as f:  # cells stay text: the kiosk validates them
+                items = [{k: v for k, v in row.items() if v} for row in csv.DictReader(f)]
         else:
             items = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(items, dict):
@@ -56,23 +72,15 @@ def read_items(path: Path, dataset: DataSet) -> list[dict]:
     return check_items(items, dataset, str(path))
 
 
-def _csv_value(key: str, value: str):
-    if key in INTEGER_FIELDS:
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"column {key}: expected an integer (minor units), got {value!r}") from None
-    return value
-
-
 def check_items(items: object, dataset: DataSet, source: str) -> list[dict]:
     if not isinstance(items, list):
         raise LoadError(f"{source}: expected a list of {dataset.name} items")
     seen: set[str] = set()
     for n, item in enumerate(items, 1):
-        key = item.get(dataset.key) if isinstance(item, dict) else None
+        key = dataset.key_of(item) if isinstance(item, dict) else None
         if not isinstance(key, str) or not key or len(key) > 128 or "\x00" in key:
-            raise LoadError(f"{source}: item {n}: expected an object with a text {dataset.key!r} of 1 to 128 characters")
+            what = "a gtin of 8, 12, 13 or 14 digits, a plu or an item_id" if dataset is CATALOG else "a code"
+            raise LoadError(f"{source}: item {n}: expected an object with {what} (text, 1 to 128 characters)")
         if key in seen:
             raise LoadError(f"{source}: item {n}: {dataset.key} {key!r} appears twice")
         seen.add(key)
@@ -85,12 +93,12 @@ def load(conn: Connection, dataset: DataSet, items: list[dict], replace: bool = 
         sa.select(dataset.column, dataset.table.c.data, dataset.table.c.deleted))}
     upserts, inserts = [], []
     for item in items:
-        key, data = item[dataset.key], canonical(item)
+        key, data = dataset.key_of(item), canonical(item)
         if key not in held:
             inserts.append({dataset.key: key, "data": data})
         elif held[key] != (data, False):
             upserts.append({"k": key, "data": data})
-    wanted = {item[dataset.key] for item in items}
+    wanted = {dataset.key_of(item) for item in items}
     deletes = [k for k, (_, deleted) in held.items() if replace and not deleted and k not in wanted]
     if not (upserts or inserts or deletes):
         return {"version": version(conn, dataset.name), "changed": 0, "deleted": 0}
@@ -124,7 +132,7 @@ def delta(conn: Connection, dataset: DataSet, since: int, full_after: int) -> De
     upserts, deletes = [], []
     for row in conn.execute(query):
         if row.deleted:
-            deletes.append(row[dataset.key])
+            deletes.append(row._mapping[dataset.key])
         else:
             upserts.append(_item(dataset, row))
     return Delta(version=current, full=full, upserts=upserts, deletes=deletes)
