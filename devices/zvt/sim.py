@@ -92,6 +92,7 @@ class TerminalSimulator:
         self._receipt_no = 0
         self._busy_until = 0.0
         self._eod_from = 1
+        self._active = 0  # bookings in progress (on any link)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None
@@ -203,6 +204,21 @@ class TerminalSimulator:
             return
         self.commands.append(apdu.name)
         command = (apdu.cls, apdu.instr)
+        if command in ((0x06, 0x01), (0x06, 0x30)):
+            with self._lock:  # one booking at a time; other links see "busy" meanwhile
+                if self._active:
+                    t.send(Apdu(0x84, BUSY))
+                    return
+                if not _peer_alive(t):
+                    return
+                self._active += 1
+            try:
+                self._at(t, command, "received")
+                handler(t, command, apdu)
+            finally:
+                with self._lock:
+                    self._active -= 1
+            return
         self._at(t, command, "received")
         handler(t, command, apdu)
 
@@ -406,7 +422,7 @@ class TerminalSimulator:
             return
         t.send(ACK)
         self._at(t, command, "acked")
-        status = BUSY if time.monotonic() < self._busy_until else \
+        status = BUSY if self._active or time.monotonic() < self._busy_until else \
             TURNOVER_FULL if self.config.end_of_day_required else SUCCESS
         version = b"ZVT-SIM 1.0"
         data = bytes(0xF0 | int(d) for d in f"{len(version):03d}") + version + bytes([status])
@@ -419,6 +435,9 @@ class TerminalSimulator:
             return
         with self._lock:
             last = next((e for e in reversed(self.ledger)), None)
+            if self._active:
+                t.send(Apdu(0x84, BUSY))
+                return
         t.send(ACK)
         self._at(t, command, "acked")
         if last is None:
@@ -428,6 +447,18 @@ class TerminalSimulator:
         self._send_and_wait_ack(t, command, Apdu(0x04, 0x0F, info), "status-info")
         self._print_receipt(t, command, last, "KOPIE")
         self._finish(t, command)
+
+
+def _peer_alive(t) -> bool:
+    """A terminal does not start a booking for an ECR whose TCP connection is already closed."""
+    if not isinstance(t, TcpTransport):
+        return True
+    try:
+        return t.pipe.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 # -- command line ------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""Fault injection: at every step of the payment exchange, cut the link (terminal side) or crash
+the kiosk (kiosk side), restart, recover, and compare the terminal's ledger with the journal.
+
+Invariants after every run: 0 double charges, 0 completed sales without a charge, 0 charges
+without a completed or reversed sale, nothing left in doubt.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from devices.zvt.sim import STEPS, Fault
+from tests.payment.conftest import make_flow
+
+
+class KioskCrash(BaseException):
+    """The kiosk process dies here (BaseException: nothing in the kiosk code catches it)."""
+
+
+def check_books(sim, journal):
+    sales = journal.sales()
+    charges = sim.charges()
+    sale_receipts = sorted(s["facts"]["receipt_no"] for s in sales)
+    charge_receipts = sorted(e.receipt_no for e in charges)
+    assert sale_receipts == charge_receipts, "completed sales and standing charges differ"
+    assert len({s["sale_uuid"] for s in sales}) == len(sales), "a sale completed twice"
+    payments = journal.payments()
+    for entry in sim.ledger:
+        if entry.kind == "payment" and entry.reversed:
+            assert any(p["status"] == "reversed" and p["facts"].get("receipt_no") == entry.receipt_no
+                       for p in payments), f"reversed charge {entry.receipt_no} has no reversed payment in the journal"
+    by_sale: dict[str, int] = {}
+    for p in payments:
+        by_sale[p["sale_uuid"]] = by_sale.get(p["sale_uuid"], 0) + 1
+    assert max(by_sale.values(), default=1) == 1, "a sale was sent to the terminal twice"
+    assert journal.payments_in_doubt() == []
+
+
+def recover_fully(sim, journal):
+    for _ in range(20):
+        flow = make_flow(sim, journal)
+        try:
+            flow.recover()
+        finally:
+            flow.close()
+        if not journal.payments_in_doubt():
+            return
+    raise AssertionError("payment still in doubt after 20 recoveries")
+
+
+def run_once(sim, journal, rng, sim_fault=None, crash_at=None, cancel=False):
+    steps: list[str] = []
+
+    def trace(step):
+        steps.append(step)
+        if crash_at is not None and len(steps) == crash_at:
+            raise KioskCrash(step)
+
+    flow = make_flow(sim, journal, trace=trace, timeout=1.0)
+    if sim_fault is not None:
+        sim.inject(sim_fault)
+    if cancel:  # the customer presses cancel the moment the terminal has approved: the race
+        sim.on_step = lambda command, step: flow.cancel() if step == "authorised" else None
+    try:
+        flow.pay(str(uuid.uuid4()), rng.randint(1, 99999))
+    except KioskCrash:
+        pass
+    finally:
+        flow.close()
+        sim.on_step = None
+        sim.faults.clear()
+    recover_fully(sim, journal)
+    check_books(sim, journal)
+    return len(steps)
+
+
+def scenarios():
+    """(sim config changes, cancel?) for approve, decline, quick terminal (no status texts), cancel race."""
+    return [({}, False), ({"result_code": 0x05}, False), ({"status_texts": ()}, False), ({}, True)]
+
+
+def test_fault_at_every_step_keeps_books_straight(sim, journal):
+    rng = random.Random(4)
+    runs = 0
+    for changes, cancel in scenarios():
+        sim.config.result_code, sim.config.status_texts = 0, (0x0A, 0x17)
+        for key, value in changes.items():
+            setattr(sim.config, key, value)
+        clean_steps = run_once(sim, journal, rng, cancel=cancel)
+        runs += 1
+        for _ in range(5):
+            for step in STEPS:  # the terminal side drops the link at this step of the authorisation
+                for command in ((0x06, 0x01), None):
+                    run_once(sim, journal, rng, sim_fault=Fault("drop", step, command), cancel=cancel)
+                    runs += 1
+            for crash_at in range(1, clean_steps + 1):  # the kiosk dies at this step
+                run_once(sim, journal, rng, crash_at=crash_at, cancel=cancel)
+                runs += 1
+    for step in ("acked", "status", "authorised", "status-info-acked"):  # the terminal goes silent
+        sim.config.result_code, sim.config.status_texts = 0, (0x0A,)
+        run_once(sim, journal, rng, sim_fault=Fault("silent", step))
+        runs += 1
+    assert runs >= 1000, runs
+    # the runs exercised every outcome: charges kept, charges reversed, payments never made
+    assert len(sim.charges()) > 100 and sum(e.reversed for e in sim.ledger) > 50
+    statuses = {p["status"] for p in journal.payments()}
+    assert {"approved", "declined", "cancelled", "reversed"} <= statuses, statuses
+    check_books(sim, journal)
+
+
+def test_the_books_check_catches_a_lost_charge(sim, journal, monkeypatch):
+    """The oracle itself: a recovery that wrongly cancels an approved payment must be caught."""
+    from devices.zvt.reconcile import PaymentFlow, PaymentResult
+
+    def always_cancel(self, intent, sale_uuid, amount, facts):
+        self.journal.record_payment_result(intent, "cancelled", {})
+        return PaymentResult("cancelled", "payment.cancelled")
+
+    monkeypatch.setattr(PaymentFlow, "_resolve", always_cancel)
+    sim.inject(Fault("drop", "status-info"))
+    with pytest.raises(AssertionError, match="differ"):
+        run_once(sim, journal, random.Random(1))
