@@ -141,6 +141,10 @@ class PrinterSettings(SerialSettings):
     usb_product_id: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
     profile: str = "default"
     columns: Annotated[int, Field(ge=24, le=80)] = 42
+    code_page: str = "auto"  # "auto": the first of CP858, CP1252, ISO_8859-15 the profile has (for €, ä, ß)
+    status_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0  # wait this long for a DLE EOT reply
+    status_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0  # poll the status this often when idle
+    simulator_out_dir: str = ""  # driver "simulator": write each receipt here as .txt and .png
 
 
 class PaymentSettings(SerialSettings):

@@ -10,6 +10,7 @@ Anything malformed raises `ZvtError` whose text names the problem and where it i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -293,3 +294,22 @@ def encode_pan(masked: str) -> bytes:
     if len(text) % 2:
         text += "F"
     return bytes.fromhex(text)
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,18}")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def mask_card_numbers(text: str) -> str:
+    """Masks any 13-19 digit card number (spaces or dashes allowed) in free text, e.g. a receipt line."""
+    def mask(match: re.Match) -> str:
+        digits = re.sub(r"[ -]", "", match.group())
+        return mask_pan(digits) if 13 <= len(digits) <= 19 and luhn_ok(digits) else match.group()
+    return _DIGIT_RUN.sub(mask, text)

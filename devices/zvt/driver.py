@@ -15,7 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from devices.zvt.apdu import ACK, Apdu, ZvtError, bcd, bmp, decode_pan, parse_bmps, parse_tlv, password_bytes, unbcd
+from devices.zvt.apdu import (ACK, Apdu, ZvtError, bcd, bmp, decode_pan, mask_card_numbers, parse_bmps, parse_tlv,
+                              password_bytes, unbcd)
 from devices.zvt.results import SUCCESS, customer_message, technician_text
 from devices.zvt.transport import T2, T4, LinkError
 
@@ -98,13 +99,12 @@ def _parse_totals(raw: bytes) -> dict[str, int]:
 
 
 def print_lines(apdu: Apdu) -> list[str]:
+    """Receipt lines from 06 D1 / 06 D3, with any card number a terminal might print masked."""
     if apdu.is_(0x06, 0xD1):  # attribute byte, then the text
-        return [apdu.data[1:].decode("latin-1").rstrip()] if apdu.data else []
-    fields = parse_bmps(apdu.data)  # 06 D3: BMP 06 with tag 25 (print texts) holding 07 (text lines)
-    lines: list[str] = []
-    for item in parse_tlv(fields.get(0x06, b"")):
-        lines += [t.value.decode("latin-1").rstrip() for t in item.find(0x07)]
-    return lines
+        raw = [apdu.data[1:]] if apdu.data else []
+    else:  # 06 D3: BMP 06 with tag 25 (print texts) holding 07 (text lines)
+        raw = [t.value for item in parse_tlv(parse_bmps(apdu.data).get(0x06, b"")) for t in item.find(0x07)]
+    return [mask_card_numbers(line.decode("latin-1").rstrip()) for line in raw]
 
 
 class Ecr:

@@ -36,7 +36,7 @@ from devices.zvt.transport import FdPipe, LinkError, SerialTransport, SocketPipe
 
 STEPS = ("received", "acked", "status", "authorised", "status-info", "status-info-acked", "print", "printed",
          "completion", "done")
-TEST_PAN = "6725591234567894"  # a made-up test card number; only its masked form is sent by default
+TEST_PAN = "6725591234567898"  # a made-up, Luhn-valid test card number; only its masked form is sent by default
 ACK_WAIT = 10.0  # how long the terminal waits for the ECR's 80 00 00
 
 
@@ -50,7 +50,8 @@ class SimConfig:
     text_block: bool = False  # send the receipt as one text block (06 D3) instead
     busy_after_payment: float = 0.0  # seconds after a payment during which new payments get 84 9C
     end_of_day_required: bool = False  # refuse payments with result 6A until an end of day runs
-    send_full_pan: bool = False
+    send_full_pan: bool = False  # a misbehaving terminal: full card number in BMP 22 and on the receipt
+    receipt_extra_lines: int = 0  # advertising lines: with text_block they make an extended-length APDU
     card_brand: str = "girocard"
 
 
@@ -353,9 +354,11 @@ class TerminalSimulator:
     def _print_receipt(self, t, command, entry: LedgerEntry, title: str) -> None:
         if not self.config.receipt:
             return
+        pan = TEST_PAN if self.config.send_full_pan else TEST_PAN[:6] + "******" + TEST_PAN[-4:]
         lines = [title, f"Betrag EUR {entry.amount // 100},{entry.amount % 100:02d}", f"Beleg-Nr. {entry.receipt_no}",
-                 f"Trace-Nr. {entry.trace_no}", "Karte " + TEST_PAN[:6] + "******" + TEST_PAN[-4:],
+                 f"Trace-Nr. {entry.trace_no}", "Karte " + pan,
                  "Zahlung erfolgt" if entry.kind == "payment" else "Storno erfolgt"]
+        lines += [f"Werbung {n:03d}: Danke fuer Ihren Einkauf!" for n in range(self.config.receipt_extra_lines)]
         if self.config.text_block:
             from devices.zvt.apdu import Tlv
             block = Tlv(0x25, children=tuple(Tlv(0x07, line.encode("latin-1")) for line in lines)).encode()

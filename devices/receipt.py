@@ -1,0 +1,193 @@
+"""The receipt: what is printed (built from the journal's transaction record) and its ESC/POS bytes.
+
+    receipt = Receipt.from_record(record, shop, qr_base_url="https://shop.example/r/")
+    data = ReceiptBuilder(columns=42, profile="TM-T88V").build(receipt)   # bytes for the printer
+
+`Receipt.sale` is a `kiosk.wire.SaleBody` (the same field names as the journal and the server).
+Card numbers are printed masked, at most the first 6 and last 4 digits, whatever the input.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from escpos.printer import Dummy
+
+from kiosk.wire import SaleBody, TransactionRecord
+
+# Code pages with €, ä, ö, ü, ß, in order of preference; the first the profile supports is used.
+PREFERRED_CODE_PAGES = ("CP858", "CP1252", "ISO_8859-15")
+
+
+@dataclass(frozen=True)
+class Shop:
+    name: str
+    address: tuple[str, ...] = ()
+    vat_id: str = ""
+    footer: tuple[str, ...] = ("Thank you for your visit!",)
+    logo: str = ""  # path to an image (PNG), printed at the top
+
+
+@dataclass(frozen=True)
+class Receipt:
+    shop: Shop
+    sale: SaleBody
+    transaction_no: str  # e.g. "kiosk-001/000123"
+    printed_at: str = ""  # as it should appear, e.g. "23.11.2026 15:40"
+    qr_url: str = ""  # the receipt's page, e.g. <server>/r/<receipt_token>
+    labels: dict[str, str] = field(default_factory=dict)  # translations of LABELS keys
+
+    @classmethod
+    def from_record(cls, record: TransactionRecord, shop: Shop, qr_base_url: str = "", **kw: Any) -> "Receipt":
+        sale = record.body
+        if not isinstance(sale, SaleBody):
+            raise ValueError(f"only sales have receipts, not {sale.kind!r}")
+        qr = qr_base_url + sale.receipt_token if qr_base_url else ""
+        printed_at = kw.pop("printed_at", record.device_time[:16].replace("T", " "))
+        return cls(shop, sale, f"{record.kiosk_id}/{record.seq:06d}", printed_at, qr, **kw)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Receipt":
+        """{"shop": {...Shop fields}, "sale": {...SaleBody fields}, "transaction_no": ..., ...}"""
+        shop = dict(data["shop"])
+        for key in ("address", "footer"):
+            if key in shop:
+                shop[key] = tuple(shop[key])
+        rest = {k: v for k, v in data.items() if k not in ("shop", "sale")}
+        return cls(Shop(**shop), SaleBody.model_validate(data["sale"]), **rest)
+
+
+LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
+          "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
+          "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}
+
+_DIGITS = re.compile(r"\d")
+
+
+def mask_pan(pan: str) -> str:
+    """At most the first 6 and last 4 digits stay visible; everything else becomes '*'."""
+    digits = _DIGITS.findall(pan)
+    if not digits:
+        return "*" * len(pan)
+    if "*" in pan or "X" in pan:  # already masked: make sure no more than 6 + 4 digits show
+        head = re.match(r"^\d{0,6}", pan).group()
+        tail = re.search(r"\d{0,4}$", pan).group()
+        return head + "*" * (len(pan) - len(head) - len(tail)) + tail
+    if len(digits) <= 10:
+        return "*" * max(0, len(digits) - 4) + "".join(digits[-4:])
+    return "".join(digits[:6]) + "*" * (len(digits) - 10) + "".join(digits[-4:])
+
+
+def money(minor: int, currency: str = "EUR") -> str:
+    """1234 -> "12,34" (German style; the currency is shown once, on the total)."""
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 100)
+    return f"{sign}{units:,}".replace(",", ".") + f",{cents:02d}"
+
+
+def percent(basis_points: int) -> str:
+    return f"{Decimal(basis_points) / 100:.2f}".replace(".", ",") + "%"
+
+
+class ReceiptBuilder:
+    """Receipt -> ESC/POS bytes for one printer profile and paper width (in characters)."""
+
+    def __init__(self, columns: int = 42, profile: str = "default", code_page: str = "auto") -> None:
+        self.columns = columns
+        self.profile = profile
+        self.code_page = _pick_code_page(profile) if code_page == "auto" else code_page
+
+    def build(self, receipt: Receipt) -> bytes:
+        p = Dummy(profile=self.profile)
+        p.hw("INIT")
+        p.charcode(self.code_page)
+        label = {**LABELS, **receipt.labels}.__getitem__
+        sale, shop, w = receipt.sale, receipt.shop, self.columns
+        if shop.logo:
+            p._raw(_logo_bytes(shop.logo, self.profile))
+        p.set(align="center", bold=True, double_height=True, double_width=True)
+        p.textln(shop.name[: w // 2])
+        p.set(align="center", normal_textsize=True)
+        for line in shop.address:
+            p.textln(line[:w])
+        if shop.vat_id:
+            p.textln(f"{label('vat_id')} {shop.vat_id}"[:w])
+        p.set(align="left")
+        p.textln("-" * w)
+        for line in sale.lines:
+            if line.voided:
+                continue
+            amount = f"{money(line.total)} {line.vat_code}"
+            p.textln(_two(line.name, amount, w))
+            if line.quantity > 1 and line.unit_price * line.quantity == line.total:
+                p.textln(f"  {line.quantity} x {money(line.unit_price)}")
+            elif line.unit_price * line.quantity != line.total:  # weighed: quantity in grams
+                kg = f"{line.quantity / 1000:.3f}".replace(".", ",")
+                p.textln(f"  {kg} kg x {money(line.unit_price)}/kg")
+        p.textln("-" * w)
+        p.set(bold=True, double_height=True)
+        p.textln(_two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
+        p.set(bold=False, normal_textsize=True)
+        p.textln("")
+        p.textln(_columns([label("vat"), "%", label("net"), label("vat"), label("gross")], w))
+        for vat in sale.vat:
+            p.textln(_columns([vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)], w))
+        for pay in sale.payments:
+            p.textln("-" * w)
+            title = label("card") + (f" {label('reversed')}" if pay.status == "reversed" else "")
+            p.textln(_two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
+            if pay.brand or pay.masked_pan:
+                p.textln(_two(pay.brand, mask_pan(pay.masked_pan), w))
+            for key, value in (("auth", pay.auth_code), ("receipt_no", pay.receipt_no), ("trace", pay.trace_no),
+                               ("terminal", pay.terminal_id)):
+                if value:
+                    p.textln(_two(label(key), value, w))
+        p.textln("-" * w)
+        p.textln(_two(label("transaction"), receipt.transaction_no, w))
+        if receipt.printed_at:
+            p.textln(receipt.printed_at[:w])
+        if receipt.qr_url:
+            p.set(align="center")
+            p.qr(receipt.qr_url, native=True, size=4)
+        p.set(align="center")
+        for line in shop.footer:
+            p.textln(line[:w])
+        p.cut()
+        return p.output
+
+
+def _symbol(currency: str) -> str:
+    return {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF"}.get(currency, currency)
+
+
+def _two(left: str, right: str, width: int) -> str:
+    """`left` and `right` on one line; a long `left` is cut so `right` always fits."""
+    room = width - len(right) - 1
+    return f"{left[:room]:<{room}} {right}" if room > 0 else right[:width]
+
+
+def _columns(cells: list[str], width: int) -> str:
+    first = 4
+    rest = (width - first) // (len(cells) - 1)
+    return (cells[0][:first].ljust(first) + "".join(c[:rest].rjust(rest) for c in cells[1:]))[:width]
+
+
+@lru_cache(maxsize=8)
+def _pick_code_page(profile: str) -> str:
+    supported = set(Dummy(profile=profile).profile.get_code_pages())
+    for name in PREFERRED_CODE_PAGES:
+        if name in supported:
+            return name
+    raise ValueError(f"printer profile {profile!r} has none of the code pages {', '.join(PREFERRED_CODE_PAGES)} "
+                     "needed for €, ä, ö, ü, ß")
+
+
+@lru_cache(maxsize=8)
+def _logo_bytes(path: str, profile: str) -> bytes:
+    p = Dummy(profile=profile)
+    p.set(align="center")
+    p.image(path, center=False)
+    return p.output
