@@ -5,7 +5,7 @@ from devices.base import IDLE, OFFLINE, wait_until
 from devices.scanner import SerialScanner
 from devices.sim.scanner import ScannerSimulator
 from kiosk.config import ScannerSettings
-from conftest import data_events
+from device_test_helpers import data_events
 
 CASES = [  # code, symbology sent, expected symbology, category, valid
     ("4006381333931", "EAN-13", "EAN-13", "product", True),

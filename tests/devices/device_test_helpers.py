@@ -1,0 +1,11 @@
+"""Helpers for the device tests (a uniquely named module: other test folders have their own conftest)."""
+
+
+def data_events(queue, source, count, timeout=10.0):
+    """The next `count` DATA or ERROR events from `source` (status events are skipped)."""
+    found = []
+    while len(found) < count:
+        event = queue.wait_for(lambda e: e.source == source and e.kind in ("data", "error"), timeout)
+        assert event is not None, f"only {len(found)} of {count} events arrived: {found}"
+        found.append(event)
+    return found
