@@ -135,6 +135,10 @@ class TerminalSimulator:
         self._stop.set()
         if self._server is not None:
             try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            try:
                 self._server.close()
             except OSError:
                 pass
