@@ -94,8 +94,9 @@ class TransactionRecord(Wire):
 # The central server's API (/v1). Requests are strict; a record inside a batch is kept as plain
 # JSON so that one invalid record can be dead-lettered instead of refusing the whole batch.
 
-JsonScalar = Union[str, int, float, bool, None]
-Seq = Annotated[int, Field(ge=1, le=2**62)]
+Seq = Annotated[int, Field(ge=1, le=2**53)]  # exact in every JSON implementation
+UuidText = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+ShortText = Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")]  # PostgreSQL text cannot hold NUL
 
 
 class Api(BaseModel):
@@ -104,7 +105,7 @@ class Api(BaseModel):
 
 class OutboxEntry(Api):
     seq: Seq
-    uuid: Annotated[str, Field(min_length=1, max_length=64)]
+    uuid: UuidText
     record: dict[str, object]  # a TransactionRecord as JSON; validated by the server, dead-lettered if invalid
 
 
@@ -139,9 +140,9 @@ class SyncState(Api):
 
 
 class Heartbeat(Api):
-    app_version: Annotated[str, Field(max_length=64)]
-    device_states: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = {}
-    queue_depth: Annotated[int, Field(ge=0, le=2**62)] = 0
+    app_version: ShortText
+    device_states: dict[str, Annotated[str, Field(max_length=256)]] = {}  # stored as JSON text
+    queue_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     oldest_unsent_age_s: Annotated[float, Field(ge=0, le=10**10)] | None = None
 
 
@@ -223,3 +224,21 @@ class HeldRecord(Api):
 
 class HeldPage(Api):
     records: list[HeldRecord]
+
+
+KeyText = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
+
+
+class CatalogRow(BaseModel):
+    """One catalog item as loaded by the admin and sent to kiosks; the kiosk's catalog validates the other
+    fields (names, price, vat, ...). Keyed by item_id, else the GTIN (as 14 digits), else "PLU:<plu>"."""
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "anyOf": [{"required": ["gtin"]}, {"required": ["plu"]}, {"required": ["item_id"]}]})
+    gtin: Annotated[str, Field(pattern=r"^([0-9]{8}|[0-9]{12,14})$")] = None  # type: ignore[assignment]
+    plu: Annotated[str, Field(pattern=r"^[0-9]{1,6}$")] = None  # type: ignore[assignment]
+    item_id: KeyText = None  # type: ignore[assignment]
+
+
+class BookingRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: KeyText

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kiosk.wire import (BatchReply, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat, HeartbeatReply,
+from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat, HeartbeatReply,
                         KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
 from server import datasets, fleet
 from server.db import kiosks, make_engine, now
@@ -21,7 +21,7 @@ from server.settings import ServerSettings, load
 bearer = HTTPBearer(auto_error=False, description="a kiosk token or an admin token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 KioskIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-ChangeNo = Annotated[int, Query(ge=0, le=2**62, description="the change number the kiosk holds; 0 = none")]
+ChangeNo = Annotated[int, Query(ge=0, le=2**53, description="the change number the kiosk holds; 0 = none")]
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
 
 REFUSED = {401: {"model": Problem, "description": "missing or unknown token"},
@@ -182,10 +182,11 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
             raise HTTPException(409, str(exc)) from None
         return Enrolled(kiosk_id=body.kiosk_id, token=token)
 
-    def load_route(dataset: datasets.DataSet):
-        def put(actor: Admin, items: list[dict[str, object]], replace: bool = True) -> LoadResult:
+    def load_route(dataset: datasets.DataSet, row_model: type[BaseModel]):
+        def put(actor: Admin, rows: list[row_model], replace: bool = True) -> LoadResult:
             try:
-                items = datasets.check_items(items, dataset, "request body")
+                items = datasets.check_items([row.model_dump(exclude_none=True) for row in rows], dataset,
+                                             "request body")
             except datasets.LoadError as exc:
                 raise HTTPException(422, str(exc)) from None
             with engine.begin() as conn:
@@ -196,8 +197,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         app.put(f"/v1/admin/{dataset.name}", response_model=LoadResult,
                 responses={422: {"model": Problem}, **REFUSED})(put)
 
-    load_route(datasets.CATALOG)
-    load_route(datasets.BOOKINGS)
+    load_route(datasets.CATALOG, CatalogRow)
+    load_route(datasets.BOOKINGS, BookingRow)
 
     @app.put("/v1/admin/kiosks/{kiosk_id}/config", response_model=KioskConfig,
              responses={404: {"model": Problem}, **REFUSED})

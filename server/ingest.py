@@ -25,7 +25,8 @@ log = logging.getLogger("kiosk-server.ingest")
 
 
 def canonical(record: dict) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ASCII: \u escapes keep NUL and unpaired surrogates storable in any database
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def digest(text: str) -> str:
@@ -140,8 +141,8 @@ def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord
             return f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}", None
     for name in ("receipt_token", "booking_code"):
         value = getattr(record.body, name, None)
-        if value is not None and (len(value) > 128 or "\x00" in value):
-            return f"body.{name}: longer than 128 characters or contains NUL", None
+        if value is not None and (len(value) > 128 or not value.isprintable()):
+            return f"body.{name}: expected at most 128 printable characters", None
     return "", record
 
 
