@@ -1,0 +1,315 @@
+"""The kiosk's durable journal: one writer thread owns a SQLite database (WAL, synchronous=FULL).
+
+Every write is a job run on that thread in its own transaction; callers block until it has
+committed (and so is on disk). Completing a sale writes the transaction, its lines, its payment
+facts and its outbox row in one transaction; the outbox row carries the wire record
+(kiosk.wire.TransactionRecord) with a UUID, a gap-free per-kiosk sequence number, the boot id
+and the device time. A payment intent is journaled before the terminal is asked to charge, with
+the draft sale it pays for, so an interrupted payment can be finished or undone after a crash.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import uuid as uuid_lib
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from kiosk import wire
+from kiosk.db import connect, migrate
+
+MIGRATIONS = [
+    """
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters VALUES ('seq', 0);
+    CREATE TABLE transactions (
+        seq INTEGER PRIMARY KEY,             -- gap-free per kiosk, from counters.seq
+        uuid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('sale', 'checkin', 'event')),
+        boot_id TEXT NOT NULL,
+        device_time TEXT NOT NULL,
+        total INTEGER,
+        record TEXT NOT NULL                 -- JSON wire.TransactionRecord
+    );
+    CREATE TABLE sale_lines (
+        tx_seq INTEGER NOT NULL REFERENCES transactions(seq),
+        line_no INTEGER NOT NULL,
+        item_id TEXT NOT NULL, name TEXT NOT NULL, quantity INTEGER NOT NULL,
+        unit_price INTEGER NOT NULL, total INTEGER NOT NULL,
+        vat_code TEXT NOT NULL, vat_rate INTEGER NOT NULL, voided INTEGER NOT NULL,
+        PRIMARY KEY (tx_seq, line_no)
+    );
+    CREATE TABLE payments (
+        intent_id TEXT PRIMARY KEY,
+        sale_uuid TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN
+            ('intent', 'in_doubt', 'approved', 'declined', 'cancelled', 'reversed')),
+        draft TEXT,                          -- JSON of the sale being paid (lines, VAT, total)
+        facts TEXT NOT NULL DEFAULT '{}',    -- what the terminal returned: brand, masked PAN, codes
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        tx_seq INTEGER REFERENCES transactions(seq)
+    );
+    CREATE INDEX payments_open ON payments(status) WHERE status IN ('intent', 'in_doubt');
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY REFERENCES transactions(seq),
+        uuid TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+]
+
+PAYMENT_FACT_KEYS = ("brand", "masked_pan", "auth_code", "receipt_no", "trace_no", "terminal_id")
+OPEN_STATUSES = ("intent", "in_doubt")
+
+
+class JournalError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Committed:
+    uuid: str
+    seq: int
+    record: wire.TransactionRecord
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    uuid: str
+    payload: str  # JSON of a wire.TransactionRecord
+    created_at: str
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds")
+
+
+class Journal:
+    def __init__(self, path: str | Path, kiosk_id: str, boot_id: str | None = None,
+                 clock: Callable[[], str] = now_iso):
+        self.path = Path(path)
+        self.kiosk_id = kiosk_id
+        self.boot_id = boot_id or str(uuid_lib.uuid4())
+        self.clock = clock
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> "Journal":
+        ready: Future = Future()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="journal-writer", daemon=True)
+        self._thread.start()
+        ready.result()
+        self._reader = connect(self.path, check_same_thread=False)
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> "Journal":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, ready: Future) -> None:
+        try:
+            conn = connect(self.path, durable=True)
+            migrate(conn, MIGRATIONS, "journal")
+        except BaseException as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        while (job := self._jobs.get()) is not None:
+            work, future = job
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+        conn.close()
+
+    def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Runs `work(conn)` in one transaction on the writer thread; returns once committed."""
+        if self._thread is None:
+            raise JournalError("journal is not started")
+        future: Future = Future()
+        self._jobs.put((work, future))
+        return future.result()
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self._reader is None:
+            raise JournalError("journal is not started")
+        with self._reader_lock:
+            return self._reader.execute(sql, params).fetchall()
+
+    # --- transactions -------------------------------------------------------------------------
+
+    def _append(self, conn: sqlite3.Connection, tx_uuid: str, body: wire.Body) -> Committed:
+        """Inserts the transaction and its outbox row; the caller's transaction makes it atomic."""
+        seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value").fetchone()[0]
+        record = wire.TransactionRecord(uuid=tx_uuid, kiosk_id=self.kiosk_id, seq=seq, boot_id=self.boot_id,
+                                        device_time=self.clock(), body=body)
+        payload = record.model_dump_json()
+        total = body.total if isinstance(body, wire.SaleBody) else None
+        conn.execute("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (seq, tx_uuid, body.kind, self.boot_id, record.device_time, total, payload))
+        conn.execute("INSERT INTO outbox VALUES (?, ?, ?, ?)", (seq, tx_uuid, payload, record.device_time))
+        return Committed(tx_uuid, seq, record)
+
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, tx_uuid: str) -> Committed | None:
+        row = conn.execute("SELECT seq, record FROM transactions WHERE uuid = ?", (tx_uuid,)).fetchone()
+        return Committed(tx_uuid, row[0], wire.TransactionRecord.model_validate_json(row[1])) if row else None
+
+    def record_payment_intent(self, sale_uuid: str, amount: int, currency: str,
+                              draft: Mapping[str, Any] | None = None) -> str:
+        """Durably notes that the terminal is about to be asked for `amount`; returns the intent id.
+
+        `draft` is the sale being paid: {"lines": [wire.SaleLine dicts], "vat": [...],
+        "receipt_token": "..."}; the sale is completed from it, even after a crash."""
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise JournalError(f"payment amount must be a positive integer of minor units, got {amount!r}")
+        intent_id = str(uuid_lib.uuid4())
+        draft_json = json.dumps(dict(draft)) if draft is not None else None
+
+        def work(conn: sqlite3.Connection) -> str:
+            at = self.clock()
+            conn.execute("INSERT INTO payments (intent_id, sale_uuid, amount, currency, status, draft, created_at, "
+                         "updated_at) VALUES (?, ?, ?, ?, 'intent', ?, ?, ?)",
+                         (intent_id, sale_uuid, amount, currency, draft_json, at, at))
+            return intent_id
+        return self._write(work)
+
+    def record_payment_result(self, intent_id: str, status: str, facts: Mapping[str, Any] | None = None) -> None:
+        """Any outcome but a completed sale: declined, cancelled, reversed, or in doubt."""
+        if status not in ("declined", "cancelled", "reversed", "in_doubt"):
+            raise JournalError(f"record_payment_result: unknown status {status!r} (approved goes through complete_sale)")
+
+        def work(conn: sqlite3.Connection) -> None:
+            self._update_payment(conn, intent_id, status, facts or {})
+        self._write(work)
+
+    def _update_payment(self, conn: sqlite3.Connection, intent_id: str, status: str,
+                        facts: Mapping[str, Any], tx_seq: int | None = None) -> None:
+        row = conn.execute("SELECT facts FROM payments WHERE intent_id = ?", (intent_id,)).fetchone()
+        if row is None:
+            raise JournalError(f"no payment intent {intent_id}")
+        merged = {**json.loads(row[0]), **facts}
+        conn.execute("UPDATE payments SET status = ?, facts = ?, updated_at = ?, tx_seq = COALESCE(?, tx_seq) "
+                     "WHERE intent_id = ?", (status, json.dumps(merged), self.clock(), tx_seq, intent_id))
+
+    def complete_sale(self, sale_uuid: str, intent_id: str, payment_facts: Mapping[str, Any]) -> Committed:
+        """The terminal approved: the sale (from the intent's draft), its payment facts and its outbox
+        row commit together. Calling it again for the same sale returns the committed one."""
+        def work(conn: sqlite3.Connection) -> Committed:
+            existing = self._existing(conn, sale_uuid)
+            if existing is not None:
+                return existing
+            row = conn.execute("SELECT amount, currency, draft, status FROM payments "
+                               "WHERE intent_id = ? AND sale_uuid = ?", (intent_id, sale_uuid)).fetchone()
+            if row is None:
+                raise JournalError(f"no payment intent {intent_id} for sale {sale_uuid}")
+            if row[3] not in OPEN_STATUSES:
+                raise JournalError(f"payment {intent_id} is already {row[3]}: the sale cannot complete")
+            amount, currency, draft = row[0], row[1], json.loads(row[2]) if row[2] else {}
+            payment = wire.Payment(method="card", amount=amount, status="approved",
+                                   **{k: str(payment_facts[k]) for k in PAYMENT_FACT_KEYS if payment_facts.get(k)})
+            body = wire.SaleBody(currency=currency, total=amount, lines=draft.get("lines", []),
+                                 vat=draft.get("vat", []), payments=[payment],
+                                 receipt_token=draft.get("receipt_token") or uuid_lib.uuid4().hex)
+            committed = self._append(conn, sale_uuid, body)
+            conn.executemany("INSERT INTO sale_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             [(committed.seq, line.line_no, line.item_id, line.name, line.quantity, line.unit_price,
+                               line.total, line.vat_code, line.vat_rate, int(line.voided)) for line in body.lines])
+            self._update_payment(conn, intent_id, "approved", payment_facts, committed.seq)
+            return committed
+        return self._write(work)
+
+    def complete_checkin(self, booking_code: str, party_size: int, day: str | None = None) -> Committed:
+        """A confirmed check-in with the next queue (ticket) number of the day."""
+        day = day or self.clock()[:10]
+
+        def work(conn: sqlite3.Connection) -> Committed:
+            conn.execute("INSERT OR IGNORE INTO counters VALUES (?, 0)", (f"ticket:{day}",))
+            ticket = conn.execute("UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value",
+                                  (f"ticket:{day}",)).fetchone()[0]
+            body = wire.CheckinBody(booking_code=booking_code, party_size=party_size, ticket_no=ticket)
+            return self._append(conn, str(uuid_lib.uuid4()), body)
+        return self._write(work)
+
+    def record_event(self, event: str, details: Mapping[str, Any] | None = None) -> Committed:
+        """Help calls, abandoned sessions, ratings, maintenance audit entries..."""
+        body = wire.EventBody(event=event, details=dict(details or {}))
+        return self._write(lambda conn: self._append(conn, str(uuid_lib.uuid4()), body))
+
+    # --- payments -----------------------------------------------------------------------------
+
+    def payments_in_doubt(self) -> list[dict[str, Any]]:
+        """Intents whose outcome is not known: the kiosk must resolve these before selling again."""
+        rows = self._read("SELECT intent_id, sale_uuid, amount, currency, status, facts, created_at FROM payments "
+                          "WHERE status IN ('intent', 'in_doubt') ORDER BY created_at, rowid")
+        return [{"intent_id": r[0], "sale_uuid": r[1], "amount": r[2], "currency": r[3], "status": r[4],
+                 "facts": json.loads(r[5]), "created_at": r[6]} for r in rows]
+
+    def payments(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._read("SELECT intent_id, sale_uuid, amount, currency, status, facts, created_at, tx_seq "
+                          "FROM payments ORDER BY rowid DESC LIMIT ?", (limit,))
+        return [{"intent_id": r[0], "sale_uuid": r[1], "amount": r[2], "currency": r[3], "status": r[4],
+                 "facts": json.loads(r[5]), "created_at": r[6], "tx_seq": r[7]} for r in rows]
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def transaction(self, tx_uuid: str) -> wire.TransactionRecord | None:
+        rows = self._read("SELECT record FROM transactions WHERE uuid = ?", (tx_uuid,))
+        return wire.TransactionRecord.model_validate_json(rows[0][0]) if rows else None
+
+    def recent(self, limit: int = 50) -> list[wire.TransactionRecord]:
+        rows = self._read("SELECT record FROM transactions ORDER BY seq DESC LIMIT ?", (limit,))
+        return [wire.TransactionRecord.model_validate_json(r[0]) for r in rows]
+
+    def last_seq(self) -> int:
+        return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
+
+    # --- outbox (for the sync client) ---------------------------------------------------------
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxRow]:
+        rows = self._read("SELECT seq, uuid, payload, created_at FROM outbox ORDER BY seq LIMIT ?", (limit,))
+        return [OutboxRow(*row) for row in rows]
+
+    def acknowledge(self, through_seq: int) -> int:
+        """The server holds every transaction up to `through_seq`: drop them from the outbox."""
+        return self._write(lambda conn: conn.execute("DELETE FROM outbox WHERE seq <= ?", (through_seq,)).rowcount)
+
+    def outbox_stats(self) -> tuple[int, str | None]:
+        depth, oldest = self._read("SELECT count(*), min(created_at) FROM outbox")[0]
+        return depth, oldest
+
+    def integrity_check(self) -> str:
+        return self._read("PRAGMA integrity_check")[0][0]
