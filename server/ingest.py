@@ -134,16 +134,21 @@ def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord
     try:
         record = TransactionRecord.model_validate(entry.record)
     except ValidationError as exc:
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
-                         for e in exc.errors()[:10]), None
+        return printable("; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+                                   for e in exc.errors()[:10])), None
     for name, expected in (("kiosk_id", kiosk_id), ("seq", entry.seq), ("uuid", entry.uuid)):
         if getattr(record, name) != expected:
-            return f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}", None
+            return printable(f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}"), None
     for name in ("receipt_token", "booking_code"):
         value = getattr(record.body, name, None)
         if value is not None and (len(value) > 128 or not value.isprintable()):
             return f"body.{name}: expected at most 128 printable characters", None
     return "", record
+
+
+def printable(text: str, limit: int = 2000) -> str:
+    """Reasons quote what the kiosk sent: escape control characters (NUL cannot be stored) and cap the length."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[:limit])
 
 
 def _check_in(conn: Connection, kiosk_id: str, rows: list[dict], stamp: str) -> list[Conflict]:
