@@ -26,7 +26,7 @@ POLL = 0.05  # how often a waiting exchange looks for an abort request
 
 # Which status-information facts the kiosk keeps. Nothing else from the terminal is stored.
 RECEIPT_FACTS = ("result_code", "amount", "currency", "receipt_no", "trace_no", "original_trace_no", "turnover_no",
-                 "date", "time", "card_brand", "card_type", "pan", "auth_code", "terminal_id")
+                 "date", "time", "brand", "card_type", "masked_pan", "auth_code", "terminal_id")
 
 
 class TimeoutError_(LinkError):
@@ -77,11 +77,11 @@ def parse_status(data: bytes) -> dict[str, Any]:
     if 0x0C in fields:
         facts["time"] = fields[0x0C].hex()  # hhmmss
     if 0x8B in fields:
-        facts["card_brand"] = fields[0x8B].decode("latin-1").strip("\x00 ")
+        facts["brand"] = fields[0x8B].decode("latin-1").strip("\x00 ")
     if 0x8A in fields:
         facts["card_type"] = fields[0x8A][0]
     if 0x22 in fields:
-        facts["pan"] = decode_pan(fields[0x22])
+        facts["masked_pan"] = decode_pan(fields[0x22])
     if 0x3B in fields:
         facts["auth_code"] = fields[0x3B].decode("latin-1").strip("\x00 ")
     if 0x60 in fields:

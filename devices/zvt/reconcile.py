@@ -81,7 +81,9 @@ class PaymentFlow:
         """True while a payment is in doubt: the kiosk must not start a new sale."""
         return bool(self.journal.payments_in_doubt())
 
-    def pay(self, sale_uuid: str, amount: int) -> PaymentResult:
+    def pay(self, sale_uuid: str, amount: int, draft: dict[str, Any] | None = None) -> PaymentResult:
+        """Charge `amount` for the sale; `draft` (the sale's lines, VAT...) is journaled with the intent so
+        the sale can be completed from it after a crash."""
         if self.blocked:
             raise RuntimeError("a card payment is still being checked with the terminal; no new sale until then")
         self._cancel_requested = False
@@ -90,7 +92,7 @@ class PaymentFlow:
         except (LinkError, ZvtError):  # nothing journaled, nothing sent: the customer can simply retry
             self._drop_link()
             return PaymentResult("cancelled", "payment.unavailable")
-        intent = self.journal.record_payment_intent(sale_uuid, amount, self.currency)
+        intent = self.journal.record_payment_intent(sale_uuid, amount, self.currency, draft=draft)
         self._step("intent journaled")
         self.journal.record_payment_result(intent, "in_doubt", {"stage": "authorising", "prior_trace": prior})
         self._step("prior trace journaled")

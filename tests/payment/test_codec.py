@@ -83,7 +83,7 @@ def test_pan_is_masked_whatever_the_terminal_sends():
     assert decode_pan(encode_pan("672559******7898")) == "672559******7898"
     assert decode_pan(encode_pan("6725591234567898")) == "672559******7898"
     assert mask_pan("4111111111111111") == "411111******1111"
-    assert parse_status(bmp(0x22, encode_pan("4111111111111111")))["pan"] == "411111******1111"
+    assert parse_status(bmp(0x22, encode_pan("4111111111111111")))["masked_pan"] == "411111******1111"
     assert mask_card_numbers("card 4111 1111 1111 1111 ok") == "card 411111******1111 ok"
     assert mask_card_numbers("trace 1234567890123") == "trace 1234567890123"  # not Luhn-valid: left alone
 

@@ -39,8 +39,8 @@ def test_registration_then_approved_payment(terminal):
     assert outcome.approved and outcome.message[0] == "payment.approved"
     assert statuses == [0x0A, 0x17]
     facts = outcome.status
-    assert facts["amount"] == 1234 and facts["currency"] == 978 and facts["card_brand"] == "girocard"
-    assert facts["pan"] == "672559******7898" and facts["auth_code"] and facts["trace_no"] == 1
+    assert facts["amount"] == 1234 and facts["currency"] == 978 and facts["brand"] == "girocard"
+    assert facts["masked_pan"] == "672559******7898" and facts["auth_code"] and facts["trace_no"] == 1
     [charge] = sim.charges()
     assert (charge.amount, charge.receipt_no) == (1234, facts["receipt_no"])
     assert "Betrag EUR 12,34" in outcome.receipt_lines
