@@ -20,7 +20,7 @@ Events posted to `kiosk.events.EventQueue`, always with `source=<device name>`:
 A subclass implements four hooks, all called on the I/O thread except `_check("internal")`:
     _connect()      open the transport; raise on failure (the text of the exception is shown)
     _serve()        loop until `self.stopping` is set; raise when the connection is lost
-    _disconnect()   close the transport; must not raise
+    _disconnect()   close the transport (also after a failed `_connect`); must not raise
     _check(level)   health check; return a short text, raise on a problem
 """
 from __future__ import annotations
@@ -153,6 +153,7 @@ class Device:
             try:
                 self._connect()
             except Exception as exc:
+                self._disconnect()  # release whatever the failed attempt opened
                 self._went_offline(f"cannot connect: {_describe(exc)}", attempt == 0)
                 self.stopping.wait(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
                 attempt += 1

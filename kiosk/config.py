@@ -129,6 +129,10 @@ class CameraSettings(Section):
     decoder: Literal["zxing", "pyzbar"] = "zxing"
     width: Annotated[int, Field(ge=160, le=3840)] = 1280
     height: Annotated[int, Field(ge=120, le=2160)] = 720
+    dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again
+    no_frame_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0  # no frames this long = camera lost
+    fps: Annotated[int, Field(ge=1, le=120)] = 30  # driver "simulator": frames per second
+    simulator_folder: str = ""  # driver "simulator": play these images/videos instead of rendered codes
 
 
 class PrinterSettings(SerialSettings):
@@ -153,6 +157,12 @@ class PaymentSettings(SerialSettings):
     host: str = "127.0.0.1"
     port: Port = 20007
     password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
+    stopbits: Literal[1, 2] = 2  # ZVT over serial is 8N2 (url = /dev/ttyUSB0 for driver "zvt-serial")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"  # must match money.currency
+    answer_timeout_s: PositiveSeconds = 15  # T2: the terminal's first answer to a command
+    payment_timeout_s: PositiveSeconds = 180  # T4: longest silence during a payment (PIN entry, host)
+    end_of_day_at: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")] = ""  # daily "HH:MM", "" = off
+    simulator_pin_delay_ms: Annotated[int, Field(ge=0, le=60000)] = 1500
 
 
 class DevicesSection(Section):
@@ -267,7 +277,7 @@ def _set_path(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
 
 _EXPECTED = {
     "int_type": "expected an integer", "int_parsing": "expected an integer", "int_from_float": "expected an integer",
-    "string_type": "expected a string", "bool_type": "expected true or false", "list_type": "expected a list",
+    "string_type": "expected a string", "float_type": "expected a number", "float_parsing": "expected a number", "bool_type": "expected true or false", "list_type": "expected a list",
     "dict_type": "expected a table", "model_type": "expected a table", "model_attributes_type": "expected a table",
     "extra_forbidden": "unknown key", "missing": "missing",
 }

@@ -27,7 +27,7 @@ WIDTH, HEIGHT = 1280, 720
 SYMBOLOGIES = ("EAN-13", "Code128", "QR", "DataMatrix")
 _FORMAT = {"EAN-13": zxingcpp.BarcodeFormat.EAN13, "Code128": zxingcpp.BarcodeFormat.Code128,
            "QR": zxingcpp.BarcodeFormat.QRCode, "DataMatrix": zxingcpp.BarcodeFormat.DataMatrix}
-_SCALE = {"EAN-13": 3, "Code128": 3, "QR": 6, "DataMatrix": 8}  # pixels per module
+_SCALE = {"EAN-13": 4, "Code128": 3, "QR": 6, "DataMatrix": 8}  # pixels per module
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,10 @@ class VirtualCamera:
     def release(self) -> None:
         if self._video is not None:
             self._video.release()
+            self._video = None
+
+    def stop(self) -> None:  # the device manager stops simulators
+        self.release()
 
     def _play(self) -> tuple[bool, np.ndarray | None]:
         while True:

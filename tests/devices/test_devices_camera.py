@@ -1,0 +1,104 @@
+"""The camera driver against the virtual camera: symbologies, dedupe, no frames, decoder failures."""
+import numpy as np
+import pytest
+
+from devices.base import IDLE, OFFLINE, wait_until
+from devices.camera import Camera, Deduper, build
+from devices.sim.camera import HEIGHT, WIDTH, Distortion, corpus, render
+from kiosk.config import CameraSettings
+from device_test_helpers import data_events
+
+
+def start(events, **settings):
+    camera, sim = build(CameraSettings(enabled=True, **settings), events)
+    camera.open()
+    assert wait_until(lambda: camera.state == IDLE, 10), camera.last_error
+    return camera, sim
+
+
+@pytest.mark.parametrize("decoder", ["zxing", "pyzbar"])
+def test_codes_in_view_are_reported_once_with_their_symbology(events, decoder):
+    camera, sim = start(events, decoder=decoder)
+    try:
+        shown = [("4006381333931", "EAN-13", "product"), ("BK-7Q2X9K", "QR", "booking"),
+                 ("ABC-12345", "Code128", "text")]
+        if decoder == "zxing":
+            shown.append(("LOT42-0815", "DataMatrix", "qr"))
+        for text, symbology, category in shown:
+            sim.show(text, symbology, Distortion(rotation=8, noise=6, blur=0.6))
+            event = data_events(events, "camera", 1)[0]
+            assert (event.data["code"], event.data["symbology"], event.data["category"]) == (text, symbology, category)
+            frames = camera.statistics["frames_decoded"]
+            assert wait_until(lambda: camera.statistics["frames_decoded"] >= frames + 5, 10)
+            assert not any(e.kind == "data" for e in events.drain())  # still in view: not reported again
+    finally:
+        camera.close()
+
+
+def test_a_code_back_in_view_after_leaving_is_reported_again():
+    dedupe = Deduper(gone_after_s=1.0)
+    assert dedupe.is_new("]E0123", 0.0)
+    assert not dedupe.is_new("]E0123", 0.5)
+    assert not dedupe.is_new("]E0123", 1.4)  # seen 0.9 s ago: still in view
+    assert dedupe.is_new("]E0123", 2.5)
+
+
+def test_a_camera_that_delivers_no_frames_goes_offline_and_recovers(events):
+    camera, sim = start(events, no_frame_timeout_s=0.5)
+    try:
+        events.drain()
+        sim.stall(True)
+        error = events.wait_for(lambda e: e.kind == "error", 10)
+        assert error is not None and "no frames" in error.data["message"]
+        assert camera.state == OFFLINE
+        sim.stall(False)
+        assert wait_until(lambda: camera.state == IDLE, 10)
+        sim.show("4006381333931", "EAN-13")
+        assert data_events(events, "camera", 1)[0].data["code"] == "4006381333931"
+    finally:
+        camera.close()
+
+
+def test_decoder_exceptions_never_stop_the_camera(events):
+    camera, sim = start(events)
+    calls = []
+
+    def broken(gray):
+        calls.append(1)
+        if len(calls) < 5:
+            raise RuntimeError("libzbar assertion failed")
+        return [("4006381333931", "]E0")]
+
+    try:
+        camera.decode = broken
+        error, data = data_events(events, "camera", 2)
+        assert error.kind == "error" and "decoder failed: RuntimeError: libzbar assertion failed" in error.data["message"]
+        assert data.kind == "data" and data.data["code"] == "4006381333931"
+        assert camera.statistics["decoder_errors"] == 4 and camera.state == IDLE
+    finally:
+        camera.close()
+
+
+def test_malformed_frames_are_survived(events):
+    camera = Camera("camera", events, CameraSettings(enabled=True), open_capture=lambda: None)
+    for frame in (np.zeros((0, 0, 3), np.uint8), np.zeros((5,), np.float64), np.full((720, 1280), 255, np.uint8)):
+        assert camera.decode_frame(frame) == 0
+    assert camera.statistics["decoder_errors"] >= 1
+
+
+def test_preview_frames_are_the_captured_arrays_at_full_size(events):
+    camera, sim = start(events)
+    try:
+        seq, frame = camera.latest_frame()
+        assert frame.shape == (HEIGHT, WIDTH, 3)
+        assert wait_until(lambda: camera.latest_frame()[0] > seq, 10)
+        assert camera.latest_frame()[1] is sim.read()[1]  # the same array: no copy on the way
+    finally:
+        camera.close()
+
+
+def test_the_corpus_has_every_symbology_and_size():
+    frames = corpus(8, seed=3)
+    assert {symbology for _, _, symbology in frames} == {"EAN-13", "Code128", "QR", "DataMatrix"}
+    assert all(frame.shape == (720, 1280, 3) and frame.dtype == np.uint8 for frame, _, _ in frames)
+    assert render([], Distortion(noise=5, glare=0.4, blur=1)).shape == (720, 1280, 3)
