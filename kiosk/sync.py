@@ -1,0 +1,349 @@
+"""The kiosk's sync client: a background thread between the journal and the central server.
+
+Push: the outbox goes up in sequence order, one batch per request; only what the server says it
+holds is deleted from the outbox, so a lost reply just means the batch is sent again (the server
+deduplicates by (kiosk, seq) and uuid). Failures are retried forever with capped full-jitter backoff.
+Everything lives in the journal, so a restart resumes where the last acknowledgment left off.
+
+Pull: catalog, bookings and this kiosk's config, by change number with If-None-Match. Each delta is
+applied in one local transaction (Catalog/Bookings.apply_changes): a crash leaves the old or the new
+version. A full snapshot also deletes whatever the kiosk holds that the snapshot lacks.
+
+Nothing here blocks the UI: the UI reads `status()` (a snapshot) or the STATUS events posted to
+the event queue, and may call `wake()` after a sale to send it at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import httpx
+
+from kiosk.events import ERROR, STATUS, EventQueue
+
+log = logging.getLogger("kiosk.sync")
+SOURCE = "sync"
+
+
+class SyncError(Exception):
+    """One sync step failed; str() says why in words a technician understands."""
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool = False
+    queue_depth: int = 0
+    oldest_unsent_age_s: float | None = None
+    acknowledged_through: int = 0  # the highest seq the server confirmed this run
+    last_success_at: float | None = None  # time.time() of the last fully successful round
+    last_error: str | None = None  # None once a round succeeds again
+    last_error_at: float | None = None
+    attempt: int = 0  # consecutive failed rounds
+    catalog_version: int | None = None
+    bookings_version: int | None = None
+    config_version: int | None = None
+    rejected_items: int = 0  # catalog/bookings rows from the server this kiosk could not use
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**attempt))."""
+    return rng.uniform(0, min(cap, base * 2 ** min(attempt, 30)))
+
+
+class SyncClient:
+    def __init__(self, journal, *, server_url: str, token: str, kiosk_id: str,
+                 batch_size: int = 100, interval_s: float = 5, timeout_s: float = 10,
+                 backoff_base_s: float = 0.5, backoff_cap_s: float = 60, heartbeat_every_s: float = 60,
+                 catalog: Callable[[], Any] | None = None, item_validator: Callable[[dict], tuple] | None = None,
+                 bookings: Callable[[], Any] | None = None, config_path: str | Path | None = None,
+                 on_config: Callable[[dict], None] | None = None, events: EventQueue | None = None,
+                 app_version: str = "", device_states: Callable[[], dict[str, str]] = dict,
+                 http: httpx.Client | None = None, rng: random.Random | None = None):
+        """`catalog` / `bookings` open the local stores (called on the sync thread, which then owns them);
+        `item_validator` turns a server catalog row into Catalog.apply_changes' tuples (catalog.ItemValidator)."""
+        if catalog is not None and item_validator is None:
+            raise ValueError("a catalog needs an item_validator (kiosk.catalog.ItemValidator) to check server rows")
+        self.journal, self.kiosk_id = journal, kiosk_id
+        self.batch_size, self.interval_s = batch_size, interval_s
+        self.backoff_base_s, self.backoff_cap_s, self.heartbeat_every_s = backoff_base_s, backoff_cap_s, heartbeat_every_s
+        self._open_catalog, self._open_bookings = catalog, bookings
+        self._catalog = self._bookings = None
+        self.item_validator = item_validator
+        self.config_path = Path(config_path) if config_path else None
+        self.on_config, self.events = on_config, events
+        self.app_version, self.device_states = app_version, device_states
+        self.http = http or httpx.Client(timeout=timeout_s)
+        self.http.base_url = server_url
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.rng = rng or random.Random()
+        self._status = SyncStatus()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_heartbeat = 0.0
+
+    # --- lifecycle (UI thread) ----------------------------------------------------------------
+
+    def start(self) -> "SyncClient":
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        for store in (self._catalog, self._bookings):
+            if store is not None:
+                store.close()
+        self._catalog = self._bookings = None
+        self.http.close()
+
+    def wake(self) -> None:
+        """Something new is in the outbox: send it now rather than at the next interval."""
+        self._wake.set()
+
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    # --- the loop (sync thread) ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sync_once()
+                delay = self.interval_s
+            except Exception as exc:  # anything at all: report it, back off, try again; never die
+                delay = self._failed(exc)
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def sync_once(self) -> None:
+        """One round: push the whole outbox, pull changes, heartbeat when due. Raises SyncError on failure."""
+        while self.push_once():
+            if self._stop.is_set():
+                return
+        self.pull_once()
+        if time.monotonic() >= self._next_heartbeat:
+            self.heartbeat()
+            self._next_heartbeat = time.monotonic() + self.heartbeat_every_s
+        self._succeeded()
+
+    def push_once(self) -> bool:
+        """Sends the oldest batch; True if it was acknowledged in full and more may be waiting."""
+        rows = self.journal.pending_outbox(self.batch_size)
+        if not rows:
+            self._update(**self._queue_fields())
+            return False
+        body = {"records": [{"seq": r.seq, "uuid": r.uuid, "record": json.loads(r.payload)} for r in rows]}
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/transactions", json=body)
+        if response.status_code not in (200, 409):
+            raise SyncError(_describe(response, "sending transactions"))
+        reply = response.json()
+        through = min(int(reply["held_through"]), rows[-1].seq)
+        if response.status_code == 200 and \
+                reply["accepted"] + reply["duplicates"] + reply["dead_lettered"] == len(rows):
+            # The server holds every record of this batch even if it misses older ones (say, after a
+            # restore from backup): those cannot be sent again, so do not resend this batch forever.
+            through = rows[-1].seq
+        if through >= rows[0].seq:
+            self.journal.acknowledge(through)
+        self._update(acknowledged_through=max(through, self.status().acknowledged_through), **self._queue_fields())
+        for flag in reply.get("flagged") or ():
+            self._post(ERROR, message=f"server flagged transaction {flag['seq']}: {flag['reason']}")
+        if response.status_code == 409:
+            conflict = reply["conflicts"][0]
+            raise SyncError(f"the server refuses transaction {conflict['seq']} ({conflict['uuid']}): "
+                            f"{conflict['reason']}; an alarm was raised at the server")
+        return through == rows[-1].seq and len(rows) == self.batch_size
+
+    def pull_once(self) -> None:
+        if self._open_catalog is not None:
+            self._pull_catalog()
+        if self._open_bookings is not None:
+            self._pull_bookings()
+        if self.config_path is not None or self.on_config is not None:
+            self._pull_config()
+
+    def heartbeat(self) -> None:
+        fields = self._queue_fields()
+        beat = {"app_version": self.app_version[:64], "device_states": dict(self.device_states()),
+                "queue_depth": fields["queue_depth"], "oldest_unsent_age_s": fields["oldest_unsent_age_s"]}
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat)
+        if response.status_code != 200:
+            raise SyncError(_describe(response, "sending the heartbeat"))
+
+    # --- pulls --------------------------------------------------------------------------------
+
+    def _delta(self, name: str, version: int) -> dict | None:
+        response = self._request("GET", f"/v1/{name}", params={"since": version},
+                                 headers={"If-None-Match": f'"{name}-{version}"'})
+        if response.status_code == 304:
+            return None
+        if response.status_code != 200:
+            raise SyncError(_describe(response, f"pulling the {name}"))
+        return response.json()
+
+    def _pull_catalog(self) -> None:
+        if self._catalog is None:
+            self._catalog = self._open_catalog()
+        catalog = self._catalog
+        delta = self._delta("catalog", catalog.version)
+        if delta is not None:
+            rows, rejected = [], 0
+            for item in delta["upserts"]:
+                try:
+                    rows.append(self.item_validator(item))
+                except ValueError as exc:
+                    rejected += 1
+                    log.warning("catalog item from the server not usable: %s: %s", exc, item)
+            deletes = list(delta["deletes"])
+            if delta["full"]:
+                keep = {row[0] or f"PLU:{row[1]}" for row in rows}
+                deletes += [key for key in _catalog_keys(catalog) if key not in keep]
+            catalog.apply_changes(rows, deletes, delta["version"])
+            self._update(rejected_items=self.status().rejected_items + rejected)
+            if rejected:
+                self._post(ERROR, message=f"{rejected} catalog items from the server were not usable")
+        self._update(catalog_version=catalog.version)
+
+    def _pull_bookings(self) -> None:
+        from kiosk.bookings import Booking, normalize_code  # only kiosks doing check-in need it
+
+        if self._bookings is None:
+            self._bookings = self._open_bookings()
+        bookings = self._bookings
+        delta = self._delta("bookings", bookings.version)
+        if delta is not None:
+            rows, rejected = [], 0
+            for item in delta["upserts"]:
+                try:
+                    code = normalize_code(str(item["code"]))
+                    if code is None:
+                        raise ValueError(f"booking code {item['code']!r} is not 4 to 16 letters or digits")
+                    status = "checked_in" if item.get("used") else str(item.get("status") or "booked")
+                    rows.append(Booking(code, str(item.get("name", "")), datetime.fromisoformat(item["slot_start"]),
+                                        datetime.fromisoformat(item["slot_end"]), int(item.get("party_size", 1)),
+                                        status))
+                except (KeyError, TypeError, ValueError) as exc:
+                    rejected += 1
+                    log.warning("booking from the server not usable: %s: %s", exc, item)
+            deletes = [code for code in map(normalize_code, delta["deletes"]) if code]
+            if delta["full"]:
+                keep = {b.code for b in rows}
+                deletes += [code for (code,) in bookings.conn.execute("SELECT code FROM bookings") if code not in keep]
+            bookings.apply_changes(rows, deletes, delta["version"])
+            self._update(rejected_items=self.status().rejected_items + rejected)
+        self._update(bookings_version=bookings.version)
+
+    def _pull_config(self) -> None:
+        held = self._held_config()
+        version = held["version"] if held else 0
+        response = self._request("GET", f"/v1/kiosks/{self.kiosk_id}/config",
+                                 headers={"If-None-Match": f'"config-{version}"'})
+        if response.status_code == 304:
+            self._update(config_version=version)
+            return
+        if response.status_code != 200:
+            raise SyncError(_describe(response, "pulling this kiosk's config"))
+        config = response.json()
+        if self.config_path is not None:
+            _write_atomically(self.config_path, json.dumps(config, indent=1, sort_keys=True))
+        if self.on_config is not None:
+            self.on_config(config["config"])
+        self._update(config_version=config["version"])
+
+    def _held_config(self) -> dict | None:
+        if self.config_path is None or not self.config_path.exists():
+            return None
+        try:
+            return json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # unreadable: fetch it again
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise SyncError(f"server not reachable ({type(exc).__name__}: {exc or 'no detail'})") from exc
+        if response.status_code in (401, 403):
+            raise SyncError(_describe(response, "authenticating") + "; check the kiosk's server token")
+        return response
+
+    def _queue_fields(self) -> dict:
+        depth, oldest = self.journal.outbox_stats()
+        age = None
+        if oldest:
+            try:
+                age = max(0.0, (datetime.now(timezone.utc) - datetime.fromisoformat(oldest)).total_seconds())
+            except ValueError:
+                age = None
+        return {"queue_depth": depth, "oldest_unsent_age_s": age}
+
+    def _succeeded(self) -> None:
+        self._update(online=True, last_success_at=time.time(), last_error=None, attempt=0)
+
+    def _failed(self, exc: Exception) -> float:
+        message = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
+        status = self.status()
+        attempt = status.attempt + 1
+        try:
+            queue = self._queue_fields()
+        except Exception:  # the journal itself failing must not kill the loop either
+            queue = {}
+        self._update(online=False, last_error=message, last_error_at=time.time(), attempt=attempt, **queue)
+        if message != status.last_error:
+            log.warning("sync failed: %s", message)
+            self._post(ERROR, message=message)
+        return backoff_delay(attempt, self.backoff_base_s, self.backoff_cap_s, self.rng)
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            old = self._status
+            self._status = new = replace(old, **changes)
+        if new != old:
+            self._post(STATUS, status=new)
+
+    def _post(self, kind: str, **data) -> None:
+        if self.events is not None:
+            self.events.post(SOURCE, kind, **data)
+
+
+def _catalog_keys(catalog) -> Iterable[str]:
+    for gtin, plu in catalog.conn.execute("SELECT gtin, plu FROM items"):
+        yield gtin or f"PLU:{plu}"
+
+
+def _describe(response: httpx.Response, doing: str) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = response.text[:200]
+    return f"server answered {response.status_code} when {doing}: {detail}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,200 @@
+"""The kiosk's sync client with a real journal, catalog and bookings against a real server process."""
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import httpx
+import pytest
+
+from conftest import ADMIN_TOKEN, start_server
+from kiosk.bookings import Bookings
+from kiosk.catalog import Catalog, ItemValidator
+from kiosk.events import ERROR, EventQueue
+from kiosk.journal import Journal
+from kiosk.sync import SyncClient, SyncError, backoff_delay
+
+VALIDATOR = ItemValidator(["A", "B", "C"], "EUR", ["en", "de"])
+
+
+def wait_for(predicate, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def kiosk(sqlite_server, tmp_path):
+    kiosk_id, auth = sqlite_server.enroll()
+    journal = Journal(tmp_path / "journal.db", kiosk_id).start()
+    clients = []
+
+    def client(**kwargs) -> SyncClient:
+        c = SyncClient(journal, server_url=kwargs.pop("url", sqlite_server.url), token=auth["Authorization"][7:],
+                       kiosk_id=kiosk_id, backoff_base_s=0.05, backoff_cap_s=0.5, interval_s=0.2, **kwargs)
+        clients.append(c)
+        return c
+    yield sqlite_server, kiosk_id, journal, client
+    for c in clients:
+        c.close()
+    journal.close()
+
+
+def test_outbox_goes_up_in_order_and_is_cleared(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    uuids = [journal.record_event("help", {"n": n}).uuid for n in range(250)]
+    sync = client(batch_size=40)
+    sync.sync_once()
+    assert server.held(kiosk_id) == list(enumerate(uuids, start=1))
+    assert journal.outbox_stats() == (0, None)
+    status = sync.status()
+    assert status.online and status.queue_depth == 0 and status.acknowledged_through == 250
+    assert server.kiosk_status(kiosk_id)["queue_depth"] == 0  # the heartbeat went up too
+
+
+def test_background_thread_sends_what_is_recorded_and_reports_status(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    events = EventQueue()
+    sync = client(events=events).start()
+    for n in range(30):
+        journal.record_event("rating", {"stars": n % 5})
+        sync.wake()
+    wait_for(lambda: journal.outbox_stats()[0] == 0, what="outbox drained")
+    assert [seq for seq, _ in server.held(kiosk_id)] == list(range(1, 31))
+    wait_for(lambda: sync.status().last_success_at is not None, what="a successful round")
+    assert any(e.source == "sync" for e in events.drain())
+
+
+def test_server_down_keeps_the_queue_and_resumes(tmp_path, kiosk):
+    _, _, _, _ = kiosk
+    own, close = start_server("sqlite", tmp_path / "own")
+    try:
+        kiosk_id, auth = own.enroll()
+        with Journal(tmp_path / "j2.db", kiosk_id) as journal:
+            sync = SyncClient(journal, server_url=own.url, token=auth["Authorization"][7:], kiosk_id=kiosk_id,
+                              backoff_base_s=0.05, backoff_cap_s=0.3, interval_s=0.2, timeout_s=5)
+            try:
+                own.proc.kill()
+                for _ in range(20):
+                    journal.record_event("offline sale stand-in")
+                sync.start()
+                wait_for(lambda: sync.status().attempt >= 2, what="failed attempts")
+                status = sync.status()
+                assert not status.online and "server" in status.last_error and status.queue_depth == 20
+                own.proc.start()
+                wait_for(lambda: journal.outbox_stats()[0] == 0, what="drained after restart")
+                wait_for(lambda: sync.status().online and sync.status().last_error is None, what="online")
+                assert [seq for seq, _ in own.held(kiosk_id)] == list(range(1, 21))
+            finally:
+                sync.close()
+    finally:
+        close()
+
+
+def test_restart_resumes_from_the_journal(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    for _ in range(10):
+        journal.record_event("before restart")
+    client(batch_size=4).push_once()  # one batch acknowledged, then the kiosk "restarts"
+    assert journal.outbox_stats()[0] == 6
+    client(batch_size=4).sync_once()
+    assert [seq for seq, _ in server.held(kiosk_id)] == list(range(1, 11))
+
+
+def test_conflict_is_reported_and_nothing_after_it_is_deleted(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    first = journal.record_event("first")
+    journal.record_event("second")
+    auth = {"Authorization": client().http.headers["Authorization"]}
+    other = first.record.model_copy(update={"body": first.record.body.model_copy(update={"event": "tampered"})})
+    httpx.post(f"{server.url}/v1/kiosks/{kiosk_id}/transactions", headers=auth,
+               json={"records": [{"seq": 1, "uuid": first.uuid, "record": other.model_dump(mode="json")}]})
+    events = EventQueue()
+    sync = client(events=events)
+    with pytest.raises(SyncError, match="refuses transaction 1"):
+        sync.sync_once()
+    assert journal.outbox_stats()[0] == 2  # neither the conflicting record nor the next one is dropped
+    assert server.kiosk_status(kiosk_id)["alarms"] >= 1
+
+
+def test_wrong_token_is_reported(kiosk):
+    server, kiosk_id, journal, _ = kiosk
+    journal.record_event("x")
+    sync = SyncClient(journal, server_url=server.url, token="wrong", kiosk_id=kiosk_id)
+    try:
+        with pytest.raises(SyncError, match="401.*token"):
+            sync.sync_once()
+        assert journal.outbox_stats()[0] == 1
+    finally:
+        sync.close()
+
+
+def test_catalog_delta_and_snapshot_are_applied(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    items = [{"plu": str(n), "names": {"en": f"apple {n}"}, "price": "0.50", "vat": "B"} for n in range(1, 21)]
+    items.append({"gtin": "4006381333931", "names": {"en": "pen"}, "price": "1.99", "vat": "A"})
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items, headers=admin).raise_for_status()
+    sync = client(catalog=lambda: Catalog(tmp_path / "catalog.db"), item_validator=VALIDATOR)
+    sync.sync_once()
+    catalog = Catalog(tmp_path / "catalog.db")
+    try:
+        assert catalog.count() == 21 and catalog.by_key("04006381333931").price == 199
+        changed = [dict(i, price="0.60") if i.get("plu") == "2" else i for i in items if i.get("plu") != "1"]
+        changed.append({"plu": "99", "names": {"en": "bad"}, "price": "lots", "vat": "A"})  # not usable
+        version = httpx.put(f"{server.url}/v1/admin/catalog", json=changed, headers=admin).json()["version"]
+        sync.sync_once()
+        assert catalog.version == version and catalog.by_plu("1") is None and catalog.by_plu("2").price == 60
+        assert catalog.count() == 20 and sync.status().rejected_items == 1
+        sync.sync_once()  # nothing new: 304, nothing changes
+        assert catalog.version == version
+    finally:
+        catalog.close()
+
+
+def test_bookings_used_elsewhere_arrive_as_checked_in(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    code = "BK" + str(random.randrange(10**8)).zfill(8)
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    booking = {"code": code, "name": "Ann", "slot_start": "2026-11-23T18:00:00+01:00",
+               "slot_end": "2026-11-23T19:00:00+01:00", "party_size": 2}
+    httpx.put(f"{server.url}/v1/admin/bookings", json=[booking], headers=admin).raise_for_status()
+    sync = client(bookings=lambda: Bookings(tmp_path / "bookings.db"))
+    sync.sync_once()
+    local = Bookings(tmp_path / "bookings.db")
+    try:
+        assert local.get(code).status == "booked"
+        other_id, other_auth = server.enroll()
+        with Journal(tmp_path / "other.db", other_id) as other:
+            other.complete_checkin(code, 2)
+            SyncClient(other, server_url=server.url, token=other_auth["Authorization"][7:],
+                       kiosk_id=other_id).sync_once()
+        sync.sync_once()
+        assert local.get(code).status == "checked_in"
+    finally:
+        local.close()
+
+
+def test_config_is_pulled_to_a_file(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.put(f"{server.url}/v1/admin/kiosks/{kiosk_id}/config", json={"ui": {"large_text": True}},
+              headers=admin).raise_for_status()
+    seen = []
+    sync = client(config_path=tmp_path / "server-config.json", on_config=seen.append)
+    sync.sync_once()
+    sync.sync_once()  # 304 the second time: on_config is not called again
+    assert json.loads((tmp_path / "server-config.json").read_text())["config"] == {"ui": {"large_text": True}}
+    assert seen == [{"ui": {"large_text": True}}] and sync.status().config_version == 1
+
+
+def test_backoff_is_full_jitter_and_capped():
+    rng = random.Random(1)
+    delays = [backoff_delay(attempt, 0.5, 60, rng) for attempt in range(1, 40) for _ in range(50)]
+    assert all(0 <= d <= 60 for d in delays)
+    assert max(backoff_delay(3, 0.5, 60, rng) for _ in range(200)) <= 4.0
+    assert max(delays) > 50 and min(delays) < 1  # really spread from 0 to the cap
