@@ -97,7 +97,7 @@ class PaymentFlow:
         self.journal.record_payment_result(intent, "in_doubt", {"stage": "authorising", "prior_trace": prior})
         self._step("prior trace journaled")
         try:
-            outcome = self._ecr_now().pay(amount)
+            outcome = self.ecr().pay(amount)
         except (LinkError, ZvtError):
             self._drop_link()
             return self._resolve_now(intent, sale_uuid, amount)
@@ -147,7 +147,7 @@ class PaymentFlow:
         self.journal.record_payment_result(intent, "in_doubt", dict(facts, stage="reversing"))
         self._step("reversing journaled")
         try:
-            outcome = self._ecr_now().reversal(facts["receipt_no"])
+            outcome = self.ecr().reversal(facts["receipt_no"])
         except (LinkError, ZvtError):
             self._drop_link()
             return PaymentResult("in_doubt", "payment.checking", facts)
@@ -199,7 +199,7 @@ class PaymentFlow:
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.busy_wait
         while True:
-            outcome = self._ecr_now().status_enquiry()
+            outcome = self.ecr().status_enquiry()
             if outcome.refused and outcome.result_code == BUSY or outcome.terminal_status == BUSY:
                 if time.monotonic() > deadline:
                     raise LinkError("the terminal stayed busy")
@@ -208,7 +208,7 @@ class PaymentFlow:
             return
 
     def _last_transaction(self) -> dict[str, Any] | None:
-        outcome = self._ecr_now().repeat_receipt()
+        outcome = self.ecr().repeat_receipt()
         if outcome.refused:  # busy or not possible now: no conclusion can be drawn
             raise LinkError(f"the terminal refused the repeat receipt ({outcome.text})")
         self._last_lines = outcome.receipt_lines
@@ -225,7 +225,7 @@ class PaymentFlow:
 
     # -- link --------------------------------------------------------------------------------------
 
-    def _ecr_now(self) -> Ecr:
+    def ecr(self) -> Ecr:
         if self._ecr is None:
             self._ecr = self._connect()
             self._ecr.trace = self._step
