@@ -1,0 +1,34 @@
+import threading
+
+from kiosk.events import DATA, EventQueue
+
+
+def test_events_from_many_threads_arrive_in_order_per_producer_and_wake_the_consumer():
+    q = EventQueue()
+    wakes = []
+    q.set_waker(lambda: wakes.append(1))
+
+    def produce(name):
+        for i in range(500):
+            q.post(name, DATA, n=i)
+
+    threads = [threading.Thread(target=produce, args=(f"dev{k}",)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = q.drain()
+    assert len(events) == 2000 and len(wakes) == 2000
+    for k in range(4):
+        assert [e.data["n"] for e in events if e.source == f"dev{k}"] == list(range(500))
+    assert q.drain() == []
+
+
+def test_drain_limit_and_wait_for():
+    q = EventQueue()
+    for i in range(5):
+        q.post("scanner", DATA, code=str(i))
+    assert [e.data["code"] for e in q.drain(limit=2)] == ["0", "1"]
+    found = q.wait_for(lambda e: e.data.get("code") == "4", timeout=1)
+    assert found is not None and len(q) == 0
+    assert q.wait_for(lambda e: True, timeout=0.05) is None

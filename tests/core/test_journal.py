@@ -1,0 +1,157 @@
+"""The journal: atomic sale + payment + outbox, gap-free sequence, payment intents, crash safety."""
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kiosk.journal import Journal, JournalError
+from kiosk.wire import TransactionRecord
+
+from .crash_harness import draft
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with Journal(tmp_path / "journal.sqlite", "kiosk-7") as j:
+        yield j
+
+
+def sell(journal, lines=3, facts=None):
+    sale = str(uuid.uuid4())
+    intent = journal.record_payment_intent(sale, 119 * lines, "EUR", draft(lines))
+    return journal.complete_sale(sale, intent, facts or {"brand": "VISA", "masked_pan": "411111******1111",
+                                                         "auth_code": "0815", "receipt_no": "17"})
+
+
+def test_database_is_wal_with_full_sync(journal, tmp_path):
+    conn = sqlite3.connect(tmp_path / "journal.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_sale_lines_payment_and_outbox_commit_together(journal):
+    done = sell(journal)
+    record = TransactionRecord.model_validate_json(journal.pending_outbox()[0].payload)
+    assert record == done.record
+    assert (record.seq, record.kiosk_id, record.boot_id) == (1, "kiosk-7", journal.boot_id)
+    assert record.body.total == 357 and len(record.body.lines) == 3
+    assert record.body.payments[0].masked_pan == "411111******1111"
+    assert journal._read("SELECT count(*) FROM sale_lines WHERE tx_seq = 1")[0][0] == 3
+    assert journal.payments()[0]["status"] == "approved" and journal.payments()[0]["tx_seq"] == 1
+
+
+def test_a_failing_write_leaves_nothing_behind(journal):
+    sale = str(uuid.uuid4())
+    bad_draft = {"lines": [{"line_no": 1, "item_id": "x"}], "vat": [], "receipt_token": "t"}  # incomplete line
+    intent = journal.record_payment_intent(sale, 100, "EUR", bad_draft)
+    with pytest.raises(Exception):
+        journal.complete_sale(sale, intent, {})
+    assert journal.last_seq() == 0
+    assert journal.pending_outbox() == []
+    assert journal.payments_in_doubt()[0]["intent_id"] == intent  # still to be resolved, not lost
+    assert sell(journal).seq == 1  # the failed attempt used no sequence number
+
+
+def test_completing_twice_returns_the_same_sale(journal):
+    sale = str(uuid.uuid4())
+    intent = journal.record_payment_intent(sale, 119, "EUR", draft(1))
+    first = journal.complete_sale(sale, intent, {"auth_code": "1"})
+    again = journal.complete_sale(sale, intent, {"auth_code": "1"})
+    assert first.seq == again.seq == 1 and journal.last_seq() == 1
+
+
+def test_payment_intents_in_doubt_until_resolved(journal):
+    sale = str(uuid.uuid4())
+    intent = journal.record_payment_intent(sale, 500, "EUR", draft(1))
+    assert [p["intent_id"] for p in journal.payments_in_doubt()] == [intent]
+    journal.record_payment_result(intent, "in_doubt", {"stage": "authorising"})
+    assert journal.payments_in_doubt()[0]["facts"] == {"stage": "authorising"}
+    journal.record_payment_result(intent, "declined", {"result_code": "05"})
+    assert journal.payments_in_doubt() == []
+    with pytest.raises(JournalError, match="already declined"):
+        journal.complete_sale(sale, intent, {})
+    with pytest.raises(JournalError, match="unknown status"):
+        journal.record_payment_result(intent, "approved", {})
+    with pytest.raises(JournalError, match="positive integer"):
+        journal.record_payment_intent(sale, 1.5, "EUR")
+
+
+def test_checkins_get_daily_ticket_numbers_and_events_share_the_sequence(journal):
+    a = journal.complete_checkin("AB12CD34", 2, day="2026-11-23")
+    b = journal.complete_checkin("EF56GH78", 1, day="2026-11-23")
+    c = journal.complete_checkin("IJ90KL12", 4, day="2026-11-24")
+    e = journal.record_event("help_called", {"screen": "cart"})
+    assert [a.record.body.ticket_no, b.record.body.ticket_no, c.record.body.ticket_no] == [1, 2, 1]
+    assert [a.seq, b.seq, c.seq, e.seq] == [1, 2, 3, 4]
+
+
+def test_outbox_acknowledge_and_stats(journal):
+    for _ in range(5):
+        sell(journal)
+    assert journal.outbox_stats()[0] == 5
+    assert [row.seq for row in journal.pending_outbox(limit=2)] == [1, 2]
+    assert journal.acknowledge(3) == 3
+    assert [row.seq for row in journal.pending_outbox()] == [4, 5]
+    assert len(journal.recent()) == 5  # the journal keeps what the outbox has sent
+
+
+def test_concurrent_callers_get_gap_free_unique_sequence_numbers(journal):
+    results, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(25):
+                results.append(sell(journal, lines=1).seq)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(results) == list(range(1, 101))
+
+
+def test_sequence_resumes_after_restart(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    with Journal(path, "k") as j:
+        sell(j)
+        first_boot = j.boot_id
+    with Journal(path, "k") as j:
+        done = sell(j)
+        assert done.seq == 2 and done.record.boot_id != first_boot
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    with Journal(path, "k"):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(RuntimeError, match="schema 99, newer than this app knows"):
+        Journal(path, "k").start()
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tests.core.crash_harness", str(tmp_path / "crash.sqlite"),
+                          "200", "7"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    result = dict(line.split("=") for line in out.stdout.split())
+    assert int(result["crash_kills"]) == 200
+    assert int(result["crash_acknowledged"]) > 200  # the kills really interrupted a running loop
+    assert result["crash_lost"] == "0"
+    assert result["crash_duplicated"] == "0"
+    assert result["crash_seq_mismatch"] == "0"
+    assert result["crash_seq_gaps"] == "0"
+    assert result["crash_in_doubt"] == "0"
+    assert result["crash_unpaid_sales"] == "0"
+    assert result["crash_integrity_ok"] == "1"
