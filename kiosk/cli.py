@@ -1,0 +1,48 @@
+"""`kiosk [--config PATH] [--simulate]`: starts the full-screen kiosk app.
+
+With --simulate every device is its simulator and, when the server package is installed, a local
+central server runs in a child process, so a whole checkout can be tried on any machine.
+A configuration error prints its message and exits with status 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kiosk import config
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Self-service kiosk: checkout and check-in.")
+    parser.add_argument("--config", metavar="PATH", help="kiosk.toml to use (default: $KIOSK_CONFIG or ./kiosk.toml)")
+    parser.add_argument("--simulate", action="store_true",
+                        help="simulate every device and run a local central server")
+    parser.add_argument("--windowed", action="store_true", help="a 1280x800 window instead of full screen")
+    return parser.parse_args(argv)
+
+
+def simulated(settings: config.Settings) -> config.Settings:
+    """The same settings with every device driver switched to its simulator."""
+    devices = settings.devices
+    update = {name: getattr(devices, name).model_copy(update={"driver": "simulator"})
+              for name in type(devices).model_fields}
+    return settings.model_copy(update={"devices": devices.model_copy(update=update)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = config.load(args.config)
+    except config.ConfigError as exc:
+        print(f"kiosk: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    if args.simulate:
+        settings = simulated(settings)
+    from screens.boot import prepare_kivy
+    prepare_kivy(settings.data_path, fullscreen=settings.ui.fullscreen and not args.windowed)
+    from screens.app import run  # imports Kivy: only after prepare_kivy
+    return run(settings, simulate=args.simulate)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

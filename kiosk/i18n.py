@@ -1,0 +1,128 @@
+"""Customer-visible text and formats per language: gettext catalogs plus Babel formatting.
+
+Catalogs live in `locale/<lang>/LC_MESSAGES/kiosk.po`; `python -m kiosk.i18n compile` (run by
+`scripts/compile-translations.sh` at setup) writes the `.mo` files next to them. When a `.mo` is
+missing or older than its `.po` (a fresh checkout before setup), the `.po` is read directly, so the
+kiosk still speaks every language.
+
+English msgids are the source text. `Translator.gettext(msgid, lang)` never fails: an unknown
+language or msgid gives the msgid back.
+"""
+from __future__ import annotations
+
+import gettext
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+from kiosk.money import minor_digits
+
+DOMAIN = "kiosk"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+BABEL_LOCALES = {"en": "en_IE", "de": "de_DE", "nl": "nl_NL"}  # en_IE: English with the euro
+
+
+def babel_locale(lang: str) -> str:
+    return BABEL_LOCALES.get(lang, lang)
+
+
+def language_name(lang: str) -> str:
+    """The language's own name, as a customer looks for it: "Deutsch", "Nederlands"."""
+    name = Locale.parse(babel_locale(lang)).get_language_name(babel_locale(lang)) or lang
+    return name[:1].upper() + name[1:]
+
+
+class _PoCatalog(gettext.NullTranslations):
+    def __init__(self, po_path: Path):
+        super().__init__()
+        with po_path.open("rb") as f:
+            catalog = read_po(f)
+        self._messages = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+    def gettext(self, message: str) -> str:
+        return self._messages.get(message, message)
+
+
+def _load(lang: str, locale_dir: Path) -> gettext.NullTranslations:
+    folder = locale_dir / lang / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as f:
+            return gettext.GNUTranslations(f)
+    if po.exists():
+        return _PoCatalog(po)
+    return gettext.NullTranslations()
+
+
+class Translator:
+    def __init__(self, languages: list[str] | tuple[str, ...] = ("en", "de", "nl"), locale_dir: Path = LOCALE_DIR):
+        self.languages = tuple(languages)
+        self._catalogs = {lang: _load(lang, locale_dir) for lang in self.languages}
+
+    def gettext(self, msgid: str, lang: str) -> str:
+        catalog = self._catalogs.get(lang)
+        return catalog.gettext(msgid) if catalog is not None else msgid
+
+    def __call__(self, msgid: str, lang: str, **values: object) -> str:
+        """Translated text with {name} placeholders filled in."""
+        text = self.gettext(msgid, lang)
+        return text.format(**values) if values else text
+
+    # --- formats --------------------------------------------------------------------------------
+
+    @staticmethod
+    def money(amount_minor: int, currency: str, lang: str) -> str:
+        value = Decimal(amount_minor).scaleb(-minor_digits(currency))
+        return format_currency(value, currency, locale=babel_locale(lang))
+
+    @staticmethod
+    def number(value: int | Decimal, lang: str) -> str:
+        return format_decimal(value, locale=babel_locale(lang))
+
+    @staticmethod
+    def date(value: date | datetime, lang: str) -> str:
+        return format_date(value, format="medium", locale=babel_locale(lang))
+
+    @staticmethod
+    def time(value: datetime, lang: str) -> str:
+        return format_time(value, format="short", locale=babel_locale(lang))
+
+    @staticmethod
+    def datetime(value: datetime, lang: str) -> str:
+        return format_datetime(value, format="short", locale=babel_locale(lang))
+
+
+# --- build step -----------------------------------------------------------------------------------
+
+def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+    """Every `.po` under `locale_dir` to its `.mo`; returns the files written."""
+    written = []
+    for po in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        mo = po.with_suffix(".mo")
+        with mo.open("wb") as f:
+            write_mo(f, catalog)
+        written.append(mo)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] != ["compile"]:
+        print("usage: python -m kiosk.i18n compile [LOCALE_DIR]", file=sys.stderr)
+        return 2
+    for mo in compile_catalogs(Path(argv[1]) if len(argv) > 1 else LOCALE_DIR):
+        print(f"compiled {mo}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,25 @@
+"""Kivy set-up that must happen before the first `import kivy...`: environment and graphics config."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def prepare_kivy(data_dir: Path, fullscreen: bool, width: int = 1280, height: int = 800) -> None:
+    os.environ["KIVY_NO_ARGS"] = "1"  # our own command line, not Kivy's
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    kivy_home = Path(data_dir) / "kivy"
+    kivy_home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("KIVY_HOME", str(kivy_home))
+    from kivy.config import Config
+    Config.set("kivy", "exit_on_escape", "0")  # lockdown: Escape never quits
+    Config.set("kivy", "log_level", os.environ.get("KIOSK_KIVY_LOG_LEVEL", "warning"))
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "show_cursor", "0")  # a touchscreen kiosk shows no mouse cursor
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "borderless", "1" if fullscreen else "0")
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "maxfps", "60")

@@ -1,0 +1,63 @@
+"""Building blocks shared by all customer screens: buttons, flags, the header bar, overlays."""
+from __future__ import annotations
+
+from kivy.graphics import Color, Line, Rectangle
+from kivy.properties import ListProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+
+class KButton(ButtonBehavior, Label):
+    """A flat, rounded touch button; `bg`/`fg` come from the theme (see widgets.kv)."""
+    bg = ListProperty([0, 0, 0, 1])
+    fg = ListProperty([1, 1, 1, 1])
+    tag = StringProperty("")  # a stable name for tests and the touch-target check
+
+
+# Drawn, not bitmaps: exact at any size. Stripes top to bottom; each name shown beside it anyway,
+# so nobody needs to recognise the colours.
+_STRIPES = {"de": ["#000000", "#DD0000", "#FFCE00"], "nl": ["#AE1C28", "#FFFFFF", "#21468B"]}
+
+
+def _rgb(h: str) -> tuple[float, float, float]:
+    return tuple(int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+class Flag(Widget):
+    lang = StringProperty("en")
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.bind(pos=self._draw, size=self._draw, lang=self._draw)
+
+    def _draw(self, *_):
+        self.canvas.clear()
+        x, y, w, h = *self.pos, *self.size
+        with self.canvas:
+            if self.lang in _STRIPES:
+                for i, colour in enumerate(_STRIPES[self.lang]):
+                    Color(*_rgb(colour))
+                    Rectangle(pos=(x, y + h * (2 - i) / 3), size=(w, h / 3))
+            else:  # a simplified Union flag for English
+                Color(*_rgb("#012169"))
+                Rectangle(pos=(x, y), size=(w, h))
+                Color(1, 1, 1)
+                Line(points=[x, y, x + w, y + h], width=h / 10)
+                Line(points=[x, y + h, x + w, y], width=h / 10)
+                Color(*_rgb("#C8102E"))
+                Line(points=[x, y, x + w, y + h], width=h / 30)
+                Line(points=[x, y + h, x + w, y], width=h / 30)
+                Color(1, 1, 1)
+                Rectangle(pos=(x + w * 0.42, y), size=(w * 0.16, h))
+                Rectangle(pos=(x, y + h * 0.38), size=(w, h * 0.24))
+                Color(*_rgb("#C8102E"))
+                Rectangle(pos=(x + w * 0.45, y), size=(w * 0.10, h))
+                Rectangle(pos=(x, y + h * 0.42), size=(w, h * 0.16))
+            Color(0, 0, 0, 0.35)
+            Line(rectangle=(x, y, w, h), width=1)
+
+
+class CustomerScreen(Screen):
+    """Every customer screen: themed background; the header bar (language, large text, help) in its kv."""

@@ -1,0 +1,49 @@
+"""The app starts and draws its attract screen; the real entry point does too; config errors exit 2."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from screens.driver import is_blank
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_app_starts_on_attract_and_draws_something(driver, artifacts):
+    assert driver.app.sm.current == "attract"
+    assert driver.has("start_checkout")
+    shot = driver.screenshot(artifacts / "smoke_attract.png")
+    assert not is_blank(shot)
+
+
+def test_blank_detector_detects_blank(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (64, 48), (244, 246, 248)).save(tmp_path / "blank.png")
+    assert is_blank(tmp_path / "blank.png")
+
+
+def test_main_py_simulate_starts_and_shows_attract(tmp_path):
+    shot = tmp_path / "main.png"
+    env = dict(os.environ, KIOSK_TEST_SCREENSHOT=str(shot), KIOSK_KIOSK_DATA_DIR=str(tmp_path / "var"))
+    proc = subprocess.run([sys.executable, "main.py", "--simulate"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert shot.exists() and not is_blank(shot)
+
+
+def test_config_error_prints_message_and_exits_2(tmp_path):
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text('[devices.printer]\nbaudrate = "fast"\n')
+    proc = subprocess.run([sys.executable, "main.py", "--config", str(bad)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "devices.printer.baudrate" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "nope.toml")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
