@@ -10,7 +10,7 @@ from devices.payment import build
 from devices.zvt.sim import Fault
 from kiosk.config import PaymentSettings
 from kiosk.events import DATA, EventQueue
-from tests.payment.conftest import make_journal
+from tests.payment.helpers import make_journal
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from devices.zvt.sim import STEPS, Fault
-from tests.payment.conftest import make_flow
+from tests.payment.helpers import make_flow
 
 
 class KioskCrash(BaseException):
@@ -123,3 +123,38 @@ def test_the_books_check_catches_a_lost_charge(sim, journal, monkeypatch):
     sim.inject(Fault("drop", "status-info"))
     with pytest.raises(AssertionError, match="differ"):
         run_once(sim, journal, random.Random(1))
+
+
+def test_killed_kiosk_process_keeps_books_straight(sim, tmp_path):
+    """A smaller set with real process kills (SIGKILL): the kiosk kills itself at a step of the
+    payment, or the terminal side kills it when it reaches a step. Then a new kiosk recovers."""
+    import subprocess
+    import sys
+
+    from tests.payment.helpers import make_journal
+
+    path = tmp_path / "journal.sqlite"
+    journal = make_journal(path)
+    rng = random.Random(5)
+    clean = subprocess.run([sys.executable, "-m", "tests.payment.kiosk_child", str(sim.port), str(path),
+                            str(uuid.uuid4()), "100", "0"], capture_output=True, text=True, timeout=120)
+    assert clean.stdout.split()[:2] == ["ready", "approved"], clean.stderr[-2000:]
+    clean_steps = int(clean.stdout.split()[2])
+    plans = [(kill_at, None) for kill_at in range(2, clean_steps + 1, 2)] + [(0, step) for step in STEPS]
+    killed = 0
+    try:
+        for kill_at, sim_step in plans:
+            child = subprocess.Popen([sys.executable, "-m", "tests.payment.kiosk_child", str(sim.port), str(path),
+                                      str(uuid.uuid4()), str(rng.randint(1, 99999)), str(kill_at)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if sim_step is not None:
+                sim.on_step = lambda command, step, c=child, s=sim_step: \
+                    c.kill() if command == (0x06, 0x01) and step == s else None
+            child.wait(timeout=120)
+            sim.on_step = None
+            killed += child.returncode == -9
+            recover_fully(sim, journal)
+            check_books(sim, journal)
+    finally:
+        journal.close()
+    assert killed >= len(plans) - 2  # (a kill planned after the last step of a payment does not happen)

@@ -13,7 +13,7 @@ from devices.zvt.apdu import luhn_ok
 from devices.zvt.sim import TEST_PAN, Fault
 from kiosk.config import PaymentSettings
 from kiosk.events import DATA, EventQueue
-from tests.payment.conftest import make_journal
+from tests.payment.helpers import make_journal
 
 # a number standing alone (not part of a hex token), digits optionally grouped by single spaces or dashes
 NUMBER = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
