@@ -53,6 +53,7 @@ class DeviceManager:
         self.events = events
         self.devices: dict[str, Device] = {}
         self.simulators: dict[str, Any] = {}
+        self._control: Any = None
         for name, builder in (builders or BUILDERS).items():
             section = getattr(settings, name, None)
             if section is None or not getattr(section, "enabled", True):
@@ -81,6 +82,17 @@ class DeviceManager:
             device.close()
         for simulator in self.simulators.values():
             simulator.stop()
+        if self._control is not None:
+            self._control.stop()
+            self._control = None
+
+    def start_control(self, port: int = 0) -> int:
+        """Serve the simulator console's commands for the in-process simulators on 127.0.0.1:`port`
+        (0 = any free port; returned), so `python -m devices.sim send --port P "scan ..."` drives the kiosk."""
+        from devices.sim.console import Console, ControlServer
+        if self._control is None:
+            self._control = ControlServer(Console(self.simulators), port)
+        return self._control.port
 
     def snapshot(self) -> list[dict[str, Any]]:
         """One row per device (name, kind, state, last_error, statistics), in config order."""
