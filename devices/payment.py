@@ -13,7 +13,7 @@ All terminal work runs on the device's I/O thread, one job at a time; the UI cal
 The kiosk attaches its journal with `attach(journal)`; without one, no payment is taken.
 
 Events (source "payment"):
-    DATA  event="status"  code=<intermediate status byte>            (while the customer pays)
+    DATA  event="status"  code=<intermediate status byte>, message_id   (while the customer pays)
     DATA  event="result"  sale_uuid, status, message_id, facts, receipt_lines
     DATA  event="in_doubt" message_id="payment.checking"             (new sales are blocked)
     DATA  event="resolved" results=[...]                             (in-doubt payments settled)
@@ -32,6 +32,7 @@ from typing import Any, Callable
 from devices.base import BUSY, IDLE, Device, DeviceError
 from devices.zvt.driver import Ecr
 from devices.zvt.reconcile import FinishSale, PaymentFlow, PaymentResult
+from devices.zvt.results import status_message
 from devices.zvt.transport import LinkError, SerialTransport, TcpTransport
 from kiosk.config import PaymentSettings
 from kiosk.events import EventQueue
@@ -86,7 +87,7 @@ class PaymentTerminal(Device):
         if self.journal is None:
             raise DeviceError("no journal attached: payments are disabled")
         self.flow = PaymentFlow(self.journal, self._open_ecr, self._finish, currency=self.settings.currency,
-                                trace=self._trace, on_status=lambda code: self.post_data(event="status", code=code))
+                                trace=self._trace, on_status=self._on_status)
         ecr = self.flow.ecr()
         outcome = ecr.register()
         if outcome.refused or outcome.result_code not in (0, None):
@@ -157,6 +158,7 @@ class PaymentTerminal(Device):
             if self.blocked:
                 raise DeviceError("a card payment is still in doubt; no new sale until it is resolved")
         result = self.flow.pay(sale_uuid, amount, draft=draft)
+        self.statistics[f"payments_{result.status}"] += 1
         log.info("payment for sale %s: %s (%s) %s", sale_uuid, result.status, result.message_id, result.facts)
         self.post_data(event="result", sale_uuid=sale_uuid, status=result.status, message_id=result.message_id,
                        facts=result.facts, receipt_lines=result.receipt_lines)
@@ -214,6 +216,9 @@ class PaymentTerminal(Device):
     def _finish(self, sale_uuid, intent_id, facts, lines) -> None:
         self.finish_sale(sale_uuid, intent_id, facts, lines)
         self.statistics["sales_completed"] += 1
+
+    def _on_status(self, code: int) -> None:
+        self.post_data(event="status", code=code, message_id=status_message(code)[0])
 
     def _trace(self, step: str) -> None:
         self.statistics["steps"] += 1

@@ -49,6 +49,21 @@ MESSAGES = {
     "payment.unavailable": "Card payment is not available right now. Please ask staff for help.",
     "payment.checking": "One moment please: we are checking the last card payment with the terminal.",
     "payment.amount": "This amount cannot be paid by card here.",
+    # intermediate status while the customer pays (04 FF)
+    "payment.status.insert_card": "Please insert, tap or swipe your card.",
+    "payment.status.watch_pinpad": "Please follow the instructions on the card terminal.",
+    "payment.status.enter_pin": "Please enter your PIN.",
+    "payment.status.wrong_pin": "Wrong PIN. Please try again.",
+    "payment.status.remove_card": "Please remove your card.",
+    "payment.status.wait": "Please wait...",
+}
+
+# intermediate status byte (04 FF) -> message id; anything else shows "please wait"
+STATUS_MESSAGES = {
+    0x01: "payment.status.watch_pinpad", 0x02: "payment.status.watch_pinpad", 0x0A: "payment.status.insert_card",
+    0x0B: "payment.status.remove_card", 0x15: "payment.status.wrong_pin", 0x41: "payment.status.insert_card",
+    0x0E: "payment.status.wait", 0x17: "payment.status.wait", 0x04: "payment.status.wait",
+    0x19: "payment.status.enter_pin", 0x1E: "payment.status.enter_pin",
 }
 
 _DECLINED = {0x05, 0x33, 0x51, 0x55, 0x6E, 0x71, 0x78, 0x79, 0x7A, 0xC3, 0xC5, 0xC8}
@@ -86,4 +101,10 @@ def customer_message_id(code: int) -> str:
 
 def customer_message(code: int) -> tuple[str, str]:
     key = customer_message_id(code)
+    return key, MESSAGES[key]
+
+
+def status_message(code: int) -> tuple[str, str]:
+    """The customer text for an intermediate status byte."""
+    key = STATUS_MESSAGES.get(code, "payment.status.wait")
     return key, MESSAGES[key]

@@ -38,8 +38,12 @@ def test_pay_completes_the_sale_and_posts_the_result(device):
     assert result.status == "approved" and result.facts["masked_pan"] == "672559******7898"
     [payment] = journal.payments()
     assert payment["status"] == "approved" and payment["facts"]["receipt_no"] == sim.charges()[0].receipt_no
-    [posted] = results(events)
+    drained = events.drain()
+    [posted] = [e.data for e in drained if e.kind == DATA and e.data.get("event") == "result"]
     assert posted["sale_uuid"] == sale and posted["message_id"] == "payment.approved"
+    shown = [e.data["message_id"] for e in drained if e.kind == DATA and e.data.get("event") == "status"]
+    assert shown == ["payment.status.insert_card", "payment.status.wait"]
+    assert terminal.statistics["payments_approved"] == 1
 
 
 def test_declined_payment(device):
