@@ -17,7 +17,8 @@ The rules, in the order things happen in `PaymentFlow.pay`:
    a crash mid-reversal sends the reversal again; "already reversed" (B4) counts as done.
 
 Every step is idempotent against the journal and the terminal, so resolution survives any number
-of crashes. 06 01 is sent once per intent, never again.
+of crashes. 06 01 is sent once per intent; only a refusal (84 9C "busy": nothing was started)
+makes the kiosk send it again, for up to `busy_wait` seconds.
 """
 from __future__ import annotations
 
@@ -98,6 +99,10 @@ class PaymentFlow:
         self._step("prior trace journaled")
         try:
             outcome = self.ecr().pay(amount)
+            deadline = time.monotonic() + self.busy_wait
+            while outcome.refused and outcome.result_code == BUSY and time.monotonic() < deadline:
+                time.sleep(0.25)  # busy with the last payment for a few seconds; refused = nothing started
+                outcome = self.ecr().pay(amount)
         except (LinkError, ZvtError):
             self._drop_link()
             return self._resolve_now(intent, sale_uuid, amount)

@@ -80,3 +80,11 @@ def test_lost_link_mid_payment_is_resolved_after_reconnect(device):
 def test_health_check_asks_the_terminal(device):
     terminal, sim, journal, events = device
     assert terminal.health_check() == (True, "terminal ready")
+
+
+def test_payment_waits_while_the_terminal_is_busy_after_the_last_one(device):
+    terminal, sim, journal, events = device
+    sim.config.busy_after_payment = 1.0
+    assert terminal.pay(str(uuid.uuid4()), 100).result(timeout=20).status == "approved"
+    assert terminal.pay(str(uuid.uuid4()), 200).result(timeout=20).status == "approved"  # waited, then paid
+    assert [e.amount for e in sim.charges()] == [100, 200]

@@ -158,3 +158,60 @@ def test_killed_kiosk_process_keeps_books_straight(sim, tmp_path):
     finally:
         journal.close()
     assert killed >= len(plans) - 2  # (a kill planned after the last step of a payment does not happen)
+
+
+@pytest.mark.parametrize("charged", [True, False])
+def test_recovery_survives_repeated_crashes(sim, journal, charged):
+    """The kiosk dies at step 1 of the recovery, then at step 2, ... until a recovery gets through."""
+    rng = random.Random(7)
+    run_once(sim, journal, rng)  # a booking before, so "prior trace" is a real number
+    seen = []
+
+    def die_mid_payment(step):
+        seen.append(step)
+        if "prior trace journaled" in seen and step == ("recv 04 0F" if charged else "send 06 01"):
+            raise KioskCrash(step)
+
+    flow = make_flow(sim, journal, trace=die_mid_payment)
+    try:
+        flow.pay(str(uuid.uuid4()), 4711)
+    except KioskCrash:
+        pass
+    flow.close()
+    assert len(journal.payments_in_doubt()) == 1
+    crash_at = 1
+    while journal.payments_in_doubt():
+        steps = []
+
+        def trace(step):
+            steps.append(step)
+            if len(steps) == crash_at:
+                raise KioskCrash(step)
+
+        recovering = make_flow(sim, journal, trace=trace)
+        try:
+            recovering.recover()
+        except KioskCrash:
+            pass
+        recovering.close()
+        crash_at += 1
+        assert crash_at < 40, "recovery never finished"
+    assert crash_at > 5  # it really was interrupted several times
+    check_books(sim, journal)
+    assert len(sim.charges()) == (2 if charged else 1)
+
+
+def test_abort_that_loses_the_race_is_reversed_even_across_a_crash(sim, journal):
+    flow = make_flow(sim, journal)
+    sim.on_step = lambda command, step: flow.cancel() if step == "authorised" else None
+    sim.inject(Fault("drop", "received", command=(0x06, 0x30)))  # the first reversal attempt is cut off
+    result = flow.pay(str(uuid.uuid4()), 1500)
+    sim.on_step = None
+    flow.close()
+    assert result.status == "in_doubt"
+    [doubt] = journal.payments_in_doubt()
+    assert doubt["facts"]["stage"] == "reversing"
+    recover_fully(sim, journal)
+    assert journal.payments(limit=1)[0]["status"] == "reversed"
+    assert sim.charges() == [] and sim.ledger[0].reversed
+    check_books(sim, journal)
