@@ -2,29 +2,44 @@
 
 Screens only show App properties and call App methods; the decisions are made by the pure flow
 (`kiosk.flows.session.Session`). Device, payment and sync events arrive on `kiosk.events.EventQueue`
-and are drained on the UI thread by a Clock trigger that the queue's waker fires.
+and are drained on the UI thread by a Clock trigger that the queue's waker fires. After every tap
+or event `refresh()` copies the session into the properties, translated into the current language,
+so switching the language at any moment re-renders every text.
 """
 from __future__ import annotations
 
 import importlib
 import logging
 import os
+import time
 from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, StringProperty
+from kivy.properties import (BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
+from kiosk.events import EventQueue
+from kiosk.flows import session as flow
 from kiosk.i18n import Translator, language_name
 from screens import theme
 
 log = logging.getLogger("screens.app")
 HERE = Path(__file__).resolve().parent
-SCREENS = ["attract"]  # module screens/<name>.py defines <Name>Screen, screens/<name>.kv its layout
+# module screens/<name>.py defines <Name>Screen, screens/<name>.kv its layout
+SCREENS = ["attract", "checkout", "lookup", "age_check", "payment", "receipt", "checkin", "thanks",
+           "out_of_service"]
+SCREEN_OF_STATE = {
+    flow.ATTRACT: "attract", flow.CHECKOUT: "checkout", flow.LOOKUP: "lookup", flow.AGE_CHECK: "age_check",
+    flow.PAYMENT: "payment", flow.PAYMENT_FAILED: "payment", flow.PAYMENT_IN_DOUBT: "payment",
+    flow.RECEIPT: "receipt", flow.RECEIPT_QR: "receipt", flow.CHECKIN: "checkin", flow.CHECKIN_BOOKING: "checkin",
+    flow.CHECKIN_DONE: "checkin", flow.THANKS: "thanks", flow.OUT_OF_SERVICE: "out_of_service",
+}
 KEY_ESCAPE, KEY_F4 = 27, 285
 
 
@@ -34,6 +49,7 @@ def screen_class_name(name: str) -> str:
 
 class KioskApp(App):
     title = "Self-service kiosk"
+    # --- presentation
     lang = StringProperty("en")
     languages = ListProperty()
     language_names = DictProperty()
@@ -46,11 +62,35 @@ class KioskApp(App):
     offers_checkout = BooleanProperty(True)
     offers_checkin = BooleanProperty(True)
     checkout_available = BooleanProperty(True)
+    # --- the session, as the screens show it
+    state = StringProperty(flow.ATTRACT)
+    message_text = StringProperty("")
+    message_help = BooleanProperty(False)
     help_visible = BooleanProperty(False)
+    still_there_left = NumericProperty(-1)
+    cart_lines = ListProperty()
+    total_text = StringProperty("")
+    items_text = StringProperty("")
+    can_pay = BooleanProperty(False)
+    age_waiting = BooleanProperty(False)
+    payment_text = StringProperty("")
+    payment_message = StringProperty("")
+    search_text = StringProperty("")
+    search_results = ListProperty()
+    plu_items = ListProperty()
+    pin_text = StringProperty("")
+    checkin_code = StringProperty("")
+    booking_text = StringProperty("")
+    ticket_no = StringProperty("")
+    receipt_url = StringProperty("")
+    rating = NumericProperty(0)
+    easy_answer = StringProperty("")  # "", "yes", "no"
+    camera_texture = ObjectProperty(None, allownone=True)
 
-    def __init__(self, settings: Settings, backend=None, **kw):
+    def __init__(self, settings: Settings, backend=None, events: EventQueue | None = None, **kw):
         super().__init__(**kw)
         self.settings = settings
+        self.events = events or EventQueue()
         self.backend = backend
         self.translator = Translator(settings.locale.languages)
         self.languages = list(settings.locale.languages)
@@ -59,9 +99,11 @@ class KioskApp(App):
         self.shop_name = settings.kiosk.name
         self.offers_checkout = settings.kiosk.mode in ("checkout", "both")
         self.offers_checkin = settings.kiosk.mode in ("checkin", "both")
-        self.set_large_text(settings.ui.large_text)
-        self.maintenance_hook = None  # issue 7: callable(app) opening the gesture+PIN maintenance entry
+        self.session: flow.Session | None = None
+        self.maintenance_hook = None  # issue 7: callable(app), called after the technician gesture
         self._logo_taps: list[float] = []
+        self._seen_version = -1
+        self.set_large_text(settings.ui.large_text)
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -72,21 +114,150 @@ class KioskApp(App):
             module = importlib.import_module(f"screens.{name}")
             Builder.load_file(str(HERE / f"{name}.kv"))
             self.sm.add_widget(getattr(module, screen_class_name(name))(name=name))
+        root = FloatLayout()
+        root.add_widget(self.sm)
+        from screens.widgets import Overlays
+        root.add_widget(Overlays())
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
-        return self.sm
+        if self.backend is not None:
+            self.session = flow.Session(self.backend, mode=self.settings.kiosk.mode,
+                                        default_language=self.settings.locale.default_language,
+                                        idle_timeout_s=self.settings.ui.idle_timeout_s,
+                                        countdown_s=self.settings.ui.still_there_countdown_s, now=self.now())
+            self._drain_trigger = Clock.create_trigger(self.drain_events, -1)
+            self.events.set_waker(self._drain_trigger)
+            Clock.schedule_interval(self.tick, 0.5)
+            self.refresh()
+        return root
 
     def load_kv(self, filename=None):
         return False  # our kv files are loaded explicitly in build()
 
-    # --- view-model actions (called from .kv) -------------------------------------------------------
+    def on_stop(self):
+        self.events.set_waker(None)
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    # --- session -> properties --------------------------------------------------------------------------
+
+    def drain_events(self, *_):
+        if self.session is None:
+            return
+        now = self.now()
+        for event in self.events.drain():
+            self.session.handle(event, now)
+        self.refresh()
+
+    def tick(self, *_):
+        if self.session is not None:
+            self.session.tick(self.now())
+            self.refresh()
+
+    def act(self, method: str, *args) -> None:
+        """A tap: the session does it (passing `now` where it wants it), then the screen follows."""
+        if self.session is None:
+            return
+        now = self.now()
+        self.session.touch(now)
+        fn = getattr(self.session, method)
+        import inspect
+        if "now" in inspect.signature(fn).parameters:
+            fn(*args, now=now)
+        else:
+            fn(*args)
+        self.refresh(force=True)
+
+    def refresh(self, force: bool = False) -> None:
+        s = self.session
+        if s is None:
+            return
+        left = s.still_there_left(self.now())
+        self.still_there_left = -1 if left is None else left
+        if s.version == self._seen_version and not force:
+            return
+        self._seen_version = s.version
+        if self.lang != s.lang:
+            self.lang = s.lang
+        if self.high_contrast != s.large_text:
+            self.set_large_text(s.large_text)
+        self.checkout_available = s.checkout_available
+        self.help_visible = s.help_called
+        self._refresh_texts()
+        self.state = s.state
+        screen = SCREEN_OF_STATE[s.state]
+        if self.sm.current != screen:
+            self.sm.current = screen
+
+    def _refresh_texts(self) -> None:
+        """Everything that depends on the language as well as on the session."""
+        s, tr, lang = self.session, self.tr, self.lang
+        m = s.message
+        self.message_text = self.tr_fill(m.msgid, m.params) if m else ""
+        self.message_help = bool(m and m.help)
+        cart = s.cart
+        if cart is not None:
+            money = self.money
+            self.cart_lines = [{
+                "line_no": line.line_no, "name": line.item.name(lang), "quantity": str(line.quantity),
+                "unit_text": money(line.unit_price), "total_text": money(line.unit_price * line.quantity),
+                "voided": line.voided, "needs_approval": line.needs_approval, "fixed": line.price_embedded,
+                "status_text": tr("Removed") if line.voided else (tr("Age check") if line.needs_approval else ""),
+            } for line in reversed(cart.lines)]  # newest first: the line just scanned is on top
+            self.total_text = money(cart.total.amount)
+            self.items_text = tr("{count} items").format(count=self.translator.number(cart.item_count, lang))
+            self.can_pay = cart.can_pay or bool(cart.awaiting_approval)
+            self.age_waiting = bool(cart.awaiting_approval)
+        else:
+            self.cart_lines, self.total_text, self.items_text = [], self.money(0), ""
+            self.can_pay = self.age_waiting = False
+        self.payment_text = tr(s.payment_text) if s.payment_text else ""
+        self.payment_message = tr(s.payment_message) if s.payment_message else ""
+        self.search_text = s.search_text
+        self.search_results = [self._item_row(item) for item in s.search_results]
+        if s.state == flow.LOOKUP and not self.plu_items or self.plu_items and self.plu_items[0]["lang"] != lang:
+            self.plu_items = [self._item_row(item) for item in s.plu_items()]
+        self.checkin_code = s.checkin_code
+        b = s.booking
+        self.booking_text = "" if b is None else tr("{name}\n{time}\n{people} people").format(
+            name=b.name, time=self.translator.datetime(b.slot_start, lang),
+            people=self.translator.number(b.party_size, lang))
+        self.ticket_no = str(s.ticket_no or "")
+        self.receipt_url = s.receipt_url() if s.state == flow.RECEIPT_QR else ""
+        self.rating = s.rating or 0
+        self.easy_answer = "" if s.easy is None else ("yes" if s.easy else "no")
+
+    def _item_row(self, item) -> dict:
+        image = str(theme.ASSETS / item.image) if item.image else ""
+        return {"item_id": item.id, "name": item.name(self.lang), "price_text": self.money(item.price),
+                "image": image if image and os.path.exists(image) else "", "lang": self.lang}
+
+    # --- texts -------------------------------------------------------------------------------------------
 
     def tr(self, msgid: str, _lang: str | None = None) -> str:
         """Translated text; kv passes `app.lang` as the 2nd argument so the binding follows the language."""
         return self.translator.gettext(msgid, self.lang)
 
+    def tr_fill(self, msgid: str, params: dict) -> str:
+        values = {k: (self.translator.time(v, self.lang) if hasattr(v, "hour") else v) for k, v in params.items()}
+        try:
+            return self.tr(msgid).format(**values)
+        except (KeyError, IndexError):
+            return self.tr(msgid)
+
+    def money(self, amount: int) -> str:
+        return self.translator.money(amount, self.settings.money.currency, self.lang)
+
+    # --- view-model actions (called from .kv) -------------------------------------------------------
+
     def set_language(self, lang: str) -> None:
         if lang in self.languages:
             self.lang = lang
+            if self.session is not None:
+                self.session.touch(self.now())
+                self.session.set_language(lang)
+                self.refresh(force=True)
 
     def set_large_text(self, on: bool) -> None:
         self.high_contrast = on
@@ -94,7 +265,10 @@ class KioskApp(App):
         self.c = theme.colours(on)
 
     def toggle_large_text(self) -> None:
-        self.set_large_text(not self.high_contrast)
+        if self.session is not None:
+            self.act("toggle_large_text")
+        else:
+            self.set_large_text(not self.high_contrast)
 
     def touch_to_start(self) -> None:
         if self.offers_checkout and not self.offers_checkin:
@@ -103,13 +277,38 @@ class KioskApp(App):
             self.start_checkin()
 
     def start_checkout(self) -> None:
-        pass
+        self.act("start_checkout")
 
     def start_checkin(self) -> None:
-        pass
+        self.act("start_checkin")
 
     def call_help(self) -> None:
-        self.help_visible = True
+        if self.session is None:
+            self.help_visible = True
+        else:
+            self.act("call_help")
+
+    def dismiss_help(self) -> None:
+        if self.session is None:
+            self.help_visible = False
+        else:
+            self.act("dismiss_help")
+
+    def keyboard_input(self, target: str, key: str) -> None:
+        """On-screen keyboard: `key` is a character, "⌫" (delete) or "clear"."""
+        current = {"search": self.search_text, "checkin": self.checkin_code, "pin": self.pin_text}[target]
+        text = "" if key == "clear" else current[:-1] if key == "⌫" else current + key
+        if target == "search":
+            self.act("search", text)
+        elif target == "checkin":
+            self.act("type_code", text)
+        else:
+            self.pin_text = text[:12]
+            self.session and self.session.touch(self.now())
+
+    def submit_pin(self) -> None:
+        pin, self.pin_text = self.pin_text, ""
+        self.act("attendant", pin)
 
     def logo_tapped(self) -> None:
         """Five taps on the logo within 3 s: the technician gesture (then a PIN, issue 7)."""
@@ -138,7 +337,10 @@ class KioskApp(App):
 
 
 def run(settings: Settings, simulate: bool = False) -> int:
-    app = KioskApp(settings)
+    from kiosk.flows.backend import KioskBackend
+    events = EventQueue()
+    backend = KioskBackend(settings, events, simulate=simulate).open()
+    app = KioskApp(settings, backend=backend, events=events)
     shot = os.environ.get("KIOSK_TEST_SCREENSHOT")
     if shot:  # smoke test of the real entry point: screenshot once the first screen is drawn, then quit
         def take(_dt):
@@ -146,5 +348,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
             AppDriver(app).screenshot(shot)
             app.stop()
         Clock.schedule_once(take, 1.0)
-    app.run()
+    try:
+        app.run()
+    finally:
+        backend.close()
     return 0

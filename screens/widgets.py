@@ -2,18 +2,44 @@
 from __future__ import annotations
 
 from kivy.graphics import Color, Line, Rectangle
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
 
-class KButton(ButtonBehavior, Label):
+class InvisibleIgnoresTouch:
+    """A hidden widget (opacity 0) neither reacts to nor swallows touches, even when disabled."""
+
+    def on_touch_down(self, touch):
+        return False if self.opacity == 0 else super().on_touch_down(touch)
+
+    def on_touch_move(self, touch):
+        return False if self.opacity == 0 else super().on_touch_move(touch)
+
+    def on_touch_up(self, touch):
+        return False if self.opacity == 0 else super().on_touch_up(touch)
+
+
+class KButton(InvisibleIgnoresTouch, ButtonBehavior, Label):
     """A flat, rounded touch button; `bg`/`fg` come from the theme (see widgets.kv)."""
     bg = ListProperty([0, 0, 0, 1])
     fg = ListProperty([1, 1, 1, 1])
     tag = StringProperty("")  # a stable name for tests and the touch-target check
+
+
+class Part(InvisibleIgnoresTouch, BoxLayout):
+    """One of several alternative parts of a screen: `shown` or collapsed, hidden and untouchable."""
+    shown = BooleanProperty(True)
+
+
+class KeyButton(KButton):
+    key = StringProperty("")
+    target = StringProperty("")
 
 
 # Drawn, not bitmaps: exact at any size. Stripes top to bottom; each name shown beside it anyway,
@@ -61,3 +87,54 @@ class Flag(Widget):
 
 class CustomerScreen(Screen):
     """Every customer screen: themed background; the header bar (language, large text, help) in its kv."""
+
+
+class Overlays(FloatLayout):
+    """Message, help and "still there?" boxes drawn over whatever screen is showing (see widgets.kv)."""
+
+
+class Overlay(FloatLayout):
+    """A modal box: while shown it takes every touch; hidden, it is invisible and lets touches through."""
+    shown = BooleanProperty(False)
+
+    def on_touch_down(self, touch):
+        if not self.shown:
+            return False
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_move(self, touch):
+        return self.shown and (super().on_touch_move(touch) or True)
+
+    def on_touch_up(self, touch):
+        if not self.shown:
+            return False
+        super().on_touch_up(touch)
+        return True
+
+
+class KeyPad(GridLayout):
+    """An on-screen keyboard. `layout` is rows of keys separated by "|"; each key calls
+    app.keyboard_input(target, key)."""
+    target = StringProperty("search")
+    layout = StringProperty("QWERTYUIOP|ASDFGHJKL|ZXCVBNM")
+    extra = ListProperty(["⌫", "clear"])  # keys added to the last row
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.bind(layout=self._build, target=self._build)
+        self._build()
+
+    def _build(self, *_):
+        self.clear_widgets()
+        rows = self.layout.split("|")
+        rows[-1] = list(rows[-1]) + list(self.extra)
+        self.cols = max(len(r) for r in rows)
+        self.rows = len(rows)
+        for row in rows:
+            keys = list(row)
+            for key in keys:
+                button = KeyButton(key=key, target=self.target)
+                self.add_widget(button)
+            for _ in range(self.cols - len(keys)):
+                self.add_widget(Widget())

@@ -1,0 +1,221 @@
+"""The real backend of a session: catalog, bookings, journal, devices, sync, attendants.
+
+Built once at start-up from the settings. Device calls return at once; their outcomes arrive as
+events on the EventQueue (the UI drains it and hands each event to `Session.handle`).
+With `simulate=True` every device is its simulator, an empty catalog and booking list are filled
+with demo data, a demo attendant exists (PIN 2468, badge ATT-0001) and, when the server package is
+installed, a local central server is started in a child process for receipts and sync.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from kiosk.bookings import Booking, Bookings, CheckinCheck
+from kiosk.catalog import Catalog, ItemValidator
+from kiosk.config import Settings
+from kiosk.events import EventQueue
+from kiosk.flows.attendant import Attendants
+from kiosk.i18n import Translator
+from kiosk.journal import Journal
+
+log = logging.getLogger("kiosk.flows.backend")
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+DEMO_PIN, DEMO_BADGE = "2468", "ATT-0001"
+DEMO_BOOKING = "DEMO1234"
+RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
+                  "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
+                  "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}
+
+
+class KioskBackend:
+    def __init__(self, settings: Settings, events: EventQueue, *, simulate: bool = False,
+                 start_server: bool | None = None, translator: Translator | None = None):
+        self.settings, self.events, self.simulate = settings, events, simulate
+        self.kiosk_id = settings.kiosk.id
+        self.currency = settings.money.currency
+        self.vat_rates = dict(settings.money.vat_rates)
+        self.translator = translator or Translator(settings.locale.languages)
+        data = settings.data_path
+        data.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(data / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
+        self.bookings = Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
+                                 timedelta(minutes=settings.checkin.late_minutes))
+        self.journal = Journal(data / "journal.sqlite", self.kiosk_id).start()
+        self.attendants = Attendants(data / "attendants.json")
+        if simulate:
+            seed_demo(self.catalog, self.bookings, self.attendants, settings)
+        from devices.manager import DeviceManager  # devices never import the UI; we import them here
+        self.devices = DeviceManager(settings.devices, events)
+        payment = self.devices.get("payment")
+        if payment is not None and hasattr(payment, "attach"):
+            payment.attach(self.journal)
+        self.server_url = settings.server.url
+        self.server = None
+        self.sync = None
+        if start_server if start_server is not None else (simulate and settings.server.start_local):
+            threading.Thread(target=self._start_local_server, name="local-server", daemon=True).start()
+        elif settings.server.token:
+            self._start_sync(settings.server.url, settings.server.token)
+
+    def open(self) -> "KioskBackend":
+        self.devices.open_all()
+        return self
+
+    def close(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+        self.devices.close_all()
+        if self.server is not None:
+            self.server.stop()
+        self.journal.close()
+        self.catalog.close()
+        self.bookings.close()
+
+    # --- simulation: a local central server ---------------------------------------------------------
+
+    def _start_local_server(self) -> None:
+        try:
+            from server.process import ServerProcess
+        except ImportError:
+            log.info("server package not installed: no local central server")
+            return
+        folder = self.settings.data_path / "server"
+        try:
+            self.server = ServerProcess(folder).start()
+            env = dict(self.server.env)
+            out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate"],
+                                 env=env, capture_output=True, text=True, timeout=60,
+                                 cwd=Path(__file__).resolve().parents[2])
+            if out.returncode != 0:
+                out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id],
+                                     env=env, capture_output=True, text=True, timeout=60,
+                                     cwd=Path(__file__).resolve().parents[2])
+            token = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
+            self.server_url = self.server.url
+            if token:
+                self._start_sync(self.server.url, token)
+        except Exception as exc:  # the kiosk works without its server; sync catches up later
+            log.warning("local central server did not start: %s", exc)
+
+    def _start_sync(self, url: str, token: str) -> None:
+        try:
+            from kiosk.sync import SyncClient
+        except ImportError:
+            return
+        s = self.settings.server
+        self.sync = SyncClient(self.journal, server_url=url, token=token, kiosk_id=self.kiosk_id,
+                               batch_size=s.batch_size, interval_s=s.sync_interval_s, timeout_s=s.timeout_s,
+                               events=self.events,
+                               device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
+        self.sync.start()
+
+    # --- the Session's Backend protocol ---------------------------------------------------------------
+
+    def device_state(self, name: str) -> str | None:
+        device = self.devices.get(name)
+        return device.state if device is not None else None
+
+    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None:
+        terminal = self.devices.get("payment")
+        if terminal is None:
+            self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message="no payment terminal")
+            return
+        future = terminal.pay(sale_uuid, amount, draft)
+
+        def done(f):
+            if f.exception() is not None:  # nothing was charged; the customer may try again
+                self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message=str(f.exception()))
+        future.add_done_callback(done)
+
+    def cancel_payment(self) -> None:
+        terminal = self.devices.get("payment")
+        if terminal is not None:
+            terminal.cancel()
+
+    def sale_completed(self, sale_uuid: str) -> bool:
+        return self.journal.transaction(sale_uuid) is not None
+
+    def receipt_url(self, sale_uuid: str) -> str:
+        record = self.journal.transaction(sale_uuid)
+        token = getattr(record.body, "receipt_token", "") if record else ""
+        return f"{self.server_url.rstrip('/')}/r/{token}" if token else ""
+
+    def print_receipt(self, sale_uuid: str, lang: str) -> int | None:
+        from devices.receipt import Receipt, Shop
+        printer = self.devices.get("printer")
+        record = self.journal.transaction(sale_uuid)
+        if printer is None or record is None or printer.state not in ("idle", "busy"):
+            return None
+        labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
+        shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
+        receipt = Receipt.from_record(record, shop, qr_base_url=self.server_url.rstrip("/") + "/r/", labels=labels)
+        return printer.print_receipt(receipt)
+
+    def check_booking(self, code: str | None) -> CheckinCheck:
+        return self.bookings.check(code, datetime.now(timezone.utc).astimezone())
+
+    def complete_checkin(self, booking: Booking) -> int:
+        committed = self.journal.complete_checkin(booking.code, booking.party_size)
+        self.bookings.mark_checked_in(booking.code)
+        return committed.record.body.ticket_no
+
+    def print_ticket(self, ticket_no: int, booking: Booking, lang: str) -> int | None:
+        printer = self.devices.get("printer")
+        if printer is None or printer.state not in ("idle", "busy"):
+            return None
+        return printer.submit(ticket_bytes(self.settings.kiosk.name, ticket_no, booking, lang, self.translator),
+                              f"ticket {ticket_no}")
+
+    def record_event(self, event: str, details: dict) -> None:
+        self.journal.record_event(event, {"kiosk": self.kiosk_id, **details})
+        if self.sync is not None:
+            self.sync.wake()
+
+    def verify_attendant(self, secret: str) -> str | None:
+        return self.attendants.verify(secret)
+
+
+def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:
+    from escpos.printer import Dummy
+    p = Dummy()
+    p.hw("INIT")
+    p.set(align="center", bold=True)
+    p.textln(shop)
+    p.textln(tr.gettext("Your queue number", lang))
+    p.set(align="center", bold=True, double_height=True, double_width=True, custom_size=True, width=4, height=4)
+    p.textln(str(ticket_no))
+    p.set(align="center", normal_textsize=True)
+    p.textln(booking.name)
+    p.textln(tr.datetime(booking.slot_start, lang))
+    p.cut()
+    return p.output
+
+
+# --- demo data for `kiosk --simulate` -----------------------------------------------------------------
+
+def seed_demo(catalog: Catalog, bookings: Bookings, attendants: Attendants, settings: Settings) -> None:
+    if catalog.count() == 0:
+        validator = ItemValidator(settings.money.vat_rates, settings.money.currency, settings.locale.languages)
+        rows = json.loads((ASSETS / "demo" / "catalog.json").read_text(encoding="utf-8"))
+        catalog.apply_changes([validator(row) for row in rows], [], version=0)
+    refresh_demo_bookings(bookings)
+    if attendants.verify(DEMO_BADGE) is None:
+        attendants.add("demo-attendant", DEMO_PIN, [DEMO_BADGE])
+
+
+def refresh_demo_bookings(bookings: Bookings) -> None:
+    """Demo bookings around now, re-armed at every start: DEMO1234 (due now), LATE0001 (expired),
+    USED0001 (already checked in)."""
+    now = datetime.now(timezone.utc).astimezone().replace(microsecond=0)
+    demo = [Booking(DEMO_BOOKING, "Alex Example", now + timedelta(minutes=10), now + timedelta(minutes=70), 2, "booked"),
+            Booking("LATE0001", "Sam Later", now - timedelta(hours=3), now - timedelta(hours=2), 1, "booked"),
+            Booking("USED0001", "Kim Used", now, now + timedelta(hours=1), 3, "checked_in")]
+    bookings.conn.execute("DELETE FROM bookings WHERE code IN (?, ?, ?)", tuple(b.code for b in demo))
+    bookings.apply_changes(demo, [], version=bookings.version)

@@ -1,0 +1,543 @@
+"""One customer's session: the state machine behind every customer screen.
+
+    ATTRACT ──start/scan──> CHECKOUT <──> LOOKUP
+                              │  age-restricted item ──> AGE_CHECK ──approved/removed──> CHECKOUT
+                              └─pay──> PAYMENT ──approved──> RECEIPT ──print/none──> THANKS ──> ATTRACT
+                                         │  └─qr──> RECEIPT_QR ──> THANKS
+                                         ├─declined──> PAYMENT_FAILED ──retry──> PAYMENT
+                                         ├─cancelled──> CHECKOUT
+                                         └─unknown───> PAYMENT_IN_DOUBT ──resolved──> RECEIPT | CHECKOUT
+    ATTRACT ──check in──> CHECKIN ──code ok──> CHECKIN_BOOKING ──confirm──> CHECKIN_DONE ──> THANKS
+    ATTRACT <──> OUT_OF_SERVICE (when no offered flow has the devices it needs)
+
+On top of any state: a message (unknown barcode, wrong code...), the help call, and the idle
+"still there?" countdown which abandons the session. Everything the customer does is journaled
+through the backend. All methods run on one thread (the UI's); nothing here blocks.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kiosk.bookings import Booking, CheckinCheck, code_from_qr, normalize_code
+from kiosk.cart import Cart, CartError, CartLine
+from kiosk.catalog import Item
+from kiosk.events import DATA, STATUS, Event
+from kiosk.flows import texts
+
+ATTRACT, CHECKOUT, LOOKUP, AGE_CHECK = "attract", "checkout", "lookup", "age_check"
+PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT = "payment", "payment_failed", "payment_in_doubt"
+RECEIPT, RECEIPT_QR, THANKS = "receipt", "receipt_qr", "thanks"
+CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE = "checkin", "checkin_booking", "checkin_done"
+OUT_OF_SERVICE = "out_of_service"
+STATES = (ATTRACT, CHECKOUT, LOOKUP, AGE_CHECK, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT, RECEIPT_QR,
+          THANKS, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE)
+NOT_IDLE = (ATTRACT, OUT_OF_SERVICE, PAYMENT, PAYMENT_IN_DOUBT)  # no "still there?" here
+USABLE = ("idle", "busy")
+THANKS_SECONDS = 15  # the thank-you screen returns to attract by itself
+
+
+class Backend(Protocol):
+    """What the session needs from the rest of the kiosk (kiosk.flows.backend.Backend is the real one)."""
+    kiosk_id: str
+    currency: str
+    vat_rates: dict[str, int]
+    catalog: Any  # kiosk.catalog.Catalog
+    bookings: Any  # kiosk.bookings.Bookings
+
+    def device_state(self, name: str) -> str | None: ...  # None: no such device configured
+    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None: ...  # result comes as events
+    def cancel_payment(self) -> None: ...
+    def sale_completed(self, sale_uuid: str) -> bool: ...
+    def print_receipt(self, sale_uuid: str, lang: str) -> int | None: ...  # printer job id
+    def receipt_url(self, sale_uuid: str) -> str: ...
+    def complete_checkin(self, booking: Booking) -> int: ...  # the ticket (queue) number
+    def print_ticket(self, ticket_no: int, booking: Booking, lang: str) -> int | None: ...
+    def record_event(self, event: str, details: dict) -> None: ...
+    def verify_attendant(self, secret: str) -> str | None: ...  # attendant id, or None
+    def check_booking(self, code: str | None) -> CheckinCheck: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    msgid: str  # English source text, translated by the UI
+    params: dict[str, Any] = field(default_factory=dict)
+    kind: str = "error"  # error | info
+    help: bool = False  # offer the help button with it
+
+
+class Session:
+    def __init__(self, backend: Backend, *, mode: str = "both", default_language: str = "en",
+                 idle_timeout_s: float = 60, countdown_s: float = 20, now: float = 0.0):
+        self.backend = backend
+        self.mode = mode
+        self.default_language = default_language
+        self.idle_timeout_s, self.countdown_s = idle_timeout_s, countdown_s
+        self.version = 0  # bumped on every change the screens should show
+        self._reset(now)
+
+    # --- state ----------------------------------------------------------------------------------------
+
+    def _reset(self, now: float) -> None:
+        self.state = ATTRACT
+        self.lang = self.default_language
+        self.large_text = False
+        self.cart: Cart | None = None
+        self.message: Message | None = None
+        self.help_called = False
+        self.last_touch = now
+        self.still_there_until: float | None = None
+        self.search_text = ""
+        self.search_results: list[Item] = []
+        self.payment_text = ""
+        self.payment_message = ""
+        self.cancel_requested = False
+        self.paying_sale: str | None = None
+        self.sale_uuid: str | None = None  # the completed sale of this session
+        self.receipt_job: int | None = None
+        self.booking: Booking | None = None
+        self.ticket_no: int | None = None
+        self.checkin_code = ""
+        self.rating: int | None = None
+        self.easy: bool | None = None
+        self.thanks_until: float | None = None
+        self._go(self._rest_state())
+
+    def _go(self, state: str) -> None:
+        assert state in STATES, state
+        self.state = state
+        self.version += 1
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def _say(self, msgid: str, kind: str = "error", help: bool = False, **params: Any) -> None:
+        self.message = Message(msgid, params, kind, help)
+        self._changed()
+
+    def _rest_state(self) -> str:
+        return ATTRACT if self.checkout_available or self.checkin_offered else OUT_OF_SERVICE
+
+    @property
+    def checkout_offered(self) -> bool:
+        return self.mode in ("checkout", "both")
+
+    @property
+    def checkin_offered(self) -> bool:
+        return self.mode in ("checkin", "both")
+
+    def _usable(self, name: str) -> bool:
+        state = self.backend.device_state(name)
+        return state is not None and state in USABLE
+
+    @property
+    def checkout_available(self) -> bool:
+        """Shopping needs a way to scan and the card terminal."""
+        return self.checkout_offered and self._usable("payment") and (self._usable("scanner") or
+                                                                      self._usable("camera"))
+
+    # --- generic input ------------------------------------------------------------------------------
+
+    def touch(self, now: float) -> None:
+        """Any tap on the screen: the customer is still there."""
+        self.last_touch = now
+        if self.still_there_until is not None:
+            self.still_there_until = None
+            self._changed()
+
+    def set_language(self, lang: str) -> None:
+        self.lang = lang
+        self._changed()
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+        self._changed()
+
+    def dismiss_message(self) -> None:
+        self.message = None
+        self._changed()
+
+    def call_help(self) -> None:
+        """The customer asks for an attendant: journaled (the maintenance screen lists open calls)."""
+        details = {"screen": self.state, "sale_uuid": self.cart.sale_uuid if self.cart else None,
+                   "items": self.cart.item_count if self.cart else 0}
+        self.backend.record_event("help_called", details)
+        self.help_called = True
+        self._changed()
+
+    def dismiss_help(self) -> None:
+        self.help_called = False
+        self._changed()
+
+    def cancel(self, now: float) -> None:
+        """The customer leaves on purpose ("cancel" on checkout or check-in)."""
+        if self.cart is not None and self.cart.active_lines:
+            self.backend.record_event("session_cancelled", self._session_facts())
+        self._reset(now)
+
+    def _session_facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"screen": self.state}
+        if self.cart is not None:
+            facts.update(sale_uuid=self.cart.sale_uuid, items=self.cart.item_count, total=self.cart.total.amount)
+        return facts
+
+    # --- time ------------------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Called about once a second: idle countdown, thank-you timeout, device changes on attract."""
+        if self.state == THANKS and self.thanks_until is not None and now >= self.thanks_until:
+            self._reset(now)
+            return
+        if self.state in NOT_IDLE:
+            self.last_touch = now
+            if self.state in (ATTRACT, OUT_OF_SERVICE) and self.state != self._rest_state():
+                self._go(self._rest_state())
+            return
+        if self.still_there_until is None:
+            if now - self.last_touch >= self.idle_timeout_s:
+                self.still_there_until = now + self.countdown_s
+                self._changed()
+        elif now >= self.still_there_until:
+            self.backend.record_event("session_abandoned", self._session_facts())
+            self._reset(now)
+
+    def still_there_left(self, now: float) -> int | None:
+        if self.still_there_until is None:
+            return None
+        return max(0, int(self.still_there_until - now + 0.999))
+
+    # --- events from devices -------------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> None:
+        if event.source in ("scanner", "camera") and event.kind == DATA:
+            self.scanned(event.data, now)
+        elif event.source == "payment" and event.kind == DATA:
+            self._payment_event(event.data, now)
+        elif event.source == "session" and event.kind == "payment_failed":
+            self._payment_event({"event": "result", "sale_uuid": self.paying_sale, "status": "cancelled",
+                                 "message_id": "payment.unavailable"}, now)
+        elif event.source == "printer" and event.kind == DATA and event.data.get("job") == "failed":
+            if event.data.get("job_id") == self.receipt_job and self.receipt_job is not None:
+                self._say(texts.PRINTER_FAILED, help=True)
+        elif event.kind == STATUS:
+            self._changed()  # availability may have changed; tick() moves attract <-> out of service
+
+    def scanned(self, data: dict[str, Any], now: float) -> None:
+        """A code from the scanner or the camera, routed by what the customer is doing."""
+        self.touch(now)
+        code = str(data.get("code", ""))
+        if self.state == ATTRACT:
+            if data.get("category") == "booking" and self.checkin_offered:
+                self.start_checkin(now)
+            elif self.checkout_available:
+                self.start_checkout(now)
+            else:
+                return
+        if self.state in (CHECKOUT, LOOKUP):
+            self._scan_item(data)
+        elif self.state == AGE_CHECK:
+            self.attendant(code, now)
+        elif self.state in (CHECKIN, CHECKIN_BOOKING):
+            self.enter_booking(data.get("booking") or code_from_qr(code) or code, now)
+
+    # --- checkout -----------------------------------------------------------------------------------------
+
+    def start_checkout(self, now: float) -> None:
+        if not self.checkout_available:
+            self._say(texts.CHECKOUT_UNAVAILABLE, help=True)
+            return
+        self.cart = Cart(self.backend.catalog, self.backend.vat_rates, self.backend.currency)
+        self.message = None
+        self.last_touch = now
+        self._go(CHECKOUT)
+
+    def _scan_item(self, data: dict[str, Any]) -> None:
+        assert self.cart is not None
+        code = str(data.get("gtin") or data.get("code") or "")
+        if data.get("valid") is False:
+            self._say(texts.INVALID_CODE)
+            return
+        if data.get("category") not in (None, "product", "gs1") or not code:
+            self._say(texts.NOT_AN_ITEM, help=True)
+            return
+        try:
+            line = self.cart.add_scan(code, upce=data.get("symbology") == "UPC-E")
+        except CartError as exc:
+            self._cart_error(exc, code=str(data.get("code", code)))
+            return
+        self._added(line)
+
+    def _added(self, line: CartLine) -> None:
+        self.message = None
+        if self.state == LOOKUP:
+            self.state = CHECKOUT
+        if line.needs_approval:
+            self.backend.record_event("age_check_requested", {"sale_uuid": self.cart.sale_uuid,
+                                                              "item": line.item.key, "min_age": line.item.min_age})
+            self._go(AGE_CHECK)
+        else:
+            self._changed()
+
+    def _cart_error(self, exc: CartError, code: str = "") -> None:
+        if exc.code == "unknown_item":
+            self._say(texts.UNKNOWN_ITEM, help=True, code=code)
+        elif exc.code == "invalid_code":
+            self._say(texts.INVALID_CODE)
+        elif exc.code == "fixed_quantity":
+            self._say(texts.FIXED_QUANTITY)
+        elif exc.code == "bad_quantity":
+            self._say(texts.MAX_QUANTITY)
+        else:
+            self._say(texts.UNKNOWN_ITEM, help=True, code=code)
+
+    def plus(self, line_no: int) -> None:
+        self._quantity(line_no, +1)
+
+    def minus(self, line_no: int) -> None:
+        """One fewer; at one, the line is voided (the customer sees it crossed out)."""
+        assert self.cart is not None
+        if self.cart.line(line_no).quantity <= 1:
+            self.void(line_no)
+        else:
+            self._quantity(line_no, -1)
+
+    def _quantity(self, line_no: int, delta: int) -> None:
+        assert self.cart is not None
+        try:
+            line = self.cart.line(line_no)
+            self.cart.set_quantity(line_no, line.quantity + delta)
+        except CartError as exc:
+            self._cart_error(exc)
+            return
+        self._changed()
+
+    def void(self, line_no: int) -> None:
+        assert self.cart is not None
+        try:
+            line = self.cart.void_line(line_no)
+        except CartError as exc:
+            self._cart_error(exc)
+            return
+        self.backend.record_event("line_voided", {"sale_uuid": self.cart.sale_uuid, "line_no": line_no,
+                                                  "item": line.item.key, "quantity": line.quantity})
+        self._changed()
+
+    # --- lookup ---------------------------------------------------------------------------------------------
+
+    def open_lookup(self) -> None:
+        self.search_text = ""
+        self.search_results = []
+        self._go(LOOKUP)
+
+    def search(self, text: str) -> None:
+        self.search_text = text
+        self.search_results = self.backend.catalog.search(text, limit=24) if text.strip() else []
+        self._changed()
+
+    def plu_items(self) -> list[Item]:
+        return self.backend.catalog.plu_items(limit=24)
+
+    def add_item(self, item_id: int) -> None:
+        assert self.cart is not None
+        item = self.backend.catalog.by_id(item_id)
+        if item is None:
+            self._say(texts.UNKNOWN_ITEM, help=True, code=str(item_id))
+            return
+        try:
+            line = self.cart.add_item(item)
+        except CartError as exc:
+            self._cart_error(exc)
+            return
+        if self.state == LOOKUP:
+            self.state = CHECKOUT
+        self._added(line)
+
+    def close_lookup(self) -> None:
+        self._go(CHECKOUT)
+
+    # --- age check ----------------------------------------------------------------------------------------------
+
+    def attendant(self, secret: str, now: float) -> None:
+        """An attendant's PIN or badge code: approves every age-restricted line waiting."""
+        assert self.cart is not None
+        who = self.backend.verify_attendant(secret)
+        if who is None:
+            self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid})
+            self._say(texts.WRONG_ATTENDANT)
+            return
+        lines = self.cart.approve_age(who)
+        self.backend.record_event("age_approved", {"sale_uuid": self.cart.sale_uuid, "attendant": who,
+                                                   "lines": [line.line_no for line in lines]})
+        self.message = None
+        self._go(CHECKOUT)
+
+    def remove_restricted(self) -> None:
+        """The customer does not want to wait: the waiting lines are voided."""
+        assert self.cart is not None
+        for line in self.cart.awaiting_approval:
+            self.void(line.line_no)
+        self._go(CHECKOUT)
+
+    # --- payment -------------------------------------------------------------------------------------------------
+
+    def pay(self, now: float) -> None:
+        assert self.cart is not None
+        if self.cart.awaiting_approval:
+            self._go(AGE_CHECK)
+            return
+        if not self.cart.can_pay:
+            self._say(texts.NOTHING_TO_PAY, kind="info")
+            return
+        if not self._usable("payment"):
+            self._say(texts.PAYMENT_MESSAGES["payment.unavailable"], help=True)
+            return
+        self.message = None
+        self.payment_text = texts.INSERT_CARD
+        self.payment_message = ""
+        self.cancel_requested = False
+        self.paying_sale = self.cart.sale_uuid
+        self._go(PAYMENT)
+        draft = self.cart.draft(self.lang, receipt_token=uuid.uuid4().hex)
+        self.backend.pay(self.cart.sale_uuid, self.cart.total.amount, draft)
+
+    def cancel_payment(self) -> None:
+        if self.state == PAYMENT and not self.cancel_requested:
+            self.cancel_requested = True
+            self.payment_text = texts.CANCELLING
+            self.backend.cancel_payment()
+            self._changed()
+
+    def retry_payment(self, now: float) -> None:
+        # a declined payment's sale UUID was used by its intent; the retry is a new sale attempt
+        assert self.cart is not None
+        self.cart.sale_uuid = str(uuid.uuid4())
+        self.pay(now)
+
+    def back_to_cart(self) -> None:
+        if self.state in (PAYMENT_FAILED, AGE_CHECK, LOOKUP):
+            if self.state == PAYMENT_FAILED and self.cart is not None:
+                self.cart.sale_uuid = str(uuid.uuid4())
+            self._go(CHECKOUT)
+
+    def _payment_event(self, data: dict[str, Any], now: float) -> None:
+        kind = data.get("event")
+        if kind == "status" and self.state == PAYMENT and not self.cancel_requested:
+            self.payment_text = texts.terminal_status_text(int(data.get("code", -1)))
+            self._changed()
+        elif kind == "result" and data.get("sale_uuid") == self.paying_sale and self.paying_sale is not None:
+            self._payment_result(str(data.get("status")), str(data.get("message_id", "")), now)
+        elif kind == "in_doubt" and self.state == PAYMENT:
+            self.payment_message = texts.PAYMENT_MESSAGES["payment.checking"]
+            self._go(PAYMENT_IN_DOUBT)
+        elif kind == "resolved" and self.state == PAYMENT_IN_DOUBT and self.paying_sale is not None:
+            if self.backend.sale_completed(self.paying_sale):
+                self._payment_result("approved", "payment.approved", now)
+            else:
+                self._payment_result("cancelled", "payment.cancelled", now)
+
+    def _payment_result(self, status: str, message_id: str, now: float) -> None:
+        self.last_touch = now
+        self.payment_message = texts.PAYMENT_MESSAGES.get(message_id, texts.PAYMENT_MESSAGES["payment.declined"])
+        if status == "approved":
+            self.sale_uuid, self.paying_sale = self.paying_sale, None
+            self._go(RECEIPT)
+        elif status == "declined":
+            self._go(PAYMENT_FAILED)
+        elif status == "in_doubt":
+            self.payment_message = texts.PAYMENT_MESSAGES["payment.checking"]
+            self._go(PAYMENT_IN_DOUBT)
+        else:  # cancelled or reversed: nothing was charged, back to the cart
+            self.paying_sale = None
+            assert self.cart is not None
+            self.cart.sale_uuid = str(uuid.uuid4())
+            self._go(CHECKOUT)
+            self._say(self.payment_message, kind="info", help=message_id == "payment.unavailable")
+
+    # --- receipt -----------------------------------------------------------------------------------------------------
+
+    def receipt(self, choice: str, now: float) -> None:
+        """"print", "none" or "qr"."""
+        assert self.sale_uuid is not None
+        self.backend.record_event("receipt_choice", {"sale_uuid": self.sale_uuid, "choice": choice})
+        if choice == "qr":
+            self._go(RECEIPT_QR)
+            return
+        if choice == "print":
+            self.receipt_job = self.backend.print_receipt(self.sale_uuid, self.lang)
+            if self.receipt_job is None:
+                self._say(texts.PRINTER_FAILED, help=True)
+                self._go(RECEIPT_QR)
+                return
+        self._thanks(now)
+
+    def receipt_url(self) -> str:
+        return self.backend.receipt_url(self.sale_uuid) if self.sale_uuid else ""
+
+    def _thanks(self, now: float) -> None:
+        self.thanks_until = now + THANKS_SECONDS
+        self._go(THANKS)
+
+    def done(self, now: float) -> None:
+        """"Done" on the QR, ticket and thank-you screens."""
+        if self.state in (RECEIPT_QR, CHECKIN_DONE):
+            self._thanks(now)
+        elif self.state == THANKS:
+            self._reset(now)
+
+    # --- thank-you ------------------------------------------------------------------------------------------------------
+
+    def rate(self, stars: int, now: float) -> None:
+        if not 1 <= stars <= 5:
+            raise ValueError("a rating is 1 to 5")
+        self.rating = stars
+        self.backend.record_event("rating", {"stars": stars, "sale_uuid": self.sale_uuid, "flow": self._flow()})
+        self.thanks_until = now + THANKS_SECONDS
+        self._changed()
+
+    def answer_easy(self, easy: bool, now: float) -> None:
+        self.easy = easy
+        self.backend.record_event("was_it_easy", {"easy": easy, "sale_uuid": self.sale_uuid, "flow": self._flow()})
+        self.thanks_until = now + THANKS_SECONDS
+        self._changed()
+
+    def _flow(self) -> str:
+        return "checkin" if self.ticket_no is not None else "checkout"
+
+    # --- check-in -----------------------------------------------------------------------------------------------------------
+
+    def start_checkin(self, now: float) -> None:
+        self.checkin_code = ""
+        self.booking = None
+        self.message = None
+        self.last_touch = now
+        self._go(CHECKIN)
+
+    def type_code(self, text: str) -> None:
+        self.checkin_code = text.upper()[:20]
+        self._changed()
+
+    def enter_booking(self, code: str | None, now: float = 0.0) -> None:
+        """A typed code or a scanned QR payload: shows the booking or says why it cannot check in."""
+        normal = normalize_code(code) if code else None
+        result = self.backend.check_booking(normal)
+        if not result.ok:
+            params = {}
+            if result.reason == "too_early" and result.booking is not None:
+                params["time"] = result.booking.slot_start
+            self.backend.record_event("checkin_refused", {"reason": result.reason, "code": normal or ""})
+            self._say(texts.CHECKIN_REASONS[result.reason], **params)
+            if self.state != CHECKIN:
+                self._go(CHECKIN)
+            return
+        self.message = None
+        self.booking = result.booking
+        self._go(CHECKIN_BOOKING)
+
+    def confirm_checkin(self) -> None:
+        assert self.booking is not None
+        self.ticket_no = self.backend.complete_checkin(self.booking)
+        job = self.backend.print_ticket(self.ticket_no, self.booking, self.lang)
+        if job is None:
+            self._say(texts.TICKET_NOT_PRINTED, kind="info")
+        self._go(CHECKIN_DONE)

@@ -1,0 +1,63 @@
+"""Customer texts the flows produce, as gettext msgids (English source text).
+
+The UI translates them; `{name}` placeholders are filled from the message's params after translation.
+"""
+from __future__ import annotations
+
+# ZVT intermediate status (04 FF) -> what the customer should do now.
+INSERT_CARD = "Insert, swipe or tap your card"
+ENTER_PIN = "Enter your PIN on the card terminal"
+REMOVE_CARD = "Please remove your card"
+PLEASE_WAIT = "Please wait…"
+WRONG_PIN = "Wrong PIN. Please try again"
+APPROVED = "Approved"
+DECLINED = "Declined"
+FOLLOW_TERMINAL = "Please follow the instructions on the card terminal"
+CANCELLING = "Cancelling the payment…"
+
+TERMINAL_STATUS = {
+    0x0A: INSERT_CARD, 0x41: INSERT_CARD, 0x01: ENTER_PIN, 0x02: ENTER_PIN, 0x26: ENTER_PIN,
+    0x0B: REMOVE_CARD, 0x04: PLEASE_WAIT, 0x0E: PLEASE_WAIT, 0x17: PLEASE_WAIT, 0x15: WRONG_PIN,
+    0x1B: APPROVED, 0x1C: APPROVED, 0x1D: DECLINED,
+}
+
+
+def terminal_status_text(code: int) -> str:
+    return TERMINAL_STATUS.get(code, FOLLOW_TERMINAL)
+
+
+# Payment result message ids (devices.zvt.results.MESSAGES) -> msgid. Same English text, so the
+# catalogs hold each sentence once.
+PAYMENT_MESSAGES = {
+    "payment.approved": "Payment approved. Thank you!",
+    "payment.declined": "Your card was declined. Please try another card or another way to pay.",
+    "payment.cancelled": "Payment cancelled. Your card was not charged.",
+    "payment.card_problem": "Your card could not be read. Please try again or use another card.",
+    "payment.card_removed": "The card was removed too early. Please try again.",
+    "payment.timeout": "The payment took too long and was stopped. Your card was not charged.",
+    "payment.busy": "The card terminal is busy. Please wait a moment and try again.",
+    "payment.unavailable": "Card payment is not available right now. Please ask staff for help.",
+    "payment.checking": "One moment please: we are checking the last card payment with the terminal.",
+    "payment.amount": "This amount cannot be paid by card here.",
+}
+
+UNKNOWN_ITEM = "We do not know this barcode ({code}). Please try again, look the item up, or call for help."
+INVALID_CODE = "This barcode could not be read correctly. Please scan it again."
+NOT_AN_ITEM = "This code is not a product barcode."
+MAX_QUANTITY = "You cannot add more of this item."
+FIXED_QUANTITY = "This item has a price label: scan each label once."
+NOTHING_TO_PAY = "Please scan an item first."
+AGE_WAITING = "Please wait for an attendant to approve age-restricted items."
+WRONG_ATTENDANT = "This PIN or badge is not valid. Please try again."
+PRINTER_FAILED = "Your receipt could not be printed. Scan the QR code instead, or ask staff."
+TICKET_NOT_PRINTED = "The ticket could not be printed. Please remember your number."
+CHECKOUT_UNAVAILABLE = "Shopping is not available right now. Check-in still works."
+
+CHECKIN_REASONS = {
+    "unknown": "We cannot find this booking. Please check the code.",
+    "already_used": "This booking has already been checked in.",
+    "cancelled": "This booking was cancelled.",
+    "too_early": "It is too early to check in for this booking. Please come back at {time}.",
+    "too_late": "The check-in time for this booking is over. Please ask staff.",
+    "invalid": "This is not a booking code. Please check the code.",
+}

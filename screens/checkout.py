@@ -1,0 +1,43 @@
+"""Checkout: scan prompt (or the camera's live picture), the cart with +/− and remove, the total."""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+
+from screens.widgets import CustomerScreen
+
+PREVIEW_FPS = 10
+
+
+class CheckoutScreen(CustomerScreen):
+    _preview = None
+    _frame_no = -1
+
+    def on_enter(self, *_):
+        app = App.get_running_app()
+        camera = app.backend.devices.get("camera") if app.backend is not None else None
+        if camera is not None and hasattr(camera, "latest_frame"):
+            self._preview = Clock.schedule_interval(lambda _dt: self._show_frame(app, camera), 1 / PREVIEW_FPS)
+
+    def on_leave(self, *_):
+        if self._preview is not None:
+            self._preview.cancel()
+            self._preview = None
+
+    def _show_frame(self, app, camera) -> None:
+        number, frame = camera.latest_frame()
+        if frame is None or number == self._frame_no:
+            if frame is None:
+                app.camera_texture = None
+            return
+        self._frame_no = number
+        height, width = frame.shape[:2]
+        colorfmt = "luminance" if frame.ndim == 2 else "bgr"
+        texture = app.camera_texture
+        if texture is None or texture.size != (width, height) or texture.colorfmt != colorfmt:
+            texture = Texture.create(size=(width, height), colorfmt=colorfmt)
+            texture.flip_vertical()
+        texture.blit_buffer(frame.tobytes(), colorfmt=colorfmt, bufferfmt="ubyte")
+        app.camera_texture = texture
+        self.canvas.ask_update()
