@@ -5,12 +5,9 @@ from __future__ import annotations
 from devices.zvt.driver import Ecr
 from devices.zvt.reconcile import PaymentFlow
 from devices.zvt.transport import TcpTransport
+from kiosk.journal import Journal
 
 def make_journal(path):
-    try:
-        from kiosk.journal import Journal
-    except ImportError:  # the kiosk journal has not landed yet: same API on SQLite
-        from tests.payment.standin_journal import StandinJournal as Journal
     journal = Journal(path, "kiosk-test")
     journal.start()
     return journal
