@@ -7,6 +7,7 @@ from devices.zvt.reconcile import PaymentFlow
 from devices.zvt.transport import TcpTransport
 from kiosk.journal import Journal
 
+
 def make_journal(path):
     journal = Journal(path, "kiosk-test")
     journal.start()

@@ -59,8 +59,7 @@ def test_end_of_day_is_journaled(device):
     terminal.pay(str(uuid.uuid4()), 300).result(timeout=20)
     totals = terminal.end_of_day().result(timeout=20)
     assert totals["count"] == 1 and totals["total"] == 300
-    if hasattr(journal, "recent"):
-        assert any(r.body.kind == "event" and r.body.event == "payment_end_of_day" for r in journal.recent())
+    assert any(r.body.kind == "event" and r.body.event == "payment_end_of_day" for r in journal.recent())
 
 
 def test_lost_link_mid_payment_is_resolved_after_reconnect(device):
