@@ -11,6 +11,7 @@ language or msgid gives the msgid back.
 from __future__ import annotations
 
 import gettext
+import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -116,8 +117,12 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["update"]:
+        for lang, missing in update_catalogs().items():
+            print(f"{lang}: {len(missing)} untranslated" + "".join(f"\n  {m!r}" for m in missing))
+        return 0
     if argv[:1] != ["compile"]:
-        print("usage: python -m kiosk.i18n compile [LOCALE_DIR]", file=sys.stderr)
+        print("usage: python -m kiosk.i18n compile [LOCALE_DIR] | update", file=sys.stderr)
         return 2
     for mo in compile_catalogs(Path(argv[1]) if len(argv) > 1 else LOCALE_DIR):
         print(f"compiled {mo}")
@@ -126,3 +131,65 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- the messages the kiosk shows -----------------------------------------------------------------
+
+_ROOT = Path(__file__).resolve().parent.parent
+_CALL = re.compile(r"""(?:\btr|gettext)\(\s*(?P<q>['"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+
+
+def source_messages(root: Path = _ROOT) -> set[str]:
+    """Every customer-visible msgid: tr("...")/gettext("...") calls in the screens (.py and .kv) and
+    flows, plus the flows' message constants (kiosk.flows.texts)."""
+    from kiosk.flows import texts
+    found: set[str] = set()
+    files = [*sorted((root / "screens").glob("*.kv")), *sorted((root / "screens").glob("*.py")),
+             *sorted((root / "kiosk" / "flows").glob("*.py"))]
+    for path in files:
+        for match in _CALL.finditer(path.read_text(encoding="utf-8")):
+            found.add(match["text"].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+                      if "\\" in match["text"] else match["text"])
+    for name, value in vars(texts).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            found.update(v for v in value.values() if isinstance(v, str))
+    from kiosk.flows.backend import RECEIPT_LABELS
+    found.update(RECEIPT_LABELS.values())
+    found.discard("")
+    return found
+
+
+def update_catalogs(languages: tuple[str, ...] = ("en", "de", "nl"), locale_dir: Path = LOCALE_DIR,
+                    translations: dict[str, dict[str, str]] | None = None) -> dict[str, list[str]]:
+    """Writes `kiosk.pot` from the sources and brings each language's `.po` up to date: new msgids
+    are added untranslated (English gets itself), vanished ones are dropped. Returns, per language,
+    the msgids still without a translation."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+    messages = sorted(source_messages())
+    template = Catalog(project="selfservice-kiosk", domain=DOMAIN)
+    for msgid in messages:
+        template.add(msgid)
+    locale_dir.mkdir(parents=True, exist_ok=True)
+    with (locale_dir / f"{DOMAIN}.pot").open("wb") as f:
+        write_po(f, template, omit_header=True, width=120)
+    missing: dict[str, list[str]] = {}
+    for lang in languages:
+        po = locale_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        old: dict[str, str] = {}
+        if po.exists():
+            with po.open("rb") as f:
+                old = {m.id: m.string for m in read_po(f) if m.id}
+        old.update((translations or {}).get(lang, {}))
+        catalog = Catalog(locale=babel_locale(lang), project="selfservice-kiosk", domain=DOMAIN)
+        for msgid in messages:
+            catalog.add(msgid, msgid if lang == "en" else old.get(msgid, ""))
+        po.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("wb") as f:
+            write_po(f, catalog, width=120)
+        missing[lang] = [m for m in messages if not catalog.get(m).string]
+    return missing
