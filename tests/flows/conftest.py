@@ -1,0 +1,97 @@
+"""A stand-in backend for the pure flow tests: real catalog and bookings (SQLite in tmp), a list
+instead of the journal, and a terminal/printer that do what the test tells them."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kiosk import config
+from kiosk.bookings import Bookings
+from kiosk.catalog import Catalog
+from kiosk.events import DATA, Event
+from kiosk.flows.attendant import Attendants
+from kiosk.flows.backend import seed_demo
+
+MILK, BREAD, BEER, UNKNOWN = "4006381333931", "4000000000013", "4000000000075", "4000000000990"
+
+
+class FakeBackend:
+    kiosk_id = "kiosk-test"
+    currency = "EUR"
+
+    def __init__(self, tmp_path):
+        settings = config.Settings()
+        self.vat_rates = dict(settings.money.vat_rates)
+        self.catalog = Catalog(tmp_path / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
+        self.bookings = Bookings(tmp_path / "bookings.sqlite")
+        self.attendants = Attendants(tmp_path / "attendants.json")
+        seed_demo(self.catalog, self.bookings, self.attendants, settings)
+        self.states = {"scanner": "idle", "printer": "idle", "payment": "idle"}
+        self.events: list[tuple[str, dict]] = []
+        self.payments: list[tuple[str, int, dict]] = []
+        self.completed: set[str] = set()
+        self.cancelled = 0
+        self.printed: list[str] = []
+        self.tickets = 0
+
+    def device_state(self, name):
+        return self.states.get(name)
+
+    def pay(self, sale_uuid, amount, draft):
+        self.payments.append((sale_uuid, amount, draft))
+
+    def cancel_payment(self):
+        self.cancelled += 1
+
+    def sale_completed(self, sale_uuid):
+        return sale_uuid in self.completed
+
+    def print_receipt(self, sale_uuid, lang):
+        if self.states["printer"] != "idle":
+            return None
+        self.printed.append(sale_uuid)
+        return len(self.printed)
+
+    def receipt_url(self, sale_uuid):
+        return f"http://server/r/{sale_uuid}"
+
+    def check_booking(self, code):
+        return self.bookings.check(code, datetime.now(timezone.utc).astimezone())
+
+    def complete_checkin(self, booking):
+        self.bookings.mark_checked_in(booking.code)
+        self.tickets += 1
+        return self.tickets
+
+    def print_ticket(self, ticket_no, booking, lang):
+        return None if self.states["printer"] != "idle" else ticket_no
+
+    def record_event(self, event, details):
+        self.events.append((event, details))
+
+    def verify_attendant(self, secret):
+        return self.attendants.verify(secret)
+
+    def event_names(self):
+        return [name for name, _ in self.events]
+
+    def close(self):
+        self.catalog.close()
+        self.bookings.close()
+
+
+def scan(code, category="product", symbology="EAN-13", **extra):
+    return Event("scanner", DATA, {"code": code, "gtin": code.zfill(14) if category == "product" else "",
+                                   "category": category, "symbology": symbology, "valid": True, **extra})
+
+
+def terminal(event, **data):
+    return Event("payment", DATA, {"event": event, **data})
+
+
+@pytest.fixture
+def backend(tmp_path):
+    b = FakeBackend(tmp_path)
+    yield b
+    b.close()

@@ -1,0 +1,299 @@
+"""The customer session state machine, without a display: every flow and its edge cases."""
+from __future__ import annotations
+
+import pytest
+
+from kiosk.flows import session as s
+from kiosk.flows import texts
+from kiosk.flows.backend import DEMO_BADGE, DEMO_PIN
+
+from .conftest import BEER, BREAD, MILK, UNKNOWN, scan, terminal
+
+
+def new(backend, **kw):
+    return s.Session(backend, idle_timeout_s=60, countdown_s=20, now=0.0, **kw)
+
+
+def checkout(backend, *codes, now=1.0):
+    session = new(backend)
+    session.start_checkout(now)
+    for code in codes:
+        session.handle(scan(code), now)
+    return session
+
+
+def test_scan_on_attract_starts_checkout_and_adds_the_item(backend):
+    session = new(backend)
+    session.handle(scan(MILK), 1.0)
+    assert session.state == s.CHECKOUT
+    assert [(line.item.gtin, line.quantity) for line in session.cart.lines] == [("0" + MILK, 1)]
+
+
+def test_same_item_twice_is_one_line_of_two_and_plus_minus_void(backend):
+    session = checkout(backend, MILK, MILK, BREAD)
+    assert [(line.line_no, line.quantity) for line in session.cart.lines] == [(1, 2), (2, 1)]
+    session.plus(2)
+    session.minus(1)
+    assert [line.quantity for line in session.cart.lines] == [1, 2]
+    session.minus(1)  # at one, minus removes the line
+    assert session.cart.lines[0].voided
+    session.void(2)
+    assert session.cart.total.amount == 0 and not session.cart.can_pay
+    assert backend.event_names().count("line_voided") == 2
+
+
+def test_unknown_barcode_says_so_offers_help_and_keeps_the_cart(backend):
+    session = checkout(backend, MILK)
+    session.handle(scan(UNKNOWN), 2.0)
+    assert session.message.msgid == texts.UNKNOWN_ITEM and session.message.help
+    assert session.message.params["code"] == UNKNOWN
+    assert len(session.cart.active_lines) == 1
+    session.call_help()
+    assert session.help_called and backend.events[-1] == ("help_called", {
+        "screen": "checkout", "sale_uuid": session.cart.sale_uuid, "items": 1})
+
+
+def test_invalid_and_non_product_codes_are_refused_with_a_reason(backend):
+    session = checkout(backend)
+    session.handle(scan("4006381333932", valid=False), 1.0)
+    assert session.message.msgid == texts.INVALID_CODE
+    session.handle(scan("https://example.com", category="qr", symbology="QR"), 1.0)
+    assert session.message.msgid == texts.NOT_AN_ITEM
+    assert session.cart.lines == []
+
+
+def test_lookup_by_search_and_plu_grid(backend):
+    session = checkout(backend)
+    session.open_lookup()
+    session.search("xylophone")
+    assert session.search_results == []
+    session.search("mil")
+    names = [item.name("en") for item in session.search_results]
+    assert "Milk 1 L" in names
+    session.search("Banane")  # any language's name finds the item
+    assert [item.plu for item in session.search_results] == ["4011"]
+    plu = session.plu_items()
+    assert {item.plu for item in plu} >= {"4011", "4131", "101"}
+    session.add_item(plu[0].id)
+    assert session.state == s.CHECKOUT and session.cart.lines[0].item.id == plu[0].id
+
+
+def test_age_restricted_item_waits_for_attendant_pin_without_losing_the_cart(backend):
+    session = checkout(backend, MILK, BEER)
+    assert session.state == s.AGE_CHECK
+    assert "age_check_requested" in backend.event_names()
+    session.attendant("0000", 3.0)
+    assert session.message.msgid == texts.WRONG_ATTENDANT and session.state == s.AGE_CHECK
+    session.back_to_cart()
+    session.pay(4.0)  # cannot pay while an item waits: back to the age check
+    assert session.state == s.AGE_CHECK and backend.payments == []
+    session.attendant(DEMO_PIN, 5.0)
+    assert session.state == s.CHECKOUT and session.cart.can_pay
+    assert session.cart.lines[1].approved_by == "demo-attendant"
+    assert len(session.cart.active_lines) == 2
+
+
+def test_age_check_by_badge_scan_and_removing_instead(backend):
+    session = checkout(backend, BEER)
+    session.handle(scan(DEMO_BADGE, category="text", symbology="Code128"), 2.0)
+    assert session.state == s.CHECKOUT and not session.cart.awaiting_approval
+    session.handle(scan(BEER), 3.0)  # same item again: the approved line grows, no new check
+    assert session.state == s.CHECKOUT
+    other = checkout(backend, MILK, BEER)
+    other.remove_restricted()
+    assert other.state == s.CHECKOUT and other.cart.can_pay and len(other.cart.active_lines) == 1
+
+
+def test_payment_follows_terminal_texts_and_approval_leads_to_receipt(backend):
+    session = checkout(backend, MILK, BREAD)
+    session.pay(2.0)
+    assert session.state == s.PAYMENT
+    sale, amount, draft = backend.payments[0]
+    assert amount == 119 + 249 and sale == session.cart.sale_uuid
+    assert [line["name"] for line in draft["lines"]] == ["Milk 1 L", "Wholemeal bread"]
+    session.handle(terminal("status", code=0x01), 2.1)
+    assert session.payment_text == texts.ENTER_PIN
+    session.handle(terminal("status", code=0x99), 2.2)
+    assert session.payment_text == texts.FOLLOW_TERMINAL
+    session.handle(terminal("result", sale_uuid="another-sale", status="approved"), 2.3)
+    assert session.state == s.PAYMENT  # not ours
+    session.handle(terminal("result", sale_uuid=sale, status="approved", message_id="payment.approved"), 2.4)
+    assert session.state == s.RECEIPT and session.sale_uuid == sale
+
+
+def test_declined_then_try_again_uses_a_new_sale_and_can_be_approved(backend):
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    first = backend.payments[0][0]
+    session.handle(terminal("result", sale_uuid=first, status="declined", message_id="payment.declined"), 3.0)
+    assert session.state == s.PAYMENT_FAILED
+    assert session.payment_message == texts.PAYMENT_MESSAGES["payment.declined"]
+    session.retry_payment(4.0)
+    second = backend.payments[1][0]
+    assert second != first and session.state == s.PAYMENT
+    session.handle(terminal("result", sale_uuid=second, status="approved", message_id="payment.approved"), 5.0)
+    assert session.state == s.RECEIPT
+
+
+def test_cancel_during_payment_returns_to_the_cart(backend):
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    sale = backend.payments[0][0]
+    session.cancel_payment()
+    assert backend.cancelled == 1 and session.payment_text == texts.CANCELLING
+    session.handle(terminal("status", code=0x0A), 2.5)  # late status texts do not overwrite "cancelling"
+    assert session.payment_text == texts.CANCELLING
+    session.handle(terminal("result", sale_uuid=sale, status="cancelled", message_id="payment.cancelled"), 3.0)
+    assert session.state == s.CHECKOUT and session.cart.sale_uuid != sale
+    assert session.message.msgid == texts.PAYMENT_MESSAGES["payment.cancelled"]
+
+
+def test_payment_in_doubt_waits_calmly_until_resolved(backend):
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    sale = backend.payments[0][0]
+    session.handle(terminal("in_doubt", message_id="payment.checking"), 3.0)
+    assert session.state == s.PAYMENT_IN_DOUBT
+    session.tick(500.0)  # no "still there?" while the payment is being checked
+    assert session.state == s.PAYMENT_IN_DOUBT and session.still_there_until is None
+    backend.completed.add(sale)
+    session.handle(terminal("resolved", results=[]), 501.0)
+    assert session.state == s.RECEIPT and session.sale_uuid == sale
+
+
+def test_in_doubt_resolved_as_not_charged_goes_back_to_the_cart(backend):
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    session.handle(terminal("result", sale_uuid=backend.payments[0][0], status="in_doubt",
+                            message_id="payment.checking"), 3.0)
+    assert session.state == s.PAYMENT_IN_DOUBT
+    session.handle(terminal("resolved", results=[]), 4.0)
+    assert session.state == s.CHECKOUT and len(session.cart.active_lines) == 1
+
+
+def test_payment_unavailable_when_the_terminal_is_down(backend):
+    session = checkout(backend, MILK)
+    backend.states["payment"] = "offline"
+    session.pay(2.0)
+    assert session.state == s.CHECKOUT and session.message.help and backend.payments == []
+
+
+def approved(backend, session):
+    session.pay(2.0)
+    sale = backend.payments[-1][0]
+    session.handle(terminal("result", sale_uuid=sale, status="approved", message_id="payment.approved"), 3.0)
+    return sale
+
+
+@pytest.mark.parametrize("choice", ["print", "none", "qr"])
+def test_receipt_choices(backend, choice):
+    session = checkout(backend, MILK)
+    sale = approved(backend, session)
+    session.receipt(choice, 4.0)
+    assert ("receipt_choice", {"sale_uuid": sale, "choice": choice}) in backend.events
+    if choice == "qr":
+        assert session.state == s.RECEIPT_QR and session.receipt_url().endswith(sale)
+        session.done(5.0)
+    assert session.state == s.THANKS
+    assert backend.printed == ([sale] if choice == "print" else [])
+
+
+def test_printer_down_offers_the_qr_code_instead(backend):
+    session = checkout(backend, MILK)
+    approved(backend, session)
+    backend.states["printer"] = "error"
+    session.receipt("print", 4.0)
+    assert session.state == s.RECEIPT_QR and session.message.msgid == texts.PRINTER_FAILED
+
+
+def test_thank_you_rating_is_journaled_and_returns_to_attract(backend):
+    session = checkout(backend, MILK)
+    approved(backend, session)
+    session.receipt("none", 10.0)
+    session.rate(4, 11.0)
+    session.answer_easy(True, 12.0)
+    assert ("rating", {"stars": 4, "sale_uuid": session.sale_uuid, "flow": "checkout"}) in backend.events
+    assert backend.events[-1][0] == "was_it_easy"
+    with pytest.raises(ValueError):
+        session.rate(6, 12.0)
+    session.tick(12.0 + s.THANKS_SECONDS - 1)
+    assert session.state == s.THANKS
+    session.tick(12.0 + s.THANKS_SECONDS)
+    assert session.state == s.ATTRACT and session.cart is None
+
+
+def test_idle_still_there_then_abandoned_and_journaled(backend):
+    session = checkout(backend, MILK, now=0.0)
+    session.set_language("de")
+    session.tick(59.0)
+    assert session.still_there_until is None
+    session.tick(60.0)
+    assert session.still_there_left(60.0) == 20
+    session.touch(65.0)  # "yes, I'm still here"
+    assert session.still_there_until is None and session.state == s.CHECKOUT
+    session.tick(125.0)
+    session.tick(144.9)
+    assert session.state == s.CHECKOUT
+    session.tick(145.0)
+    assert session.state == s.ATTRACT and session.lang == "en"
+    name, details = backend.events[-1]
+    assert name == "session_abandoned" and details["items"] == 1 and details["total"] == 119
+
+
+def test_checkin_by_typed_code_confirms_and_gives_a_ticket(backend):
+    session = new(backend)
+    session.start_checkin(1.0)
+    session.type_code("demo-1234")
+    session.enter_booking(session.checkin_code)
+    assert session.state == s.CHECKIN_BOOKING and session.booking.name == "Alex Example"
+    session.confirm_checkin()
+    assert session.state == s.CHECKIN_DONE and session.ticket_no == 1
+    session.done(2.0)
+    assert session.state == s.THANKS
+
+
+@pytest.mark.parametrize("code,reason", [("NOPE9999", "unknown"), ("USED0001", "already_used"),
+                                         ("LATE0001", "too_late"), ("x", "invalid")])
+def test_wrong_or_used_codes_say_why(backend, code, reason):
+    session = new(backend)
+    session.start_checkin(1.0)
+    session.enter_booking(code)
+    assert session.state == s.CHECKIN and session.message.msgid == texts.CHECKIN_REASONS[reason]
+    assert backend.events[-1] == ("checkin_refused", {"reason": reason, "code": code if reason != "invalid" else ""})
+
+
+def test_booking_qr_on_attract_starts_checkin(backend):
+    session = new(backend)
+    session.handle(scan("BOOKING:DEMO1234", category="booking", symbology="QR", booking="DEMO1234"), 1.0)
+    assert session.state == s.CHECKIN_BOOKING
+
+
+def test_out_of_service_when_no_flow_has_its_devices(backend):
+    session = new(backend, mode="checkout")
+    backend.states["payment"] = "offline"
+    session.tick(1.0)
+    assert session.state == s.OUT_OF_SERVICE
+    session.handle(scan(MILK), 2.0)
+    assert session.state == s.OUT_OF_SERVICE
+    backend.states["payment"] = "idle"
+    session.tick(3.0)
+    assert session.state == s.ATTRACT
+
+
+def test_checkin_still_offered_when_checkout_devices_are_down(backend):
+    session = new(backend, mode="both")
+    backend.states["scanner"] = "offline"
+    session.tick(1.0)
+    assert session.state == s.ATTRACT and not session.checkout_available
+    session.start_checkout(2.0)
+    assert session.state == s.ATTRACT and session.message.msgid == texts.CHECKOUT_UNAVAILABLE
+
+
+def test_help_is_journaled_from_every_state(backend):
+    session = checkout(backend, MILK)
+    for state in s.STATES:
+        session.state = state
+        session.call_help()
+        assert backend.events[-1][0] == "help_called" and backend.events[-1][1]["screen"] == state
+        session.dismiss_help()
+        assert not session.help_called
