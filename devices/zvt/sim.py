@@ -37,7 +37,6 @@ from devices.zvt.transport import FdPipe, LinkError, SerialTransport, SocketPipe
 STEPS = ("received", "acked", "status", "authorised", "status-info", "status-info-acked", "print", "printed",
          "completion", "done")
 TEST_PAN = "6725591234567898"  # a made-up, Luhn-valid test card number; only its masked form is sent by default
-ACK_WAIT = 10.0  # how long the terminal waits for the ECR's 80 00 00
 
 
 @dataclass
@@ -53,6 +52,7 @@ class SimConfig:
     send_full_pan: bool = False  # a misbehaving terminal: full card number in BMP 22 and on the receipt
     receipt_extra_lines: int = 0  # advertising lines: with text_block they make an extended-length APDU
     card_brand: str = "girocard"
+    ack_wait: float = 10.0  # how long the terminal waits for the ECR's 80 00 00 before giving up the command
 
 
 @dataclass
@@ -260,7 +260,7 @@ class TerminalSimulator:
     def _send_and_wait_ack(self, t, command, apdu: Apdu, step: str) -> None:
         t.send(apdu)
         self._at(t, command, step)
-        deadline = time.monotonic() + ACK_WAIT
+        deadline = time.monotonic() + self.config.ack_wait
         while time.monotonic() < deadline:
             answer = t.receive(deadline - time.monotonic())
             if answer is None:

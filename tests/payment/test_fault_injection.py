@@ -215,3 +215,40 @@ def test_abort_that_loses_the_race_is_reversed_even_across_a_crash(sim, journal)
     assert journal.payments(limit=1)[0]["status"] == "reversed"
     assert sim.charges() == [] and sim.ledger[0].reversed
     check_books(sim, journal)
+
+
+def test_serial_link_faults_at_every_step_keep_books_straight(journal):
+    """The same over a pty with DLE/CRC framing: a cut cable (the terminal abandons the command),
+    a corrupted frame or a NAK at every step of the payment."""
+    from devices.zvt.driver import Ecr
+    from devices.zvt.reconcile import PaymentFlow
+    from devices.zvt.sim import SimConfig, TerminalSimulator
+    from devices.zvt.transport import SerialTransport
+    from tests.payment.helpers import finish_sale
+
+    timeouts = {"byte_timeout": 2.0, "ack_timeout": 2.0}
+    sim = TerminalSimulator(SimConfig(ack_wait=0.5), serial_timeouts=timeouts).start_pty()
+
+    def connect():
+        return Ecr(SerialTransport.open(sim.path, **timeouts), first_answer_timeout=2.0, step_timeout=1.0)
+
+    rng = random.Random(6)
+    try:
+        for kind in ("drop", "corrupt", "nak"):
+            for step in STEPS:
+                sim.inject(Fault(kind, step))
+                flow = PaymentFlow(journal, connect, finish_sale(journal))
+                result = flow.pay(str(uuid.uuid4()), rng.randint(1, 99999))
+                flow.close()
+                if kind != "drop":  # a retransmitted frame changes nothing
+                    assert result.status == "approved", (kind, step, result)
+                for _ in range(10):
+                    recovering = PaymentFlow(journal, connect, finish_sale(journal))
+                    recovering.recover()
+                    recovering.close()
+                    if not journal.payments_in_doubt():
+                        break
+                sim.faults.clear()
+                check_books(sim, journal)
+    finally:
+        sim.stop()
