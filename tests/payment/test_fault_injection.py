@@ -140,7 +140,7 @@ def test_killed_kiosk_process_keeps_books_straight(sim, tmp_path):
                             str(uuid.uuid4()), "100", "0"], capture_output=True, text=True, timeout=120)
     assert clean.stdout.split()[:2] == ["ready", "approved"], clean.stderr[-2000:]
     clean_steps = int(clean.stdout.split()[2])
-    plans = [(kill_at, None) for kill_at in range(2, clean_steps + 1, 2)] + [(0, step) for step in STEPS]
+    plans = [(kill_at, None) for kill_at in range(2, clean_steps + 1, 3)] + [(0, step) for step in STEPS]
     killed = 0
     try:
         for kill_at, sim_step in plans:
