@@ -170,7 +170,7 @@ class EscPosParser:
             size = 2 + table[cmd]
             if pos + size > len(b):
                 return 0
-            self._fixed(lead, cmd, bytes(b[pos + 2:pos + size]))
+            self._fixed(lead, cmd, bytes(b[pos + 2:pos + size]), pos)
             return size
         variable = self._variable(lead, cmd, b, pos)
         if variable is not None:
@@ -279,7 +279,7 @@ class EscPosParser:
 
     # -- effects ------------------------------------------------------------------------------
 
-    def _fixed(self, lead: int, cmd: bytes, args: bytes) -> None:
+    def _fixed(self, lead: int, cmd: bytes, args: bytes, pos: int) -> None:
         n = args[0] if args else 0
         if lead == ESC:
             if cmd == b"@":
@@ -288,7 +288,7 @@ class EscPosParser:
             elif cmd == b"t":
                 codec = CODE_PAGES.get(n)
                 if codec is None:
-                    self._error(0, f"ESC t {n}: code page not known to the simulator; keeping {self.codec}")
+                    self._error(pos, f"ESC t {n}: code page not known to the simulator; keeping {self.codec}")
                 else:
                     self.codec = codec
             elif cmd == b"a":
