@@ -87,3 +87,22 @@ def test_payment_waits_while_the_terminal_is_busy_after_the_last_one(device):
     assert terminal.pay(str(uuid.uuid4()), 100).result(timeout=20).status == "approved"
     assert terminal.pay(str(uuid.uuid4()), 200).result(timeout=20).status == "approved"  # waited, then paid
     assert [e.amount for e in sim.charges()] == [100, 200]
+
+
+def test_scheduled_end_of_day_runs_once_a_day(tmp_path):
+    events = EventQueue()
+    journal = make_journal(tmp_path / "journal.sqlite")
+    terminal, sim = build(PaymentSettings(driver="simulator", simulator_pin_delay_ms=0, end_of_day_at="00:00"),
+                          events)
+    terminal.attach(journal)
+    terminal.open()
+    try:
+        done = events.wait_for(lambda e: e.kind == DATA and e.data.get("event") == "end_of_day", 15)
+        assert done is not None and done.data["totals"]["count"] == 0
+        assert terminal.pay(str(uuid.uuid4()), 100).result(timeout=20).status == "approved"
+        assert wait_until(lambda: terminal.statistics["steps"] > 0 and terminal.state == IDLE, 10)
+        assert sim.commands.count("end of day") == 1  # not again the same day
+    finally:
+        terminal.close()
+        sim.stop()
+        journal.close()
