@@ -80,7 +80,7 @@ def check_scanner_framing(data, cuts, suffix):
     assert split == whole
     for what, value in whole:
         if what == "line":
-            assert value and len(value) <= 64 and not set(value) & set(b"\r\n\t" if suffix == "TAB" else b"\r\n")
+            assert value and len(value) <= 64 and not set(value) & set(b"\t" if suffix == "TAB" else b"\r\n")
             try:
                 classify(value.decode("latin-1"))
             except BadCode:
