@@ -23,3 +23,4 @@ def prepare_kivy(data_dir: Path, fullscreen: bool, width: int = 1280, height: in
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "resizable", "0")
     Config.set("graphics", "maxfps", "60")
+    Config.set("graphics", "multisamples", os.environ.get("KIOSK_MULTISAMPLES", "0"))  # MSAA: costly, flat UI needs none

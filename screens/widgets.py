@@ -94,8 +94,25 @@ class Overlays(FloatLayout):
 
 
 class Overlay(FloatLayout):
-    """A modal box: while shown it takes every touch; hidden, it is invisible and lets touches through."""
+    """A modal box: while shown it takes every touch; hidden, its content leaves the widget tree, so it
+    costs nothing to draw and lets touches through."""
     shown = BooleanProperty(False)
+    _parked: list = []
+
+    def on_kv_post(self, base_widget):
+        self._apply()
+
+    def on_shown(self, *_):
+        self._apply()
+
+    def _apply(self):
+        if self.shown and self._parked:
+            for child in reversed(self._parked):
+                self.add_widget(child)
+            self._parked = []
+        elif not self.shown and self.children:
+            self._parked = list(self.children)
+            self.clear_widgets()
 
     def on_touch_down(self, touch):
         if not self.shown:

@@ -368,7 +368,7 @@ class Session:
             return
         lines = self.cart.approve_age(who)
         self.backend.record_event("age_approved", {"sale_uuid": self.cart.sale_uuid, "attendant": who,
-                                                   "lines": [line.line_no for line in lines]})
+                                                   "lines": ",".join(str(line.line_no) for line in lines)})
         self.message = None
         self._go(CHECKOUT)
 

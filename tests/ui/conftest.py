@@ -52,6 +52,9 @@ def driver(kiosk):
     drv, backend = kiosk
     app = drv.app
     drv.wait_until(lambda: app.session.state not in ("payment", "payment_in_doubt"), 30, "payment to settle")
+    backend.__dict__.pop("device_state", None)  # undo what a screenshot stage may have staged
+    app.session.__dict__.pop("receipt_url", None)
+    app.session.mode = app.settings.kiosk.mode
     app.session._reset(app.now())
     app.pin_text = ""
     app.refresh(force=True)

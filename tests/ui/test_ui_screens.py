@@ -1,0 +1,173 @@
+"""Every customer screen in every language: screenshots (non-blank), no untranslated text, touch
+targets of at least 48 dp, text contrast of at least 4.5:1, large text and help on every screen."""
+from __future__ import annotations
+
+import pytest
+from kivy.metrics import dp
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.label import Label
+
+from kiosk.flows import session as s
+from kiosk.flows import texts
+from kiosk.flows.backend import DEMO_BOOKING, refresh_demo_bookings
+from kiosk.i18n import source_messages
+from screens import theme
+from screens.driver import is_blank
+from screens.widgets import KButton
+
+from .helpers import BEER, BREAD, MILK, UNKNOWN
+
+STAGES = ["attract", "checkout", "message", "still_there", "lookup", "age_check", "payment", "payment_failed",
+          "payment_in_doubt", "receipt", "receipt_qr", "thanks", "checkin", "checkin_booking", "checkin_done",
+          "out_of_service"]
+
+
+def _code(code: str) -> dict:
+    return {"code": code, "gtin": code.zfill(14), "category": "product", "symbology": "EAN-13", "valid": True}
+
+
+def stage(driver, backend, name: str) -> None:
+    """Puts the session into the state behind `name` (taps and scans are covered by test_ui_flows;
+    here the point is what each screen looks like)."""
+    app = driver.app
+    session = app.session
+    backend.__dict__.pop("device_state", None)
+    session.__dict__.pop("receipt_url", None)
+    session.mode = app.settings.kiosk.mode
+    lang = session.lang
+    now = app.now()
+    session._reset(now)
+    session.lang = lang
+    if name in ("checkout", "message", "still_there", "lookup", "age_check", "payment", "payment_failed",
+                "payment_in_doubt", "receipt", "receipt_qr", "thanks"):
+        session.start_checkout(now)
+        for code in (MILK, BREAD, MILK):
+            session.scanned(_code(code), now)
+    if name == "message":
+        session.scanned(_code(UNKNOWN), now)
+    elif name == "still_there":
+        session.still_there_until = now + 30
+    elif name == "lookup":
+        session.open_lookup()
+        session.search("mi")
+    elif name == "age_check":
+        session.scanned(_code(BEER), now)
+    elif name in ("payment", "payment_failed", "payment_in_doubt"):
+        session.payment_text = texts.ENTER_PIN
+        session.payment_message = texts.PAYMENT_MESSAGES["payment.declined" if name == "payment_failed"
+                                                         else "payment.checking"]
+        session._go(name)
+    elif name in ("receipt", "receipt_qr", "thanks"):
+        session.sale_uuid = "example"
+        session.receipt_url = lambda: "http://127.0.0.1:8765/r/0123456789abcdef0123456789abcdef"
+        session.thanks_until = now + 60
+        session._go({"receipt": s.RECEIPT, "receipt_qr": s.RECEIPT_QR, "thanks": s.THANKS}[name])
+    elif name.startswith("checkin"):
+        refresh_demo_bookings(backend.bookings)
+        session.start_checkin(now)
+        session.type_code("DEMO12")
+        if name != "checkin":
+            session.enter_booking(DEMO_BOOKING)
+        if name == "checkin_done":
+            session.ticket_no = 42
+            session._go(s.CHECKIN_DONE)
+    elif name == "out_of_service":
+        backend.device_state = lambda _name: "offline"
+        session.mode = "checkout"
+        session._go(s.OUT_OF_SERVICE)
+    app.refresh(force=True)
+    driver.frames(3)
+
+
+@pytest.fixture
+def restore(driver, backend):
+    yield
+    backend.__dict__.pop("device_state", None)
+    driver.app.session.__dict__.pop("receipt_url", None)
+    driver.app.session.mode = driver.app.settings.kiosk.mode
+    driver.app.set_language("en")
+    if driver.app.high_contrast:
+        driver.app.toggle_large_text()
+
+
+def visible_texts(driver) -> list[str]:
+    return [w.text for w in driver.walk() if isinstance(w, Label) and w.text and driver.visible(w)]
+
+
+def untranslated(driver, lang: str) -> list[str]:
+    """Visible texts that are English source text although the catalog translates them."""
+    tr = driver.app.translator
+    english = {m for m in source_messages() if tr.gettext(m, lang) != m}
+    long_ones = [m for m in english if len(m) >= 12 and "{" not in m]
+    bad = []
+    for text in visible_texts(driver):
+        for line in text.split("\n"):
+            if line.strip() in english or any(m in line for m in long_ones):
+                bad.append(line)
+    return bad
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "nl"])
+def test_every_screen_in_every_language(driver, backend, artifacts, restore, lang):
+    driver.app.set_language(lang)
+    for name in STAGES:
+        stage(driver, backend, name)
+        assert driver.app.session.lang == lang
+        shot = driver.screenshot(artifacts / lang / f"{name}.png")
+        assert not is_blank(shot), f"{lang}/{name}.png is blank"
+        if lang != "en":
+            assert untranslated(driver, lang) == [], f"untranslated text on {name} in {lang}"
+        assert driver.has("help") and driver.has("large_text"), f"{name} lacks help or the large-text toggle"
+
+
+def test_untranslated_detector_catches_english_text(driver, backend, restore):
+    driver.app.set_language("de")
+    stage(driver, backend, "checkout")
+    driver.find("scan_prompt").text = "Scan an item"  # as if the kv had forgotten app.tr
+    assert "Scan an item" in untranslated(driver, "de")
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_touch_targets_and_button_contrast_on_every_screen(driver, backend, restore, large):
+    if driver.app.high_contrast != large:
+        driver.app.toggle_large_text()
+    minimum = dp(theme.MIN_TOUCH_DP) - 0.5
+    checked = 0
+    for name in STAGES:
+        stage(driver, backend, name)
+        for widget in driver.walk():
+            if not isinstance(widget, ButtonBehavior) or not driver.visible(widget):
+                continue
+            checked += 1
+            label = getattr(widget, "tag", "") or getattr(widget, "text", "") or type(widget).__name__
+            assert widget.width >= minimum and widget.height >= minimum, \
+                f"{name}: {label!r} is {widget.width:.0f}x{widget.height:.0f} px, below {theme.MIN_TOUCH_DP} dp"
+            if isinstance(widget, KButton):
+                fg = widget.disabled_color if widget.disabled else widget.color
+                bg = driver.app.c["secondary"] if widget.disabled else widget.bg
+                ratio = theme.contrast_ratio(fg, bg)
+                assert ratio >= 4.5, f"{name}: {label!r} text contrast {ratio:.2f}:1"
+    assert checked > 100
+
+
+@pytest.mark.parametrize("palette", sorted(theme.PALETTES))
+def test_theme_text_colours_have_enough_contrast(palette):
+    colours = theme.colours(palette == "high_contrast")
+    for fg, bg in theme.TEXT_PAIRS:
+        ratio = theme.contrast_ratio(colours[fg], colours[bg])
+        assert ratio >= 4.5, f"{palette}: {fg} on {bg} is {ratio:.2f}:1"
+
+
+def test_contrast_formula_matches_wcag_examples():
+    assert round(theme.contrast_ratio((0, 0, 0), (1, 1, 1)), 1) == 21.0
+    assert round(theme.contrast_ratio(theme.rgba("#777777"), (1, 1, 1)), 2) == 4.48
+
+
+def test_large_text_toggle_scales_text_and_switches_palette(driver, backend, restore):
+    stage(driver, backend, "checkout")
+    small = driver.find("scan_prompt").font_size
+    driver.tap("large_text")
+    assert driver.app.high_contrast and driver.app.c["bg"] == theme.colours(True)["bg"]
+    assert driver.find("scan_prompt").font_size >= small * 1.3
+    driver.tap("large_text")
+    assert not driver.app.high_contrast
