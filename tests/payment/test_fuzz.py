@@ -14,13 +14,16 @@ KNOWN_PREFIXES = [b"\x04\x0f", b"\x06\x0f", b"\x06\x1e", b"\x06\xd1", b"\x06\xd3
 
 
 @FUZZ
-@given(st.binary(max_size=24), st.binary(max_size=40), st.binary(max_size=24), st.integers(0, 200),
-       st.integers(0, 7), st.integers(0, 255))
-def test_frame_reader_never_crashes(before, apdu, after, cut, flip_at, flip):
-    """Garbage, a real frame (maybe with one byte changed), garbage; fed in two chunks."""
+@given(st.binary(max_size=90), st.integers(0, 2**32 - 1))
+def test_frame_reader_never_crashes(raw, knobs):
+    """Garbage, a real frame (maybe with one byte changed), garbage; fed in two chunks. `knobs`
+    picks where the garbage ends, which byte flips and where the stream is cut."""
+    split1, split2, flip_at, flip = knobs & 0xFF, knobs >> 8 & 0xFF, knobs >> 16 & 0x7F, knobs >> 24
+    before, apdu, after = raw[:split1 % 25], raw[split1 % 25:split1 % 25 + 40], raw[split1 % 25 + 40:]
     frame = bytearray(encode_frame(apdu))
     frame[flip_at % len(frame)] ^= flip
     stream = before + bytes(frame) + after
+    cut = split2 % (len(stream) + 1)
     reader = FrameReader()
     events = reader.feed(stream[:cut]) + reader.feed(stream[cut:])
     for event in events:
