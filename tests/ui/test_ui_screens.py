@@ -107,6 +107,29 @@ def untranslated(driver, lang: str) -> list[str]:
     return bad
 
 
+_fonts: dict[str, object] = {}
+
+
+def missing_glyphs(driver) -> list[str]:
+    """Visible characters the label's font cannot draw (they would show as boxes)."""
+    from kivy.core.text import LabelBase
+    from kivy.resources import resource_find
+    from PIL import ImageFont
+    bad = []
+    for w in driver.walk():
+        if not isinstance(w, Label) or not w.text or not driver.visible(w):
+            continue
+        name = w.font_name
+        if name not in _fonts:
+            path = LabelBase._fonts[name][2 if w.bold else 0] if name in LabelBase._fonts else \
+                resource_find(name if name.endswith(".ttf") else name + ".ttf")
+            font = ImageFont.truetype(path, 20)
+            _fonts[name] = (font, font.getmask("\uffff").getbbox())
+        font, box = _fonts[name]
+        bad += [f"{ch!r} in {w.text!r}" for ch in set(w.text) if ch.strip() and font.getmask(ch).getbbox() == box]
+    return bad
+
+
 @pytest.mark.parametrize("lang", ["en", "de", "nl"])
 def test_every_screen_in_every_language(driver, backend, artifacts, restore, lang):
     driver.app.set_language(lang)
@@ -117,6 +140,7 @@ def test_every_screen_in_every_language(driver, backend, artifacts, restore, lan
         assert not is_blank(shot), f"{lang}/{name}.png is blank"
         if lang != "en":
             assert untranslated(driver, lang) == [], f"untranslated text on {name} in {lang}"
+        assert missing_glyphs(driver) == [], f"{name} in {lang}"
         assert driver.has("help") and driver.has("large_text"), f"{name} lacks help or the large-text toggle"
 
 
@@ -171,3 +195,9 @@ def test_large_text_toggle_scales_text_and_switches_palette(driver, backend, res
     assert driver.find("scan_prompt").font_size >= small * 1.3
     driver.tap("large_text")
     assert not driver.app.high_contrast
+
+
+def test_glyph_detector_catches_characters_the_font_lacks(driver, backend, restore):
+    stage(driver, backend, "checkout")
+    driver.find("scan_prompt").text = "Scan ⌫"  # Roboto has no ⌫
+    assert any("⌫" in problem for problem in missing_glyphs(driver))
