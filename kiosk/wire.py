@@ -106,7 +106,8 @@ class Api(BaseModel):
 class OutboxEntry(Api):
     seq: Seq
     uuid: UuidText
-    record: dict[str, object]  # a TransactionRecord as JSON; validated by the server, dead-lettered if invalid
+    # A TransactionRecord; anything else is still accepted here and dead-lettered by the server with the reason.
+    record: Annotated[Union[TransactionRecord, dict[str, object]], Field(union_mode="left_to_right")]
 
 
 class TransactionBatch(Api):

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat, HeartbeatReply,
                         KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
 from server import datasets, fleet
-from server.db import kiosks, make_engine, now
+from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
 from server.settings import ServerSettings, load
 
@@ -116,7 +116,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
 
     @app.post("/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatReply, responses=REFUSED)
     def post_heartbeat(kiosk_id: Kiosk, beat: Heartbeat) -> HeartbeatReply:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             fleet.heartbeat(conn, kiosk_id, beat)
         return HeartbeatReply(server_time=now())
 
@@ -175,7 +175,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     @app.post("/v1/admin/kiosks", response_model=Enrolled, responses={409: {"model": Problem}, **REFUSED})
     def enroll(actor: Admin, body: Enrolment) -> Enrolled:
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 token = fleet.enroll(conn, body.kiosk_id, body.name)
                 fleet.audit(conn, actor, "enroll", kiosk_id=body.kiosk_id)
         except fleet.AdminError as exc:
@@ -189,7 +189,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                                              "request body")
             except datasets.LoadError as exc:
                 raise HTTPException(422, str(exc)) from None
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 result = datasets.load(conn, dataset, items, replace)
                 fleet.audit(conn, actor, f"load-{dataset.name}", items=len(items), replace=replace, **result)
             return LoadResult(**result)
@@ -204,7 +204,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
              responses={404: {"model": Problem}, **REFUSED})
     def put_config(actor: Admin, kiosk_id: KioskIdPath, config: dict[str, object]) -> KioskConfig:
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 fleet.set_config(conn, kiosk_id, config)
                 fleet.audit(conn, actor, "set-config", kiosk_id=kiosk_id)
                 return fleet.get_config(conn, kiosk_id)

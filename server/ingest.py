@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
-from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions
+from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
 log = logging.getLogger("kiosk-server.ingest")
 
@@ -34,15 +34,14 @@ def digest(text: str) -> str:
 
 
 def ingest(engine: Engine, kiosk_id: str, entries: list[OutboxEntry]) -> BatchReply | ConflictReply:
-    for attempt in range(3):
-        try:
-            with engine.begin() as conn:
-                return _ingest(conn, kiosk_id, sorted(entries, key=lambda e: e.seq))
-        except IntegrityError:
-            # another kiosk stored one of these uuids concurrently; a retry classifies it as a conflict
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    entries = sorted(entries, key=lambda e: e.seq)
+    try:
+        with writing(engine) as conn:
+            return _ingest(conn, kiosk_id, entries, fast=True)
+    except IntegrityError:
+        pass  # a uuid held by another kiosk (or stored concurrently): look at everything, classify as conflict
+    with writing(engine) as conn:
+        return _ingest(conn, kiosk_id, entries, fast=False)
 
 
 @dataclass
@@ -53,14 +52,15 @@ class _Plan:
     conflict: Conflict | None = None
 
 
-def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry]) -> BatchReply | ConflictReply:
+def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: bool) -> BatchReply | ConflictReply:
     stamp = now()
     # The first statement writes: it takes the kiosk's row lock (PostgreSQL) or the write lock (SQLite).
     conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(last_seen_at=stamp))
     held, max_seq = conn.execute(
         sa.select(kiosks.c.held_through, kiosks.c.max_seq).where(kiosks.c.id == kiosk_id)).one()
 
-    plan = _classify(conn, kiosk_id, entries, stamp)
+    fresh = fast and len({e.seq for e in entries}) == len(entries) and entries[0].seq > max_seq
+    plan = _classify(conn, kiosk_id, entries, stamp, fresh)
     flagged = _check_in(conn, kiosk_id, plan.new, stamp)
     if plan.new:
         conn.execute(sa.insert(transactions), plan.new)
@@ -83,21 +83,28 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry]) -> Batc
                       dead_lettered=len(plan.dead), flagged=flagged)
 
 
-def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp: str) -> _Plan:
+def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp: str,
+              fresh: bool) -> _Plan:
+    """`fresh`: every seq is above what the kiosk ever sent, so only a uuid held elsewhere could clash,
+    and the UNIQUE constraint catches that (the caller then retries with fresh=False)."""
     seqs = [e.seq for e in entries]
-    by_seq = {r.seq: (r.uuid, r.payload_hash) for r in conn.execute(
-        sa.select(transactions.c.seq, transactions.c.uuid, transactions.c.payload_hash)
-        .where(transactions.c.kiosk_id == kiosk_id, transactions.c.seq.in_(seqs)))}
-    dead_by_seq = {r.seq: (r.uuid, digest(r.payload)) for r in conn.execute(
-        sa.select(dead_letters.c.seq, dead_letters.c.uuid, dead_letters.c.payload)
-        .where(dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.seq.in_(seqs)))}
-    by_uuid = {r.uuid: (r.kiosk_id, r.seq) for r in conn.execute(
-        sa.select(transactions.c.uuid, transactions.c.kiosk_id, transactions.c.seq)
-        .where(transactions.c.uuid.in_([e.uuid for e in entries])))}
+    by_seq, dead_by_seq, by_uuid = {}, {}, {}
+    if not fresh:
+        by_seq = {r.seq: (r.uuid, r.payload_hash) for r in conn.execute(
+            sa.select(transactions.c.seq, transactions.c.uuid, transactions.c.payload_hash)
+            .where(transactions.c.kiosk_id == kiosk_id, transactions.c.seq.in_(seqs)))}
+        dead_by_seq = {r.seq: (r.uuid, digest(r.payload)) for r in conn.execute(
+            sa.select(dead_letters.c.seq, dead_letters.c.uuid, dead_letters.c.payload)
+            .where(dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.seq.in_(seqs)))}
+        by_uuid = {r.uuid: (r.kiosk_id, r.seq) for r in conn.execute(
+            sa.select(transactions.c.uuid, transactions.c.kiosk_id, transactions.c.seq)
+            .where(transactions.c.uuid.in_([e.uuid for e in entries])))}
 
     plan = _Plan()
     for entry in entries:
-        text = canonical(entry.record)
+        valid = isinstance(entry.record, TransactionRecord)
+        # pydantic's JSON of a valid record is canonical: field order from the model, defaults filled in
+        text = entry.record.model_dump_json() if valid else canonical(entry.record)
         hashed = digest(text)
         held = by_seq.get(entry.seq) or dead_by_seq.get(entry.seq)
         if held is not None:
@@ -132,7 +139,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
 
 def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord | None]:
     try:
-        record = TransactionRecord.model_validate(entry.record)
+        record = entry.record if isinstance(entry.record, TransactionRecord) \
+            else TransactionRecord.model_validate(entry.record)  # fails: for the reason
     except ValidationError as exc:
         return printable("; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
                                    for e in exc.errors()[:10])), None

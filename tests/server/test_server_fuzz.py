@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("KIOSK_FUZZ_EXAMPLES", "12"))
 WRONG_TOKENS = ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic eDp5"})
 
 
