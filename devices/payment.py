@@ -52,6 +52,8 @@ class PaymentTerminal(Device):
         self.flow: PaymentFlow | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._last_end_of_day: dt.date | None = None
+        self._paying: str | None = None  # the sale of the last pay() call
+        self._cancelled = False  # cancel() was called for it
 
     # -- what the kiosk uses (any thread) ---------------------------------------------------------
 
@@ -67,11 +69,16 @@ class PaymentTerminal(Device):
         return self.journal is not None and bool(self.journal.payments_in_doubt())
 
     def pay(self, sale_uuid: str, amount: int, draft: dict[str, Any] | None = None) -> Future:
+        with self._lock:
+            self._paying, self._cancelled = sale_uuid, False
         return self._submit("pay", sale_uuid, amount, draft)
 
     def cancel(self) -> None:
-        """Customer cancel: an abort goes to the terminal; an approval that wins the race is reversed."""
-        flow = self.flow
+        """Customer cancel: an abort goes to the terminal; an approval that wins the race is reversed.
+        A cancel before the payment reached the terminal stops it there."""
+        with self._lock:
+            self._cancelled = True
+            flow = self.flow
         if flow is not None:
             flow.cancel()
 
@@ -157,6 +164,10 @@ class PaymentTerminal(Device):
             self._resolve_doubts()
             if self.blocked:
                 raise DeviceError("a card payment is still in doubt; no new sale until it is resolved")
+        with self._lock:
+            self.flow.start_sale()
+            if self._cancelled and self._paying == sale_uuid:
+                self.flow.cancel()  # cancelled while queued: the flow journals it and sends nothing
         result = self.flow.pay(sale_uuid, amount, draft=draft)
         self.statistics[f"payments_{result.status}"] += 1
         log.info("payment for sale %s: %s (%s) %s", sale_uuid, result.status, result.message_id, result.facts)

@@ -87,7 +87,6 @@ class PaymentFlow:
         the sale can be completed from it after a crash."""
         if self.blocked:
             raise RuntimeError("a card payment is still being checked with the terminal; no new sale until then")
-        self._cancel_requested = False
         try:
             prior = self._prior_trace()
         except (LinkError, ZvtError):  # nothing journaled, nothing sent: the customer can simply retry
@@ -97,6 +96,9 @@ class PaymentFlow:
         self._step("intent journaled")
         self.journal.record_payment_result(intent, "in_doubt", {"stage": "authorising", "prior_trace": prior})
         self._step("prior trace journaled")
+        if self._cancel_requested:  # the customer cancelled before anything went to the terminal
+            self.journal.record_payment_result(intent, "cancelled", {"resolved": "cancelled before sending"})
+            return PaymentResult("cancelled", "payment.cancelled")
         try:
             outcome = self.ecr().pay(amount)
             deadline = time.monotonic() + self.busy_wait
@@ -107,6 +109,10 @@ class PaymentFlow:
             self._drop_link()
             return self._resolve_now(intent, sale_uuid, amount)
         return self._settle(intent, sale_uuid, amount, outcome)
+
+    def start_sale(self) -> None:
+        """Forget a cancel of the previous sale; call before `pay` (the device does)."""
+        self._cancel_requested = False
 
     def cancel(self) -> None:
         """Customer pressed cancel during the payment: abort at the terminal, reverse if it approved anyway."""

@@ -106,3 +106,18 @@ def test_scheduled_end_of_day_runs_once_a_day(tmp_path):
         terminal.close()
         sim.stop()
         journal.close()
+
+
+def test_cancel_before_the_payment_reaches_the_terminal(device):
+    terminal, sim, journal, events = device
+    import threading
+    gate = threading.Event()
+    sim.on_step = lambda command, step: gate.wait(20) if command == (0x06, 0x50) else None
+    blocker = terminal.end_of_day()  # holds the I/O thread until the gate opens
+    future = terminal.pay(str(uuid.uuid4()), 100)
+    terminal.cancel()
+    gate.set()
+    blocker.result(timeout=20)
+    result = future.result(timeout=20)
+    assert result.status == "cancelled" and sim.ledger == [] and "authorisation" not in sim.commands
+    assert journal.payments()[0]["status"] == "cancelled"
