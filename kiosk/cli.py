@@ -7,7 +7,10 @@ A configuration error prints its message and exits with status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.handlers
 import sys
+from pathlib import Path
 
 from kiosk import config
 
@@ -29,6 +32,20 @@ def simulated(settings: config.Settings) -> config.Settings:
     return settings.model_copy(update={"devices": devices.model_copy(update=update)})
 
 
+def configure_logging(data_dir: Path) -> Path:
+    """INFO and up to `<data_dir>/logs/kiosk.log` (rotated; the maintenance screen shows its tail),
+    warnings and up to stderr."""
+    folder = data_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kiosk.log"
+    to_file = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_stderr = logging.StreamHandler()
+    to_stderr.setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO, handlers=[to_file, to_stderr], force=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -38,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.simulate:
         settings = simulated(settings)
+    configure_logging(settings.data_path)
     from screens.boot import prepare_kivy
     prepare_kivy(settings.data_path, fullscreen=settings.ui.fullscreen and not args.windowed)
     from screens.app import run  # imports Kivy: only after prepare_kivy

@@ -59,8 +59,12 @@ class KioskBackend:
         self.server_url = settings.server.url
         self.server = None
         self.sync = None
+        self._closing = threading.Event()
+        self._server_thread: threading.Thread | None = None
         if start_server if start_server is not None else (simulate and settings.server.start_local):
-            threading.Thread(target=self._start_local_server, name="local-server", daemon=True).start()
+            # in the background: the kiosk is usable at once, receipts and sync follow when it is up
+            self._server_thread = threading.Thread(target=self._start_local_server, name="local-server", daemon=True)
+            self._server_thread.start()
         elif settings.server.token:
             self._start_sync(settings.server.url, settings.server.token)
 
@@ -69,6 +73,9 @@ class KioskBackend:
         return self
 
     def close(self) -> None:
+        self._closing.set()
+        if self._server_thread is not None:
+            self._server_thread.join(90)
         if self.sync is not None:
             self.sync.stop()
         self.devices.close_all()
@@ -89,6 +96,8 @@ class KioskBackend:
         folder = self.settings.data_path / "server"
         try:
             self.server = ServerProcess(folder).start()
+            if self._closing.is_set():
+                return
             env = dict(self.server.env)
             out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate"],
                                  env=env, capture_output=True, text=True, timeout=60,
@@ -99,7 +108,7 @@ class KioskBackend:
                                      cwd=Path(__file__).resolve().parents[2])
             token = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
             self.server_url = self.server.url
-            if token:
+            if token and not self._closing.is_set():
                 self._start_sync(self.server.url, token)
         except Exception as exc:  # the kiosk works without its server; sync catches up later
             log.warning("local central server did not start: %s", exc)

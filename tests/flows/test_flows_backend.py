@@ -1,0 +1,35 @@
+"""The real backend in simulation: simulated devices, demo data, and a local central server that
+receives what the kiosk journals (the `kiosk --simulate` set-up), without any display."""
+from __future__ import annotations
+
+import httpx
+
+from devices.base import wait_until
+from kiosk import config
+from kiosk.events import EventQueue
+from kiosk.flows.backend import DEMO_BADGE, DEMO_BOOKING, KioskBackend
+
+
+def test_simulated_backend_syncs_journaled_events_to_the_local_server(tmp_path):
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path), "KIOSK_SERVER_SYNC_INTERVAL_S": "1"})
+    events = EventQueue()
+    backend = KioskBackend(settings, events, simulate=True).open()
+    try:
+        assert backend.catalog.count() >= 18 and backend.verify_attendant(DEMO_BADGE) == "demo-attendant"
+        assert backend.check_booking(DEMO_BOOKING).ok
+        assert wait_until(lambda: all(d.state == "idle" for d in backend.devices.devices.values()), 30)
+        assert wait_until(lambda: backend.sync is not None, 90), "local server and sync did not start"
+        backend.record_event("help_called", {"screen": "checkout"})
+        assert wait_until(lambda: backend.journal.outbox_stats()[0] == 0, 30), backend.sync.status()
+        assert httpx.get(backend.server_url + "/v1/health", timeout=5).status_code == 200
+        server = backend.server
+    finally:
+        backend.close()
+    assert server.proc.poll() is not None  # stopped with the kiosk
+
+
+def test_close_during_server_start_leaves_no_server_behind(tmp_path):
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True)
+    backend.close()  # at once: the start-up thread is still running
+    assert backend.server is None or backend.server.proc.poll() is not None
