@@ -8,6 +8,8 @@ Card numbers are printed masked, at most the first 6 and last 4 digits, whatever
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -189,5 +191,6 @@ def _pick_code_page(profile: str) -> str:
 def _logo_bytes(path: str, profile: str) -> bytes:
     p = Dummy(profile=profile)
     p.set(align="center")
-    p.image(path, center=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # escpos prints a notice when the profile has no paper width
+        p.image(path, center=False)
     return p.output

@@ -5,7 +5,7 @@
     python -m devices.sim run scanner -c "scan 4006381333931" -c "sleep 1" --exit
     python -m devices.sim send --port 7700 "paper out" "scan BK-7Q2X9K QR"
     python -m devices.sim frames var/frames --count 40   # camera test images for folder playback
-    python -m devices.sim receipt docs/img/sample-receipt.png
+    python -m devices.sim receipt docs/img/sample-receipt.png --logo docs/img/sample-logo.png
 
 `run` prints where each simulator listens and a control port, then reads commands from stdin
 (type `help`). `send` runs commands on a running console or on the kiosk's own simulators.
@@ -108,8 +108,12 @@ def _receipt(args: argparse.Namespace) -> int:
     from devices.sim.render import to_png, to_text
     from devices.sim.samples import sample_receipt
 
+    from dataclasses import replace
+    receipt = sample_receipt()
+    if args.logo:
+        receipt = replace(receipt, shop=replace(receipt.shop, logo=args.logo))
     parser = EscPosParser()
-    parser.feed(ReceiptBuilder(args.columns).build(sample_receipt()))
+    parser.feed(ReceiptBuilder(args.columns).build(receipt))
     doc = parser.documents[0]
     print(to_text(doc, args.columns))
     print(f"written to {to_png(doc, args.png, args.columns)}")
@@ -142,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     receipt = sub.add_parser("receipt", help="render the sample receipt to a PNG")
     receipt.add_argument("png")
     receipt.add_argument("--columns", type=int, default=42)
+    receipt.add_argument("--logo", help="an image printed at the top")
     receipt.set_defaults(func=_receipt)
     args = ap.parse_args(argv)
     return args.func(args)

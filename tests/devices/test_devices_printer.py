@@ -54,6 +54,22 @@ def test_a_printed_receipt_is_parsed_back_intact(rig, tmp_path):
     assert png.stat().st_size > 1000
 
 
+def test_the_logo_is_printed_as_a_raster_image(rig):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from devices.sim.escpos import Image
+
+    sim, device, events = rig
+    receipt = sample_receipt(1)
+    logo = Path(__file__).resolve().parents[2] / "docs" / "img" / "sample-logo.png"
+    device.print_receipt(replace(receipt, shop=replace(receipt.shop, logo=str(logo))))
+    assert job_event(events)["job"] == "printed"
+    first = sim.wait_for_receipts(1)[0].items[0]
+    assert isinstance(first, Image) and (first.width, first.height) == (288, 96)
+    assert sum(bin(byte).count("1") for byte in first.bits) > 500  # black dots, not an empty box
+
+
 def test_paper_out_mid_job_fails_the_job_with_a_status_event_and_it_can_be_reprinted(rig):
     sim, device, events = rig
     sim.run_out_after(6)
