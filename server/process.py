@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -19,14 +20,17 @@ import httpx
 
 class ServerProcess:
     def __init__(self, data_dir: str | os.PathLike[str], database_url: str = "", admin_token: str = "",
-                 host: str = "127.0.0.1", port: int = 0, workers: int = 1, log_path: str | None = None):
+                 host: str = "127.0.0.1", port: int = 0, workers: int = 1, log_path: str | None = None,
+                 tls: tuple[str, str] | None = None):
+        """`tls` = (certificate file, key file): serve HTTPS, as `serve --ssl-certfile/--ssl-keyfile` does."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.sock.listen(1024)
         self.sock.set_inheritable(True)
         self.host, self.port = self.sock.getsockname()[:2]
-        self.url = f"http://{self.host}:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://{self.host}:{self.port}"
         self.workers = workers
         self.env = dict(os.environ, KSERVER_DATA_DIR=str(data_dir))
         self.env.pop("KSERVER_DATABASE_URL", None)
@@ -41,6 +45,8 @@ class ServerProcess:
     def start(self, timeout: float = 60) -> "ServerProcess":
         command = [sys.executable, "-m", "server.cli", "serve", "--fd", str(self.sock.fileno()),
                    "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
+        if self.tls:
+            command += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(command, env=self.env, pass_fds=[self.sock.fileno()], stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True,
@@ -55,7 +61,8 @@ class ServerProcess:
                 raise RuntimeError(f"kiosk-server exited with {self.proc.returncode}; see {self.log_path}:\n"
                                    + self.log_path.read_text(errors="replace")[-3000:])
             try:
-                if httpx.get(self.url + "/v1/health", timeout=2).status_code == 200:
+                verify = ssl.create_default_context(cafile=self.tls[0]) if self.tls else True
+                if httpx.get(self.url + "/v1/health", timeout=2, verify=verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -1,0 +1,109 @@
+"""`kiosk-server admin …` on a real database, the migrations, and HTTPS through uvicorn's TLS options."""
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from conftest import ADMIN_TOKEN, PG_DSN, fresh_postgres_database
+from server.db import make_engine, metadata, migrate
+from server.process import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(tmp_path, *args, check=True, **env):
+    environment = dict(os.environ, KSERVER_DATA_DIR=str(tmp_path / "data"), **env)
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=120)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_admin_enroll_load_status(tmp_path):
+    enrolled = cli(tmp_path, "admin", "enroll", "till-1", "--name", "Front")
+    token = enrolled.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+    again = cli(tmp_path, "admin", "enroll", "till-1", check=False)
+    assert again.returncode == 1 and "already enrolled" in again.stderr
+    assert cli(tmp_path, "admin", "enroll", "bad id!", check=False).returncode == 1
+
+    csv_file = tmp_path / "catalog.csv"
+    csv_file.write_text("gtin,plu,name_en,price,vat\n4006381333931,,Pen,1.99,A\n,42,Apples,2.49,B\n", encoding="utf-8")
+    loaded = cli(tmp_path, "admin", "load-catalog", str(csv_file))
+    assert "2 items read, 2 changed, 0 deleted" in loaded.stdout
+    json_file = tmp_path / "catalog.json"
+    json_file.write_text(json.dumps([{"gtin": "4006381333931", "name_en": "Pen", "price": "2.19", "vat": "A"}]))
+    assert "1 changed, 1 deleted" in cli(tmp_path, "admin", "load-catalog", str(json_file)).stdout
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"name_en": "no key"}]')
+    refused = cli(tmp_path, "admin", "load-catalog", str(broken), check=False)
+    assert refused.returncode == 1 and "item 1" in refused.stderr and "gtin" in refused.stderr
+    garbage = tmp_path / "garbage.json"
+    garbage.write_bytes(b"\xff\xfe{{{")
+    assert cli(tmp_path, "admin", "load-catalog", str(garbage), check=False).returncode == 1
+
+    bookings = tmp_path / "bookings.json"
+    bookings.write_text(json.dumps([{"code": "AB12CD34", "name": "Ann", "slot_start": "2026-11-23T18:00:00+01:00",
+                                     "slot_end": "2026-11-23T19:00:00+01:00", "party_size": 2}]))
+    assert "1 changed" in cli(tmp_path, "admin", "load-bookings", str(bookings)).stdout
+    config = tmp_path / "config.json"
+    config.write_text('{"ui": {"large_text": true}}')
+    assert "config version 1" in cli(tmp_path, "admin", "set-config", "till-1", str(config)).stdout
+
+    status = json.loads(cli(tmp_path, "admin", "status", "--json").stdout)
+    assert [k["kiosk_id"] for k in status["kiosks"]] == ["till-1"]
+    assert "till-1" in cli(tmp_path, "admin", "status").stdout
+    assert "tombstones dropped" in cli(tmp_path, "admin", "compact", "catalog").stdout
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'server.db'}")
+    with engine.connect() as conn:  # every admin action is in the audit log
+        actions = [row[0] for row in conn.execute(sa.text("SELECT action FROM admin_log ORDER BY id"))]
+    engine.dispose()
+    assert actions == ["enroll", "load-catalog", "load-catalog", "load-bookings", "set-config", "compact"]
+
+
+def test_bad_server_setting_is_named(tmp_path):
+    done = cli(tmp_path, "admin", "status", check=False, KSERVER_FULL_AFTER="lots")
+    assert done.returncode == 2 and "KSERVER_FULL_AFTER" in done.stderr
+    done = cli(tmp_path, "admin", "status", check=False, KSERVER_NOPE="1")
+    assert done.returncode == 2 and "KSERVER_NOPE: not a setting" in done.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migrations_build_exactly_the_declared_schema(backend, tmp_path):
+    url, drop = fresh_postgres_database() if backend == "postgres" else (f"sqlite:///{tmp_path / 'm.db'}", None)
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        migrate(engine)  # a second run is a no-op
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    finally:
+        engine.dispose()
+        if drop:
+            drop()
+
+
+def test_https_with_uvicorn_certificate_options(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    with ServerProcess(tmp_path / "tls", admin_token=ADMIN_TOKEN, tls=(str(cert), str(key))) as server:
+        assert server.url.startswith("https://")
+        reply = httpx.get(f"{server.url}/v1/admin/fleet", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                          verify=ssl.create_default_context(cafile=str(cert)))
+        assert reply.status_code == 200
+        with pytest.raises(httpx.ConnectError):  # an unknown certificate is refused by default
+            httpx.get(f"{server.url}/v1/health")
