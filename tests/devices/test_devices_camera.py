@@ -102,3 +102,17 @@ def test_the_corpus_has_every_symbology_and_size():
     assert {symbology for _, _, symbology in frames} == {"EAN-13", "Code128", "QR", "DataMatrix"}
     assert all(frame.shape == (720, 1280, 3) and frame.dtype == np.uint8 for frame, _, _ in frames)
     assert render([], Distortion(noise=5, glare=0.4, blur=1)).shape == (720, 1280, 3)
+
+
+def test_a_folder_of_images_is_played_back(events, tmp_path):
+    import cv2
+
+    for i, (frame, text, symbology) in enumerate(corpus(4, seed=5)):
+        cv2.imwrite(str(tmp_path / f"frame-{i}.png"), frame)
+    expected = {text for _, text, _ in corpus(4, seed=5)}
+    camera, sim = start(events, simulator_folder=str(tmp_path))
+    try:
+        got = {e.data["code"] for e in data_events(events, "camera", 4, timeout=20)}
+        assert got == expected
+    finally:
+        camera.close()

@@ -140,3 +140,34 @@ def test_health_checks(rig):
     assert sim.receipts == []
     assert device.health_check("external") == (True, "test page queued")
     assert "TEST PAGE" in sim.wait_for_receipts(1)[0].text
+
+
+def test_file_printer_writes_the_receipt_bytes(events, tmp_path):
+    from devices.sim.escpos import EscPosParser
+
+    out = tmp_path / "lp0"
+    out.touch()
+    device = ReceiptPrinter("printer", events, PrinterSettings(driver="file", url=str(out), status_interval_s=0.1))
+    device.open()
+    try:
+        assert wait_until(lambda: device.state == IDLE, 10), device.last_error
+        device.print_receipt(sample_receipt())
+        assert job_event(events)["job"] == "printed"
+    finally:
+        device.close()
+    parser = EscPosParser()
+    parser.feed(out.read_bytes())
+    assert "672559******1234" in parser.documents[0].text
+
+
+def test_a_missing_usb_printer_is_offline_with_a_clear_error(events):
+    device = ReceiptPrinter("printer", events, PrinterSettings(driver="usb", usb_vendor_id=0x04B8,
+                                                               usb_product_id=0x0E15))
+    device.open()
+    try:
+        error = events.wait_for(lambda e: e.kind == "error", 10)
+        assert error is not None and error.data["message"].startswith("cannot connect: ")
+        assert device.state == OFFLINE
+        assert device.health_check() == (False, f"printer is offline: {device.last_error}")
+    finally:
+        device.close()

@@ -101,3 +101,17 @@ def test_manager_simulator_driver_is_the_serial_driver_on_a_simulator(events):
         sim.scan("4006381333931")
         assert data_events(events, "scanner", 1)[0].data["symbology"] == "EAN-13"
         assert manager.snapshot()[0]["statistics"]["reads"] == 1
+
+
+def test_a_burst_of_random_bytes_never_stops_the_scanner(rig):
+    import random
+
+    sim, device, events = rig
+    rng = random.Random(7)
+    for _ in range(50):
+        sim.send_raw(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))))
+    sim.send_raw(b"\r")
+    sim.scan("4006381333931")
+    good = events.wait_for(lambda e: e.kind == "data" and e.data["code"] == "4006381333931", 20)
+    assert good is not None and good.data["valid"]
+    assert device.state == IDLE and device.statistics["bad_reads"] >= 1

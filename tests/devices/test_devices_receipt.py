@@ -1,0 +1,54 @@
+"""Receipt data: built from the journal's transaction record, card numbers masked, € and umlauts in the code page."""
+import pytest
+
+from devices.receipt import Receipt, ReceiptBuilder, mask_pan, money
+from devices.sim.escpos import EscPosParser
+from devices.sim.samples import SHOP, sample_sale
+from kiosk.wire import CheckinBody, TransactionRecord
+
+RECORD = dict(uuid="0f8e7b3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", kiosk_id="kiosk-007", seq=42, boot_id="b1",
+              device_time="2026-11-23T15:40:12+01:00")
+
+
+@pytest.mark.parametrize("pan, masked", [
+    ("4111111111111111", "411111******1111"),
+    ("4111 1111 1111 1111", "411111******1111"),
+    ("672559******1234", "672559******1234"),
+    ("6725591234567890123", "672559*********0123"),
+    ("41111111111111111111XXXX1111", "411111******************1111"),
+    ("1234", "1234"),
+    ("123456789", "*****6789"),
+    ("", ""),
+])
+def test_card_numbers_show_at_most_first_six_and_last_four(pan, masked):
+    assert mask_pan(pan) == masked
+
+
+def test_receipt_from_the_journal_record():
+    record = TransactionRecord(**RECORD, body=sample_sale())
+    receipt = Receipt.from_record(record, SHOP, qr_base_url="https://shop.example/r/")
+    assert receipt.transaction_no == "kiosk-007/000042"
+    assert receipt.printed_at == "2026-11-23 15:40"
+    assert receipt.qr_url == "https://shop.example/r/q7Vx3kPz9Lw2"
+    with pytest.raises(ValueError, match="only sales"):
+        Receipt.from_record(TransactionRecord(**RECORD, body=CheckinBody(booking_code="X", party_size=1,
+                                                                         ticket_no=1)), SHOP)
+
+
+def test_receipt_from_a_plain_dict():
+    receipt = Receipt.from_dict({"shop": {"name": "Kiosk", "address": ["Straße 1"]},
+                                 "sale": sample_sale(2).model_dump(), "transaction_no": "k/1"})
+    assert receipt.shop.address == ("Straße 1",) and len(receipt.sale.lines) == 2
+
+
+def test_euro_and_umlauts_go_through_the_code_page():
+    data = ReceiptBuilder().build(Receipt(SHOP, sample_sale(1), "k/1"))
+    assert b"\x1bt\x13" in data  # ESC t 19: CP858
+    assert "€".encode("cp858") in data and "ß".encode("cp858") in data
+    parser = EscPosParser()
+    parser.feed(data)
+    assert "Bäckerei Süß" in parser.documents[0].text and "€" in parser.documents[0].text
+
+
+def test_money_is_formatted_from_minor_units():
+    assert [money(v) for v in (0, 5, 1234, -99, 123456789)] == ["0,00", "0,05", "12,34", "-0,99", "1.234.567,89"]
