@@ -129,7 +129,12 @@ class ReceiptPrinter(Device):
 
     def _connect(self) -> None:
         self._escpos = _transport(self.settings)
-        self._escpos.open()
+        try:
+            self._escpos.open()
+        except Exception as exc:
+            if type(exc).__name__ == "NoBackendError":  # pyusb without libusb
+                raise DeviceError("USB printing needs libusb (Debian: apt install libusb-1.0-0)") from exc
+            raise
         self._poll()
 
     def _disconnect(self) -> None:
