@@ -138,6 +138,12 @@ class ReceiptPrinter(Device):
         self._poll()
 
     def _disconnect(self) -> None:
+        while True:  # jobs still waiting cannot be printed now: report them, they can be reprinted
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._fail(job, "printer connection lost before printing")
         p, self._escpos = self._escpos, None
         if p is not None:
             try:
@@ -154,7 +160,12 @@ class ReceiptPrinter(Device):
             except queue.Empty:
                 self._poll()
                 continue
-            self._print(job)
+            try:
+                self._print(job)
+            except Exception as exc:  # the connection broke: the job is failed, never silently dropped
+                if job.state in ("queued", "printing"):
+                    self._fail(job, f"connection lost: {exc}")
+                raise
 
     def _print(self, job: Job) -> None:
         job.attempts += 1
@@ -170,7 +181,6 @@ class ReceiptPrinter(Device):
                 p._raw(job.data[start:start + CHUNK])
                 self.statistics["bytes_out"] += min(CHUNK, len(job.data) - start)
         except Exception as exc:
-            self._fail(job, f"connection lost while printing: {exc}")
             raise DeviceError(f"connection lost while printing: {exc}") from exc
         status = self._poll()
         if status.problem:

@@ -171,3 +171,22 @@ def test_a_missing_usb_printer_is_offline_with_a_clear_error(events):
         assert device.health_check() == (False, f"printer is offline: {device.last_error}")
     finally:
         device.close()
+
+
+def test_jobs_caught_by_a_silent_printer_are_failed_not_lost(rig):
+    sim, device, events = rig
+    sim.set_mute(True)
+    first = device.submit(b"\x1b@hello\n\x1dV\x00", "first")
+    second = device.submit(b"\x1b@world\n\x1dV\x00", "second")
+    outcomes = {}
+    while len(outcomes) < 2:
+        event = events.wait_for(lambda e: e.kind == "data", 15)
+        assert event is not None, f"only {outcomes} reported"
+        outcomes[event.data["job_id"]] = event.data
+    assert outcomes[first]["job"] == outcomes[second]["job"] == "failed"
+    assert "did not answer" in outcomes[first]["error"]
+    assert {job.id for job in device.failed_jobs()} == {first, second}
+    sim.set_mute(False)
+    assert wait_until(lambda: device.state == IDLE, 15)
+    assert device.reprint(first) and device.reprint(second)
+    assert [d.text for d in sim.wait_for_receipts(2)] == ["hello", "world"]
