@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from server import datasets, fleet
-from server.db import make_engine, migrate
-from server.settings import SettingsError, load
+from server.db import copy_database, make_engine, migrate
+from server.settings import ServerSettings, SettingsError, load
 
 ACTOR = "cli"
 
@@ -116,6 +116,31 @@ def _compact(engine, args) -> int:
     return 0
 
 
+def _copy_to(engine, args) -> int:
+    target = make_engine(settings_url(args.target_url))
+    try:
+        migrate(target)
+        copied = copy_database(engine, target)
+    except ValueError as exc:
+        raise fleet.AdminError(str(exc)) from None
+    finally:
+        target.dispose()
+    with engine.begin() as conn:
+        fleet.audit(conn, ACTOR, "copy-to", target=_hide_password(args.target_url), **copied)
+    print("copied: " + ", ".join(f"{table} {rows}" for table, rows in copied.items()))
+    print("now run the server with KSERVER_DATABASE_URL set to the target")
+    return 0
+
+
+def settings_url(url: str) -> str:
+    return ServerSettings(database_url=url).url
+
+
+def _hide_password(url: str) -> str:
+    import sqlalchemy as sa
+    return sa.engine.make_url(settings_url(url)).render_as_string(hide_password=True)
+
+
 def _migrate(engine, args) -> int:
     print("database schema is up to date")
     return 0
@@ -159,6 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("status", help="fleet status: heartbeats, queues, sequence gaps, dead letters, alarms")
     a.add_argument("--json", action="store_true")
     a.set_defaults(action=_status)
+    a = acts.add_parser("copy-to", help="copy this database into a new, empty one (SQLite -> PostgreSQL)")
+    a.add_argument("target_url", help="e.g. postgresql://kiosk:secret@db-host/kiosk")
+    a.set_defaults(action=_copy_to)
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)

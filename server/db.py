@@ -159,3 +159,25 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def copy_database(source: Engine, target: Engine, chunk: int = 5000) -> dict[str, int]:
+    """Copies every table from `source` into the empty, migrated `target` (SQLite -> PostgreSQL), in one
+    target transaction; returns rows per table. Id sequences on PostgreSQL continue after the copied ids."""
+    copied = {}
+    with source.connect() as src, target.begin() as dst:
+        for table in metadata.sorted_tables:
+            if dst.execute(sa.select(sa.func.count()).select_from(table)).scalar():
+                if table.name == "counters":  # seeded by the migration: replaced by the source's values
+                    dst.execute(sa.delete(table))
+                else:
+                    raise ValueError(f"target table {table.name} is not empty: copy into a fresh database")
+            copied[table.name] = 0
+            result = src.execution_options(stream_results=True).execute(sa.select(table))
+            while rows := result.fetchmany(chunk):
+                dst.execute(sa.insert(table), [dict(row._mapping) for row in rows])
+                copied[table.name] += len(rows)
+            if target.dialect.name == "postgresql" and "id" in table.c and table.c.id.autoincrement is True:
+                dst.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
+    return copied

@@ -107,3 +107,31 @@ def test_https_with_uvicorn_certificate_options(tmp_path):
         assert reply.status_code == 200
         with pytest.raises(httpx.ConnectError):  # an unknown certificate is refused by default
             httpx.get(f"{server.url}/v1/health")
+
+
+@pytest.mark.postgres
+def test_copy_from_sqlite_to_postgresql(tmp_path):
+    from server.ingest import ingest
+    from kiosk.wire import OutboxEntry
+    from server_records import event, sale
+
+    cli(tmp_path, "admin", "enroll", "till-9")
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'server.db'}")
+    records = [sale("till-9", 1), event("till-9", 2), event("till-9", 4)]
+    ingest(engine, "till-9", [OutboxEntry(seq=r["seq"], uuid=r["uuid"], record=r) for r in records])
+    engine.dispose()
+    url, drop = fresh_postgres_database()
+    try:
+        done = cli(tmp_path, "admin", "copy-to", url)
+        assert "transactions 3" in done.stdout and "kiosks 1" in done.stdout
+        status = json.loads(cli(tmp_path, "admin", "status", "--json", KSERVER_DATABASE_URL=url).stdout)
+        kiosk = status["kiosks"][0]
+        assert (kiosk["kiosk_id"], kiosk["held_through"], kiosk["max_seq"], kiosk["gaps"]) == ("till-9", 2, 4, [[3, 3]])
+        pg = make_engine(url)  # new rows get new ids after the copied ones
+        ingest(pg, "till-9", [OutboxEntry(seq=3, uuid=(r := event("till-9", 3))["uuid"], record=r)])
+        with pg.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM transactions")).scalar() == 4
+        pg.dispose()
+        assert cli(tmp_path, "admin", "copy-to", url, check=False).returncode == 1  # never into a used database
+    finally:
+        drop()
