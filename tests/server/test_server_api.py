@@ -1,6 +1,8 @@
 """The API against a real uvicorn process (SQLite, and PostgreSQL with KIOSK_TEST_PG_DSN)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import httpx
@@ -136,7 +138,17 @@ def test_catalog_deltas_etags_and_deletions(server):
 def test_too_old_client_gets_a_full_snapshot(server):
     kiosk, auth = server.enroll()
     far_future = httpx.get(f"{server.url}/v1/catalog", params={"since": 10**9}, headers=auth).json()
-    assert far_future["full"] is True
+    assert far_future["full"] is True  # a number this server never issued (say, restored from backup)
+    items = [{"plu": str(n), "names": {"en": "x"}, "price": "1.00", "vat": "A"} for n in range(500, 505)]
+    v1 = httpx.put(f"{server.url}/v1/admin/catalog", json=items, headers=server.admin).json()["version"]
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items[1:], headers=server.admin).raise_for_status()
+    before = httpx.get(f"{server.url}/v1/catalog", params={"since": v1}, headers=auth).json()
+    assert before["full"] is False and before["deletes"] == ["PLU:500"]
+    subprocess.run([sys.executable, "-m", "server.cli", "admin", "compact", "catalog"], env=server.proc.env,
+                   check=True, capture_output=True, timeout=120)
+    after = httpx.get(f"{server.url}/v1/catalog", params={"since": v1}, headers=auth).json()
+    assert after["full"] is True and after["deletes"] == []  # the tombstone is gone: a snapshot instead
+    assert sorted(u["plu"] for u in after["upserts"]) == ["501", "502", "503", "504"]
 
 
 def test_bookings_checkin_is_reported_to_others_and_doubles_flagged(server):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import random
 import time
 
@@ -198,3 +200,21 @@ def test_backoff_is_full_jitter_and_capped():
     assert all(0 <= d <= 60 for d in delays)
     assert max(backoff_delay(3, 0.5, 60, rng) for _ in range(200)) <= 4.0
     assert max(delays) > 50 and min(delays) < 1  # really spread from 0 to the cap
+
+
+def test_full_snapshot_removes_what_the_server_no_longer_has(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    items = [{"plu": str(n), "names": {"en": f"pear {n}"}, "price": "0.80", "vat": "B"} for n in range(700, 705)]
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items, headers=admin).raise_for_status()
+    sync = client(catalog=lambda: Catalog(tmp_path / "catalog.db"), item_validator=VALIDATOR)
+    sync.sync_once()
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items[2:], headers=admin).raise_for_status()
+    subprocess.run([sys.executable, "-m", "server.cli", "admin", "compact", "catalog"], env=server.proc.env,
+                   check=True, capture_output=True, timeout=120)  # tombstones gone: this kiosk gets a snapshot
+    sync.sync_once()
+    catalog = Catalog(tmp_path / "catalog.db")
+    try:
+        assert sorted(item.plu for item in catalog.plu_items()) == ["702", "703", "704"]
+    finally:
+        catalog.close()
