@@ -5,9 +5,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?= --simulate
 
+PO     := $(wildcard locale/*/LC_MESSAGES/kiosk.po)
+MO     := $(PO:.po=.mo)
+
 .PHONY: setup run test bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(MO)
+
+locale/%/LC_MESSAGES/kiosk.mo: locale/%/LC_MESSAGES/kiosk.po $(STAMP)
+	PY=$(PY) bash scripts/compile-translations.sh
 
 $(STAMP): pyproject.toml scripts/setup-debian.sh
 	bash scripts/setup-debian.sh

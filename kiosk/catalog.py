@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import io
 import itertools
 import json
 import multiprocessing
@@ -15,7 +16,7 @@ import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from kiosk import gtin
 from kiosk.db import connect, migrate
@@ -84,11 +85,13 @@ class RowInvalid(ValueError):
     pass
 
 
-_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+def names_json(names: dict[str, str], _quote=json.encoder.encode_basestring) -> str:
+    """json.dumps(names) for a dict of strings, compact, at a fraction of its cost."""
+    return "{" + ",".join(f"{_quote(lang)}:{_quote(name)}" for lang, name in names.items()) + "}"
 
 
 class ItemValidator:
-    """Turns a raw row (CSV strings, or JSON values) into catalog columns, or says what is wrong.
+    """Turns a raw row (CSV cells, or a JSON object) into catalog columns, or says what is wrong.
 
     Written for speed: a 1,000,000-row import spends most of its time here."""
 
@@ -96,12 +99,38 @@ class ItemValidator:
         self.vat_codes = frozenset(vat_codes)
         self.currency = currency
         self.languages = tuple(languages)
-        self._name_keys = tuple((lang, f"name_{lang}") for lang in self.languages)
-        self._encode = _COMPACT_JSON.encode
 
     def __call__(self, row: Mapping[str, Any]) -> tuple:
-        code, plu, vat = _text(row, "gtin"), _text(row, "plu"), _text(row, "vat")
-        min_age, image = _text(row, "min_age"), _text(row, "image")
+        """A JSON object (or any mapping) with keys gtin, plu, names or name_<lang>, price, vat, min_age, image."""
+        given = row.get("names")
+        if given is None:
+            names = {lang: _text(row, f"name_{lang}") for lang in self.languages}
+        elif isinstance(given, dict):
+            names = {str(k): v.strip() for k, v in given.items() if isinstance(v, str)}
+        else:
+            raise RowInvalid(f"names: expected an object such as {{\"en\": \"Milk\"}}, got {json.dumps(given)}")
+        price = row.get("price")
+        if not isinstance(price, str):
+            raise RowInvalid(f"price: expected a decimal amount such as \"1.99\", got {json.dumps(price)}")
+        return self.columns(_text(row, "gtin"), _text(row, "plu"), names, price.strip(), _text(row, "vat"),
+                            _text(row, "min_age"), _text(row, "image"))
+
+    def csv_rows(self, header: list[str]) -> Callable[[list[str]], tuple]:
+        """A validator for CSV records with this header: cells by position, no dict per row."""
+        where = {name: index for index, name in enumerate(header)}
+        names = tuple((lang, where[f"name_{lang}"]) for lang in self.languages if f"name_{lang}" in where)
+        fields = [where.get(name) for name in ("gtin", "plu", "price", "vat", "min_age", "image")]
+        width = max(where.values()) + 1
+
+        def validate(cells: list[str]) -> tuple:
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            gtin_, plu, price, vat, min_age, image = (cells[i].strip() if i is not None else "" for i in fields)
+            return self.columns(gtin_, plu, {lang: cells[i].strip() for lang, i in names}, price, vat, min_age, image)
+        return validate
+
+    def columns(self, code: str, plu: str, names: dict[str, str], price_text: str, vat: str, min_age: str,
+                image: str) -> tuple:
         if not code and not plu:
             raise RowInvalid("needs a gtin or a plu")
         key = None
@@ -115,10 +144,11 @@ class ItemValidator:
                     raise RowInvalid(f"gtin: {exc}") from None
         if plu and not (plu.isdigit() and len(plu) <= 6):
             raise RowInvalid(f"plu: expected 1 to 6 digits, got {plu!r}")
-        names = self._names(row)
-        price_text = row.get("price")
-        if not isinstance(price_text, str) or not price_text.strip():
-            raise RowInvalid(f"price: expected a decimal amount such as \"1.99\", got {price_text!r}")
+        names = {lang: name for lang, name in names.items() if name}
+        if not names:
+            raise RowInvalid(f"needs a name in at least one of {', '.join(self.languages)}")
+        if max(map(len, names.values())) > 120:
+            raise RowInvalid("name: longer than 120 characters")
         try:
             price = parse_amount(price_text, self.currency)
         except ValueError as exc:
@@ -129,23 +159,8 @@ class ItemValidator:
             raise RowInvalid(f"vat: expected one of {', '.join(sorted(self.vat_codes))}, got {vat!r}")
         if min_age and not (min_age.isdigit() and int(min_age) <= 99):
             raise RowInvalid(f"min_age: expected a whole number of years 0-99, got {min_age!r}")
-        return (key, plu or None, self._encode(names), " ".join(names.values()), price, vat,
+        return (key, plu or None, names_json(names), " ".join(names.values()), price, vat,
                 int(min_age or 0), image)
-
-    def _names(self, row: Mapping[str, Any]) -> dict[str, str]:
-        given = row.get("names")
-        if given is None:
-            names = {lang: value.strip() for lang, column in self._name_keys
-                     if isinstance(value := row.get(column), str) and value.strip()}
-        elif isinstance(given, dict):
-            names = {str(k): v.strip() for k, v in given.items() if isinstance(v, str) and v.strip()}
-        else:
-            raise RowInvalid(f"names: expected an object such as {{\"en\": \"Milk\"}}, got {json.dumps(given)}")
-        if not names:
-            raise RowInvalid(f"needs a name in at least one of {', '.join(self.languages)}")
-        if any(len(name) > 120 for name in names.values()):
-            raise RowInvalid("name: longer than 120 characters")
-        return names
 
 
 def _text(row: Mapping[str, Any], key: str) -> str:
@@ -266,29 +281,40 @@ def _item(row: tuple) -> Item:
 
 # --- import -----------------------------------------------------------------------------------
 
-def read_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | list[str]]]:
-    """(line number, row) from a JSON list of objects, or from a CSV file with a header line;
-    the first CSV row is the header (a list), later ones are lists of cells."""
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RowInvalid(f"{path.name}: not valid JSON: {exc}") from None
-        if not isinstance(data, list):
-            raise RowInvalid(f"{path.name}: expected a JSON list of items")
-        for index, row in enumerate(data, start=1):
-            yield index, row if isinstance(row, dict) else {"__bad__": row}
-        return
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, [])
-        missing = {"price", "vat"} - set(header)
-        if missing:
-            raise RowInvalid(f"{path.name}: header line lacks column(s) {', '.join(sorted(missing))}")
-        yield 1, header
-        for row in reader:
-            if row:
-                yield reader.line_num, row
+def read_json_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(item number from 1, object) from a JSON list of objects."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RowInvalid(f"{path.name}: not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise RowInvalid(f"{path.name}: expected a JSON list of items")
+    return enumerate(data, start=1)
+
+
+def read_csv_chunks(path: Path, rows_per_chunk: int) -> tuple[list[str], Iterator[tuple[int, str]]]:
+    """The header, and (first line number, text) chunks of whole CSV records for the validators to
+    parse: reading stays cheap here while parsing happens in parallel."""
+    f = path.open(encoding="utf-8-sig", newline="")
+    header = next(csv.reader([f.readline()]), [])
+    missing = {"price", "vat"} - set(header)
+    if missing:
+        f.close()
+        raise RowInvalid(f"{path.name}: header line lacks column(s) {', '.join(sorted(missing))}")
+
+    def chunks() -> Iterator[tuple[int, str]]:
+        line = 2
+        with f:
+            try:
+                while lines := list(itertools.islice(f, rows_per_chunk)):
+                    text = "".join(lines)
+                    while text.count('"') % 2 and (more := f.readline()):  # a quoted newline: keep the record whole
+                        text += more
+                    yield line, text
+                    line += text.count("\n")
+            except UnicodeDecodeError:
+                raise RowInvalid(f"{path.name}: not UTF-8 text after line {line}") from None
+    return header, chunks()
 
 
 PARALLEL_MIN_BYTES = 4 << 20  # smaller files are validated in-process; a pool costs more than it saves
@@ -306,8 +332,10 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
     tmp = target.with_name(target.name + ".import")
     for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         leftover.unlink(missing_ok=True)
-    rows = read_rows(path)
-    header = next(rows)[1] if path.suffix.lower() != ".json" else None
+    if path.suffix.lower() == ".json":
+        header, chunks = None, _chunks(iter(read_json_rows(path)), CHUNK_ROWS)
+    else:
+        header, chunks = read_csv_chunks(path, CHUNK_ROWS)
     conn = sqlite3.connect(tmp, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=OFF")
@@ -317,7 +345,7 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
         conn.execute("BEGIN")
         seen: dict[tuple[str, str], int] = {}
         insert = f"INSERT INTO items ({_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
-        for chunk in _validated_chunks(rows, header, validator, parallel=path.stat().st_size >= PARALLEL_MIN_BYTES):
+        for chunk in _validated_chunks(chunks, header, validator, parallel=path.stat().st_size >= PARALLEL_MIN_BYTES):
             conn.executemany(insert, _unique(chunk, report, seen))
         conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
         conn.execute("COMMIT")
@@ -337,14 +365,25 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
 Validated = list[tuple[int, "tuple | RowError"]]  # (line, columns or the reason the row was refused)
 
 
-def _validate_chunk(validator: ItemValidator, header: list[str] | None, chunk: list[tuple[int, Any]]) -> Validated:
+def _validate_chunk(validator: ItemValidator, header: list[str] | None, chunk: Any) -> Validated:
+    """Validates a list of (item number, JSON object), or a (first line, CSV text) chunk."""
     out: Validated = []
+    if header is not None:
+        first_line, text = chunk
+        validate = validator.csv_rows(header)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        for cells in reader:
+            if cells:
+                line = first_line - 1 + reader.line_num
+                try:
+                    out.append((line, validate(cells)))
+                except RowInvalid as exc:
+                    out.append((line, RowError(line, str(exc))))
+        return out
     for line, row in chunk:
-        if header is not None:
-            row = dict(zip(header, row))
         try:
-            if "__bad__" in row:
-                raise RowInvalid(f"expected an object, got {json.dumps(row['__bad__'])[:40]}")
+            if not isinstance(row, dict):
+                raise RowInvalid(f"expected an object, got {json.dumps(row)[:40]}")
             out.append((line, validator(row)))
         except RowInvalid as exc:
             out.append((line, RowError(line, str(exc))))
@@ -356,16 +395,16 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _validated_chunks(rows: Iterator, header: list[str] | None, validator: ItemValidator,
+def _validated_chunks(chunks: Iterator, header: list[str] | None, validator: ItemValidator,
                       parallel: bool) -> Iterator[Validated]:
     if not parallel:
-        for chunk in _chunks(rows, CHUNK_ROWS):
+        for chunk in chunks:
             yield _validate_chunk(validator, header, chunk)
         return
     workers = max(1, (os.cpu_count() or 2) - 1)  # this process reads and inserts meanwhile
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         pending: collections.deque = collections.deque()
-        for chunk in _chunks(rows, CHUNK_ROWS):
+        for chunk in chunks:
             pending.append(pool.submit(_validate_chunk, validator, header, chunk))
             if len(pending) > 2 * workers:  # bounded read-ahead: memory stays flat for any file size
                 yield pending.popleft().result()
