@@ -151,7 +151,7 @@ class SyncClient:
         if not rows:
             self._update(**self._queue_fields())
             return False
-        body = {"records": [{"seq": r.seq, "uuid": r.uuid, "record": json.loads(r.payload)} for r in rows]}
+        body = {"records": [{"seq": r.seq, "uuid": r.uuid, "record": _record_of(r.payload)} for r in rows]}
         response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/transactions", json=body)
         if response.status_code not in (200, 409):
             raise SyncError(_describe(response, "sending transactions"))
@@ -183,7 +183,8 @@ class SyncClient:
 
     def heartbeat(self) -> None:
         fields = self._queue_fields()
-        beat = {"app_version": self.app_version[:64], "device_states": dict(self.device_states()),
+        states = {str(k)[:64]: str(v)[:256] for k, v in self.device_states().items()}
+        beat = {"app_version": self.app_version[:64].replace("\x00", ""), "device_states": states,
                 "queue_depth": fields["queue_depth"], "oldest_unsent_age_s": fields["oldest_unsent_age_s"]}
         response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat)
         if response.status_code != 200:
@@ -325,6 +326,16 @@ class SyncClient:
     def _post(self, kind: str, **data) -> None:
         if self.events is not None:
             self.events.post(SOURCE, kind, **data)
+
+
+def _record_of(payload: str) -> dict:
+    """An outbox payload as JSON. One that no longer parses (a damaged row) still goes up, wrapped: the
+    server dead-letters it with the reason and acknowledges it, so it is kept centrally and the queue moves on."""
+    try:
+        record = json.loads(payload)
+    except ValueError:
+        record = None
+    return record if isinstance(record, dict) else {"unreadable_outbox_payload": payload}
 
 
 def _catalog_keys(catalog) -> Iterable[str]:

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import random
+import sqlite3
 import time
 
 import httpx
@@ -218,3 +219,17 @@ def test_full_snapshot_removes_what_the_server_no_longer_has(kiosk, tmp_path):
         assert sorted(item.plu for item in catalog.plu_items()) == ["702", "703", "704"]
     finally:
         catalog.close()
+
+
+def test_damaged_outbox_row_is_dead_lettered_not_stalling(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    journal.record_event("fine")
+    journal.record_event("will be damaged")
+    journal.record_event("fine again")
+    with sqlite3.connect(journal.path) as damage:  # as a failing disk might
+        damage.execute("UPDATE outbox SET payload = '{broken' WHERE seq = 2")
+    client().sync_once()
+    assert journal.outbox_stats()[0] == 0
+    status = server.kiosk_status(kiosk_id)
+    assert status["held_through"] == 3 and status["dead_letters"] == 1
+    assert [seq for seq, _ in server.held(kiosk_id)] == [1, 3]
