@@ -85,6 +85,11 @@ class RowInvalid(ValueError):
     pass
 
 
+def normalize_plu(plu: str) -> str:
+    """PLUs are numbers: "04131" and "4131" are the same item."""
+    return plu.strip().lstrip("0") or "0"
+
+
 def names_json(names: dict[str, str], _quote=json.encoder.encode_basestring) -> str:
     """json.dumps(names) for a dict of strings, compact, at a fraction of its cost."""
     return "{" + ",".join(f"{_quote(lang)}:{_quote(name)}" for lang, name in names.items()) + "}"
@@ -142,8 +147,10 @@ class ItemValidator:
                     key = gtin.normalize(code)
                 except gtin.InvalidCode as exc:
                     raise RowInvalid(f"gtin: {exc}") from None
-        if plu and not (plu.isdigit() and len(plu) <= 6):
-            raise RowInvalid(f"plu: expected 1 to 6 digits, got {plu!r}")
+        if plu:
+            if not (plu.isdigit() and plu.isascii() and len(plu) <= 6):
+                raise RowInvalid(f"plu: expected 1 to 6 digits, got {plu!r}")
+            plu = normalize_plu(plu)
         names = {lang: name for lang, name in names.items() if name}
         if not names:
             raise RowInvalid(f"needs a name in at least one of {', '.join(self.languages)}")
@@ -195,8 +202,7 @@ class Catalog:
         return _item(row) if row else None
 
     def by_plu(self, plu: str) -> Item | None:
-        row = self.conn.execute(f"{self._SELECT} WHERE plu = ?", (plu.strip().lstrip("0") or "0",)).fetchone() \
-            or self.conn.execute(f"{self._SELECT} WHERE plu = ?", (plu.strip(),)).fetchone()
+        row = self.conn.execute(f"{self._SELECT} WHERE plu = ?", (normalize_plu(plu),)).fetchone()
         return _item(row) if row else None
 
     def by_id(self, item_id: int) -> Item | None:
@@ -250,7 +256,7 @@ class Catalog:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for key in deletes:
-                column, value = ("plu", key[4:]) if key.startswith("PLU:") else ("gtin", key)
+                column, value = ("plu", normalize_plu(key[4:])) if key.startswith("PLU:") else ("gtin", key)
                 self._delete_where(column, value)
             for row in upserts:
                 if row[0] is not None:

@@ -143,3 +143,10 @@ def test_delta_applies_in_one_transaction(catalog, validator):
     with pytest.raises(Exception):
         catalog.apply_changes([new_row, ("bad",)], deletes=[], version=8)
     assert catalog.version == 7 and catalog.lookup_code(ean13("400000000007"))[0].price == 310
+
+
+def test_plu_leading_zeros_do_not_matter(tmp_path, validator):
+    import_csv(tmp_path, validator, ",04131,Apples,,,0.45,B,,\n")
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    assert catalog.by_plu("4131").plu == "4131"
+    assert catalog.by_plu("004131").name("en") == "Apples"
