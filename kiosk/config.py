@@ -127,6 +127,8 @@ class CameraSettings(Section):
     driver: Literal["simulator", "opencv"] = "simulator"
     index: Annotated[int, Field(ge=0, le=63)] = 0
     decoder: Literal["zxing", "pyzbar"] = "zxing"
+    # "auto": pyzbar runs in a child process (a libzbar crash costs a frame, not the kiosk); zxing in-process
+    isolate_decoder: Literal["auto", "always", "never"] = "auto"
     width: Annotated[int, Field(ge=160, le=3840)] = 1280
     height: Annotated[int, Field(ge=120, le=2160)] = 720
     dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again
@@ -190,6 +192,14 @@ class Settings(Section):
     ui: UISection = UISection()
     devices: DevicesSection = DevicesSection()
     server: ServerSection = ServerSection()
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> "Settings":
+        if self.devices.payment.currency != self.money.currency:
+            raise ValueError(f"devices.payment.currency {json.dumps(self.devices.payment.currency)} differs from "
+                             f"money.currency {json.dumps(self.money.currency)}: the terminal must charge in the "
+                             "shop's currency")
+        return self
 
     @property
     def data_path(self) -> Path:
@@ -302,7 +312,9 @@ def _describe(error: dict[str, Any], sources: dict[tuple[str, ...], str]) -> str
         expected = str(ctx.get("error", error["msg"]))
     else:
         expected = error["msg"]
-    path = ".".join(loc) if loc else "(top level)"
+    if not loc:
+        return f"{source}: {expected}"
+    path = ".".join(loc)
     if kind in ("missing",) or (kind == "value_error" and not _is_scalar(error.get("input"))):
         return f"{source}: {path}: {expected}"
     return f"{source}: {path}: {expected}, got {_show(error.get('input'))}"

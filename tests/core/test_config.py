@@ -109,6 +109,9 @@ BAD_FILES = [
      'kiosk.toml: devices.payment.password: expected 6 digits, got "12"'),
     ('[server]\nurl = "ftp://central"\n',
      'kiosk.toml: server.url: expected an http:// or https:// URL, got "ftp://central"'),
+    ('[money]\ncurrency = "USD"\n',
+     'kiosk.toml: devices.payment.currency "EUR" differs from money.currency "USD": the terminal '
+     "must charge in the shop's currency"),
     ('devices = 3\n',
      "kiosk.toml: devices: expected a table, got 3"),
     ('[kiosk\nid = "x"\n',
