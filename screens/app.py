@@ -204,7 +204,7 @@ class KioskApp(App):
                 "unit_text": money(line.unit_price), "total_text": money(line.unit_price * line.quantity),
                 "voided": line.voided, "needs_approval": line.needs_approval, "fixed": line.price_embedded,
                 "status_text": tr("Removed") if line.voided else (tr("Age check") if line.needs_approval else ""),
-            } for line in reversed(cart.lines)]  # newest first: the line just scanned is on top
+            } for line in cart.lines]  # oldest first, as on a till slip; the list scrolls to the newest
             self.total_text = money(cart.total.amount)
             self.items_text = tr("{count} items").format(count=self.translator.number(cart.item_count, lang))
             self.can_pay = cart.can_pay or bool(cart.awaiting_approval)

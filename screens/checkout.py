@@ -13,6 +13,17 @@ PREVIEW_FPS = 10
 class CheckoutScreen(CustomerScreen):
     _preview = None
     _frame_no = -1
+    _lines = 0
+
+    def on_kv_post(self, base_widget):
+        App.get_running_app().bind(cart_lines=self._follow_newest)
+
+    def _follow_newest(self, _app, lines) -> None:
+        """A new line: scroll so the line just scanned is in view (the list grows downwards)."""
+        if len(lines) > self._lines:
+            cart = next(w for w in self.walk() if getattr(w, "tag", "") == "cart")
+            cart.scroll_y = 0
+        self._lines = len(lines)
 
     def on_enter(self, *_):
         app = App.get_running_app()

@@ -1,7 +1,7 @@
 """Building blocks shared by all customer screens: buttons, flags, the header bar, overlays."""
 from __future__ import annotations
 
-from kivy.graphics import Color, Line, Rectangle
+from kivy.graphics import Color, Line, Quad, Rectangle
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -66,15 +66,13 @@ class Flag(Widget):
                 for i, colour in enumerate(_STRIPES[self.lang]):
                     Color(*_rgb(colour))
                     Rectangle(pos=(x, y + h * (2 - i) / 3), size=(w, h / 3))
-            else:  # a simplified Union flag for English
+            else:  # a simplified Union flag for English; quads, not wide lines (cheap to draw)
                 Color(*_rgb("#012169"))
                 Rectangle(pos=(x, y), size=(w, h))
-                Color(1, 1, 1)
-                Line(points=[x, y, x + w, y + h], width=h / 10)
-                Line(points=[x, y + h, x + w, y], width=h / 10)
-                Color(*_rgb("#C8102E"))
-                Line(points=[x, y, x + w, y + h], width=h / 30)
-                Line(points=[x, y + h, x + w, y], width=h / 30)
+                for colour, t in (("#FFFFFF", w * 0.16), ("#C8102E", w * 0.06)):
+                    Color(*_rgb(colour))  # the two diagonals as parallelograms
+                    Quad(points=[x, y, x + t, y, x + w, y + h, x + w - t, y + h])
+                    Quad(points=[x, y + h, x + t, y + h, x + w, y, x + w - t, y])
                 Color(1, 1, 1)
                 Rectangle(pos=(x + w * 0.42, y), size=(w * 0.16, h))
                 Rectangle(pos=(x, y + h * 0.38), size=(w, h * 0.24))

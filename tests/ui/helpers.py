@@ -15,7 +15,7 @@ def scan(driver, backend, code: str, symbology: str | None = None) -> None:
 
 
 def lines(driver) -> list[tuple[str, str, bool]]:
-    return [(row["name"], row["quantity"], row["voided"]) for row in reversed(driver.app.cart_lines)]
+    return [(row["name"], row["quantity"], row["voided"]) for row in driver.app.cart_lines]
 
 
 def wait_state(driver, state: str, timeout: float = 20) -> None:

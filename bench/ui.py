@@ -1,0 +1,207 @@
+"""UI benchmark: start-up time against a bare Kivy app, scan-to-cart latency, taps per checkout, memory.
+
+Prints name=value lines. Targets: startup_ratio <= 1.3, scan_to_cart_p99_ms <= 50,
+taps_5_item_checkout <= 4 (besides the scans), rss_growth_pct <= 10 over 2,000 checkouts.
+Runs on a display, or under Xvfb when there is none (like `make run`).
+Usage: python bench/ui.py [--checkouts N] [--scans N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CODES = ["4006381333931", "4000000000013", "4000000000020", "4000000000037", "4000000000044", "4000000000051",
+         "4000000000068", "4000000000099", "4000000000105", "4000000000112"]
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+
+def rss_kib() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+# --- start-up: each in a fresh process, from `python` starting to the first frame on screen ----------
+
+def child_startup(kind: str, data_dir: str) -> None:
+    from kiosk import config
+    from screens.boot import prepare_kivy
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": data_dir, "KIOSK_UI_FULLSCREEN": "false"})
+    prepare_kivy(Path(data_dir), fullscreen=False)
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    def drawn(*_):
+        print(f"drawn_at={time.time():.6f}", flush=True)
+        Clock.schedule_once(lambda _dt: App.get_running_app().stop(), 0)
+        return True
+
+    if kind == "bare":
+        class Bare(App):
+            def build(self):
+                return Label(text="Hello")
+
+            def on_start(self):
+                Window.bind(on_flip=drawn)
+        Bare().run()
+        return
+    from kiosk.events import EventQueue
+    from kiosk.flows.backend import KioskBackend
+    from screens.app import KioskApp
+    events = EventQueue()
+    backend = KioskBackend(settings, events, simulate=True, start_server=False).open()
+    app = KioskApp(settings, backend=backend, events=events)
+    Window.bind(on_flip=lambda *_: app.sm.current == "attract" and drawn())
+    app.run()
+    backend.close()
+
+
+def startup(kind: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        data = tempfile.mkdtemp(prefix="bench-ui-")
+        try:
+            started = time.time()
+            out = subprocess.run([sys.executable, __file__, "--child", kind, data], capture_output=True, text=True,
+                                 timeout=180, cwd=ROOT)
+            line = next((x for x in out.stdout.splitlines() if x.startswith("drawn_at=")), None)
+            if line is None:
+                raise RuntimeError(f"{kind} start-up did not draw:\n{out.stderr[-2000:]}")
+            times.append(float(line.split("=")[1]) - started)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+    return sorted(times)[len(times) // 2]  # the median run
+
+
+# --- in-process: scans, taps, many checkouts ------------------------------------------------------------
+
+def in_process(scans: int, checkouts: int) -> dict[str, float]:
+    from devices.base import wait_until
+    from kiosk import config
+    from kiosk.events import EventQueue
+    from kiosk.flows import session as s
+    from screens.boot import prepare_kivy
+    data = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(data), "KIOSK_UI_FULLSCREEN": "false",
+                                    "KIOSK_DEVICES_PAYMENT_SIMULATOR_PIN_DELAY_MS": "0"})
+    prepare_kivy(data, fullscreen=False)
+    from kivy.core.window import Window
+    from kiosk.flows.backend import KioskBackend
+    from screens.app import KioskApp
+    from screens.driver import AppDriver
+    events = EventQueue()
+    backend = KioskBackend(settings, events, simulate=True, start_server=False).open()
+    results: dict[str, float] = {}
+    try:
+        assert wait_until(lambda: all(d.state == "idle" for d in backend.devices.devices.values()), 30)
+        app = KioskApp(settings, backend=backend, events=events)
+        driver = AppDriver(app).start()
+        scanner = backend.devices.simulators["scanner"]
+        session = app.session
+        flips = [0]
+        Window.bind(on_flip=lambda *_: flips.__setitem__(0, flips[0] + 1))
+
+        # scan -> cart line drawn: bytes into the simulator until the frame showing the new line is flipped
+        latencies = []
+        for i in range(scans):
+            if i % 10 == 0:
+                driver.tap("cancel_session") if session.state == s.CHECKOUT else None
+                driver.frames(2)
+            count = session.cart.item_count if session.cart else 0
+            start = time.perf_counter()
+            scanner.scan(CODES[i % len(CODES)])
+            driver.wait_until(lambda: session.cart is not None and session.cart.item_count > count, 10)
+            seen = flips[0]
+            while flips[0] == seen:  # the refresh happened; now the frame that shows it
+                driver.frames(1)
+            latencies.append((time.perf_counter() - start) * 1000)
+        results["scan_to_cart_p50_ms"] = round(percentile(latencies, 50), 1)
+        results["scan_to_cart_p99_ms"] = round(percentile(latencies, 99), 1)
+        driver.tap("cancel_session")
+
+        # taps in a 5-item checkout with a printed receipt; the scans start the session
+        taps = [0]
+        real_tap = driver.tap
+
+        def counting_tap(target, frames=2):
+            taps[0] += 1
+            real_tap(target, frames)
+        driver.tap = counting_tap
+        for code in CODES[:5]:
+            before = session.version
+            scanner.scan(code)
+            driver.wait_until(lambda: session.version != before, 10)
+        driver.tap("pay")
+        driver.wait_until(lambda: session.state == s.RECEIPT, 30)
+        driver.tap("receipt_print")
+        assert session.state == s.THANKS  # returns to attract by itself
+        results["taps_5_item_checkout"] = taps[0]
+        driver.tap = real_tap
+
+        # memory over many whole checkouts (scan, pay at the terminal simulator, receipt, thank-you)
+        def one_checkout(n: int) -> None:
+            for code in (CODES[n % 10], CODES[(n + 3) % 10]):
+                before = session.version
+                scanner.scan(code)
+                driver.wait_until(lambda: session.version != before, 10)
+            driver.tap("pay", frames=1)
+            driver.wait_until(lambda: session.state == s.RECEIPT, 30)
+            driver.tap("receipt_none", frames=1)
+            driver.tap("thanks_done", frames=1)
+        session._reset(app.now())
+        warmup = max(1, checkouts // 20)
+        for n in range(warmup):
+            one_checkout(n)
+        base = rss_kib()
+        started = time.perf_counter()
+        for n in range(checkouts):
+            one_checkout(n)
+        results["checkouts"] = checkouts
+        results["checkout_s"] = round((time.perf_counter() - started) / max(1, checkouts), 3)
+        results["rss_start_mib"] = round(base / 1024, 1)
+        results["rss_end_mib"] = round(rss_kib() / 1024, 1)
+        results["rss_growth_pct"] = round((rss_kib() - base) / base * 100, 2)
+        driver.stop()
+    finally:
+        backend.close()
+        shutil.rmtree(data, ignore_errors=True)
+    return results
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_startup(sys.argv[2], sys.argv[3])
+        return 0
+    if not os.environ.get("DISPLAY"):
+        os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, *sys.argv])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checkouts", type=int, default=2000)
+    parser.add_argument("--scans", type=int, default=300)
+    parser.add_argument("--startup-runs", type=int, default=3)
+    args = parser.parse_args()
+    kiosk_s = startup("kiosk", args.startup_runs)
+    bare_s = startup("bare", args.startup_runs)
+    print(f"startup_to_attract_s={kiosk_s:.3f}")
+    print(f"startup_bare_kivy_s={bare_s:.3f}")
+    print(f"startup_ratio={kiosk_s / bare_s:.2f}")
+    for name, value in in_process(args.scans, args.checkouts).items():
+        print(f"{name}={value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
