@@ -183,6 +183,26 @@ class ServerSection(Section):
     timeout_s: PositiveSeconds = 10
 
 
+class MaintenanceSection(Section):
+    """The technician screen (issue 7): how it is reached and what it may change."""
+    technicians_file: str = ""  # "" = <data_dir>/technicians.json (ids, roles, scrypt-hashed PINs)
+    gesture: Literal["logo_taps", "none"] = "logo_taps"  # 5 taps on the shop logo within 3 s, then the PIN pad
+    usb_export_dir: str = "/media/usb"  # where "export unsent queue" writes (the mounted USB stick)
+    editable_keys: list[str] = [
+        "kiosk.name", "ui.idle_timeout_s", "ui.still_there_countdown_s", "ui.large_text",
+        "devices.printer.host", "devices.printer.port", "devices.payment.host", "devices.payment.port",
+        "devices.payment.end_of_day_at", "server.url", "server.sync_interval_s"]
+
+    @field_validator("editable_keys")
+    @classmethod
+    def _known_keys(cls, keys: list[str]) -> list[str]:
+        known = {".".join(path) for path in leaf_paths()}
+        unknown = [key for key in keys if key not in known or key.startswith("maintenance.")]
+        if unknown:
+            raise ValueError(f"not an editable setting: {', '.join(unknown)}")
+        return keys
+
+
 class Settings(Section):
     kiosk: KioskSection = KioskSection()
     locale: LocaleSection = LocaleSection()
@@ -192,6 +212,7 @@ class Settings(Section):
     ui: UISection = UISection()
     devices: DevicesSection = DevicesSection()
     server: ServerSection = ServerSection()
+    maintenance: MaintenanceSection = MaintenanceSection()
 
     @model_validator(mode="after")
     def _one_currency(self) -> "Settings":
