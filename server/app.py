@@ -5,9 +5,13 @@ import html
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.json_schema import models_json_schema
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -100,9 +104,17 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
 
     @app.post("/v1/kiosks/{kiosk_id}/transactions", response_model=BatchReply,
               responses={409: {"model": ConflictReply, "description": "a record conflicts with one already held"},
-                         **REFUSED})
-    def post_transactions(kiosk_id: Kiosk, batch: TransactionBatch):
-        reply = ingest(engine, kiosk_id, batch.records)
+                         **REFUSED},
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/TransactionBatch"}}}}})
+    async def post_transactions(kiosk_id: Kiosk, request: Request):
+        # Parsed by pydantic straight from the bytes: about twice as fast as FastAPI's json.loads + validation.
+        try:
+            batch = TransactionBatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError([{"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
+                                          for e in exc.errors(include_url=False)]) from None
+        reply = await run_in_threadpool(ingest, engine, kiosk_id, batch.records)
         if isinstance(reply, ConflictReply):
             return JSONResponse(reply.model_dump(), status_code=409)
         return reply
@@ -211,6 +223,17 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         except fleet.AdminError as exc:
             raise HTTPException(404, str(exc)) from None
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            _, defs = models_json_schema([(TransactionBatch, "validation")],
+                                         ref_template="#/components/schemas/{model}")
+            schemas = document["components"]["schemas"]
+            for name, schema in defs["$defs"].items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = document
+        return app.openapi_schema
+    app.openapi = openapi
     app.state.engine = engine
     return app
 
