@@ -65,6 +65,21 @@ MIGRATIONS = [
         created_at TEXT NOT NULL
     );
     """,
+    # 2 (issue 7): the maintenance audit log, hash-chained (kiosk/maintenance/audit.py)
+    """
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,             -- 1, 2, 3... from counters.audit
+        at TEXT NOT NULL,
+        technician TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL,               -- JSON object
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,                  -- sha256 over prev_hash and this record's fields
+        tx_seq INTEGER NOT NULL REFERENCES transactions(seq)  -- the outbox event that syncs it
+    );
+    INSERT INTO counters VALUES ('audit', 0);
+    """,
 ]
 
 PAYMENT_FACT_KEYS = ("brand", "masked_pan", "auth_code", "receipt_no", "trace_no", "terminal_id")
@@ -313,3 +328,40 @@ class Journal:
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
+
+    # --- maintenance audit (issue 7) ------------------------------------------------------------
+
+    def record_audit(self, technician: str, role: str, action: str,
+                     details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Appends a hash-chained audit record and, in the same transaction, the outbox event
+        (the body `record_event("maintenance_audit", ...)` writes) that carries it to the server."""
+        from kiosk.maintenance.audit import GENESIS, flat_details, record_hash
+        details = flat_details(details or {})
+
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'audit' RETURNING value").fetchone()[0]
+            prev = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq - 1,)).fetchone()
+            record = {"seq": seq, "at": self.clock(), "technician": technician, "role": role, "action": action,
+                      "details": details}
+            record["prev_hash"] = prev[0] if prev else GENESIS
+            record["hash"] = record_hash(record["prev_hash"], record)
+            body = wire.EventBody(event="maintenance_audit", details={
+                **details, "audit_seq": seq, "technician": technician, "role": role, "action": action,
+                "audit_hash": record["hash"]})
+            committed = self._append(conn, str(uuid_lib.uuid4()), body)
+            conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (seq, record["at"], technician, role, action, json.dumps(details), record["prev_hash"],
+                          record["hash"], committed.seq))
+            return record
+        return self._write(work)
+
+    def audit_records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Oldest first; with `limit`, the newest `limit` records."""
+        sql = "SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit ORDER BY seq"
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
+        return [{"seq": r[0], "at": r[1], "technician": r[2], "role": r[3], "action": r[4],
+                 "details": json.loads(r[5]), "prev_hash": r[6], "hash": r[7]} for r in self._read(sql)]
+
+    def audit_written(self) -> int:
+        return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]

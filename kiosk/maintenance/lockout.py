@@ -1,0 +1,70 @@
+"""The PIN pad lockout: after 5 wrong PINs in a row the pad is locked for 15 minutes.
+
+The state is a small JSON file written atomically on every change, so neither a crash nor a
+restart (nor pulling the plug) resets the count. Times are wall-clock (they must survive a
+restart); a clock set backwards never makes a lock longer than `lock_s`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+MAX_FAILURES = 5
+LOCK_S = 15 * 60
+
+
+class PinLockout:
+    def __init__(self, path: str | Path, max_failures: int = MAX_FAILURES, lock_s: float = LOCK_S,
+                 clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.max_failures, self.lock_s, self.clock = max_failures, lock_s, clock
+        self.failures, self.locked_until = 0, 0.0
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+            self.failures = int(state.get("failures", 0))
+            self.locked_until = float(state.get("locked_until", 0))
+        except FileNotFoundError:
+            pass
+        except (ValueError, TypeError, AttributeError):
+            # a damaged file must not unlock the pad: treat it as a fresh lock
+            self.failures, self.locked_until = self.max_failures, self.clock() + self.lock_s
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"failures": self.failures, "locked_until": self.locked_until}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def locked_for(self) -> float:
+        """Seconds the pad stays locked (0 = open)."""
+        left = self.locked_until - self.clock()
+        return min(max(left, 0.0), self.lock_s)
+
+    def failed(self) -> bool:
+        """A wrong PIN; True when this one locked the pad."""
+        if self.locked_for() == 0 and self.failures >= self.max_failures:
+            self.failures = 0  # the previous lock expired: a fresh count
+        self.failures += 1
+        locked = self.failures >= self.max_failures
+        if locked:
+            self.locked_until = self.clock() + self.lock_s
+        self._save()
+        return locked
+
+    def succeeded(self) -> None:
+        if self.failures or self.locked_until:
+            self.failures, self.locked_until = 0, 0.0
+            self._save()
+
+    @property
+    def tries_left(self) -> int:
+        return max(self.max_failures - self.failures, 0)
