@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def configure_logging(data_dir: Path) -> Path:
     return path
 
 
+def use_cache_dir(data_dir: Path) -> None:
+    """python-escpos parses its printer capability YAML (about 2 s) on every start unless told where
+    to keep its parsed copy; by default it picks a new temporary folder each time."""
+    folder = data_dir / "cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(folder))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -56,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.simulate:
         settings = simulated(settings)
     configure_logging(settings.data_path)
+    use_cache_dir(settings.data_path)
     from screens.boot import prepare_kivy
     prepare_kivy(settings.data_path, fullscreen=settings.ui.fullscreen and not args.windowed)
     from screens.app import run  # imports Kivy: only after prepare_kivy

@@ -87,11 +87,17 @@ class KioskApp(App):
     easy_answer = StringProperty("")  # "", "yes", "no"
     camera_texture = ObjectProperty(None, allownone=True)
 
-    def __init__(self, settings: Settings, backend=None, events: EventQueue | None = None, **kw):
+    ready = BooleanProperty(False)  # the backend (devices, journal...) is attached and a session runs
+
+    def __init__(self, settings: Settings, backend=None, events: EventQueue | None = None,
+                 backend_factory=None, **kw):
+        """`backend`: ready-made (tests); or `backend_factory()`, called on the UI thread right after the
+        first frame, so the attract screen shows while devices and databases are opened."""
         super().__init__(**kw)
         self.settings = settings
         self.events = events or EventQueue()
         self.backend = backend
+        self.backend_factory = backend_factory
         self.translator = Translator(settings.locale.languages)
         self.languages = list(settings.locale.languages)
         self.language_names = {lang: language_name(lang) for lang in self.languages}
@@ -110,25 +116,50 @@ class KioskApp(App):
     def build(self):
         Builder.load_file(str(HERE / "widgets.kv"))
         self.sm = ScreenManager(transition=NoTransition())
-        for name in SCREENS:
-            module = importlib.import_module(f"screens.{name}")
-            Builder.load_file(str(HERE / f"{name}.kv"))
-            self.sm.add_widget(getattr(module, screen_class_name(name))(name=name))
+        self.screen("attract")  # the others are built after the first frame (or on first use): fast start-up
+        Clock.schedule_once(self._build_next_screen, 0.2)
         root = FloatLayout()
         root.add_widget(self.sm)
         from screens.widgets import Overlays
         root.add_widget(Overlays())
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         if self.backend is not None:
-            self.session = flow.Session(self.backend, mode=self.settings.kiosk.mode,
-                                        default_language=self.settings.locale.default_language,
-                                        idle_timeout_s=self.settings.ui.idle_timeout_s,
-                                        countdown_s=self.settings.ui.still_there_countdown_s, now=self.now())
-            self._drain_trigger = Clock.create_trigger(self.drain_events, -1)
-            self.events.set_waker(self._drain_trigger)
-            Clock.schedule_interval(self.tick, 0.5)
-            self.refresh()
+            self.attach(self.backend)
+        elif self.backend_factory is not None:
+            Window.bind(on_flip=self._first_flip)
         return root
+
+    def _first_flip(self, *_):
+        Window.unbind(on_flip=self._first_flip)
+        Clock.schedule_once(lambda _dt: self.attach(self.backend_factory()), 0)
+
+    def attach(self, backend) -> None:
+        """Starts the customer session on `backend`; device events flow from now on."""
+        self.backend = backend
+        self.session = flow.Session(backend, mode=self.settings.kiosk.mode,
+                                    default_language=self.settings.locale.default_language,
+                                    idle_timeout_s=self.settings.ui.idle_timeout_s,
+                                    countdown_s=self.settings.ui.still_there_countdown_s, now=self.now())
+        self._drain_trigger = Clock.create_trigger(self.drain_events, -1)
+        self.events.set_waker(self._drain_trigger)
+        Clock.schedule_interval(self.tick, 0.5)
+        self.ready = True
+        self.refresh(force=True)
+        self.drain_events()
+
+    def screen(self, name: str):
+        """The screen called `name`, built (kv loaded, widgets created) the first time it is needed."""
+        if not self.sm.has_screen(name):
+            module = importlib.import_module(f"screens.{name}")
+            Builder.load_file(str(HERE / f"{name}.kv"))
+            self.sm.add_widget(getattr(module, screen_class_name(name))(name=name))
+        return self.sm.get_screen(name)
+
+    def _build_next_screen(self, *_):
+        missing = [name for name in SCREENS if not self.sm.has_screen(name)]
+        if missing:
+            self.screen(missing[0])
+            Clock.schedule_once(self._build_next_screen, 0)
 
     def load_kv(self, filename=None):
         return False  # our kv files are loaded explicitly in build()
@@ -188,6 +219,7 @@ class KioskApp(App):
         self.state = s.state
         screen = SCREEN_OF_STATE[s.state]
         if self.sm.current != screen:
+            self.screen(screen)
             self.sm.current = screen
 
     def _refresh_texts(self) -> None:
@@ -337,19 +369,26 @@ class KioskApp(App):
 
 
 def run(settings: Settings, simulate: bool = False) -> int:
-    from kiosk.flows.backend import KioskBackend
     events = EventQueue()
-    backend = KioskBackend(settings, events, simulate=simulate).open()
-    app = KioskApp(settings, backend=backend, events=events)
+
+    def open_backend():
+        from kiosk.flows.backend import KioskBackend
+        return KioskBackend(settings, events, simulate=simulate).open()
+    app = KioskApp(settings, events=events, backend_factory=open_backend)
     shot = os.environ.get("KIOSK_TEST_SCREENSHOT")
     if shot:  # smoke test of the real entry point: screenshot once the first screen is drawn, then quit
         def take(_dt):
+            if not app.ready:  # devices and session not up yet
+                Clock.schedule_once(take, 0.2)
+                return
             from screens.driver import AppDriver
             AppDriver(app).screenshot(shot)
+            print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
             app.stop()
         Clock.schedule_once(take, 1.0)
     try:
         app.run()
     finally:
-        backend.close()
+        if app.backend is not None:
+            app.backend.close()
     return 0

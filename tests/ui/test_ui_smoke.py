@@ -30,6 +30,7 @@ def test_main_py_simulate_starts_and_shows_attract(tmp_path):
     proc = subprocess.run([sys.executable, "main.py", "--simulate"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "kiosk ready: attract" in proc.stdout and "'state': 'offline'" not in proc.stdout
     assert shot.exists() and not is_blank(shot)
 
 
