@@ -108,6 +108,19 @@ def _status(engine, args) -> int:
     return 0
 
 
+def _problems(engine, args) -> int:
+    with engine.connect() as conn:
+        found = fleet.problems(conn, args.kiosk, args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for section, rows in found.items():
+        print(f"{section.replace('_', ' ')} ({len(rows)}{'+' if len(rows) == args.limit else ''}):")
+        for row in rows:
+            print("  " + "  ".join(str(value) for value in row.values()))
+    return 0
+
+
 def _compact(engine, args) -> int:
     with engine.begin() as conn:
         dropped = datasets.compact(conn, datasets.DATASETS[args.dataset])
@@ -184,6 +197,11 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("status", help="fleet status: heartbeats, queues, sequence gaps, dead letters, alarms")
     a.add_argument("--json", action="store_true")
     a.set_defaults(action=_status)
+    a = acts.add_parser("problems", help="dead letters, alarms and flagged transactions, newest first")
+    a.add_argument("--kiosk")
+    a.add_argument("--limit", type=int, default=50)
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(action=_problems)
     a = acts.add_parser("copy-to", help="copy this database into a new, empty one (SQLite -> PostgreSQL)")
     a.add_argument("target_url", help="e.g. postgresql://kiosk:secret@db-host/kiosk")
     a.set_defaults(action=_copy_to)

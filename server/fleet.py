@@ -142,3 +142,19 @@ def receipt(conn: Connection, token: str) -> Receipt | None:
         payments=[ReceiptPayment(method=p.method, brand=p.brand, amount=p.amount, status=p.status,
                                  card_last4=p.masked_pan[-4:] if p.masked_pan[-4:].isdigit() else "")
                   for p in sale.payments])
+
+
+def problems(conn: Connection, kiosk_id: str | None = None, limit: int = 50) -> dict[str, list[dict]]:
+    """What needs a person: dead letters (with the reason), alarms (refused conflicts), flagged transactions."""
+    def rows(query, table):
+        if kiosk_id is not None:
+            query = query.where(table.c.kiosk_id == kiosk_id)
+        return [dict(r._mapping) for r in conn.execute(query.order_by(table.c.id.desc()).limit(limit))]
+    return {
+        "dead_letters": rows(sa.select(dead_letters.c.kiosk_id, dead_letters.c.seq, dead_letters.c.uuid,
+                                       dead_letters.c.reason, dead_letters.c.received_at), dead_letters),
+        "alarms": rows(sa.select(alarms.c.kiosk_id, alarms.c.kind, alarms.c.details, alarms.c.created_at), alarms),
+        "flagged": rows(sa.select(transactions.c.kiosk_id, transactions.c.seq, transactions.c.uuid,
+                                  transactions.c.flag, transactions.c.received_at)
+                        .where(transactions.c.flag.is_not(None)), transactions),
+    }

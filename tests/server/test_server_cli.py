@@ -73,6 +73,31 @@ def test_admin_enroll_load_status(tmp_path):
     assert actions == ["enroll", "load-catalog", "load-catalog", "load-bookings", "set-config", "compact"]
 
 
+def test_problems_lists_dead_letters_alarms_and_flags(tmp_path):
+    from kiosk.wire import OutboxEntry
+    from server.ingest import ingest
+    from server_records import checkin, event
+
+    cli(tmp_path, "admin", "enroll", "till-2")
+    bookings = tmp_path / "bookings.json"
+    bookings.write_text(json.dumps([{"code": "ZZ99", "name": "Bo"}]))
+    cli(tmp_path, "admin", "load-bookings", str(bookings))
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'server.db'}")
+    first = event("till-2", 1)
+    ingest(engine, "till-2", [OutboxEntry(seq=1, uuid=first["uuid"], record=first),
+                              OutboxEntry(seq=2, uuid="00000000-0000-4000-8000-000000000002", record={"bad": 1}),
+                              OutboxEntry(seq=3, uuid=(c1 := checkin("till-2", 3, "ZZ99"))["uuid"], record=c1),
+                              OutboxEntry(seq=4, uuid=(c2 := checkin("till-2", 4, "ZZ99"))["uuid"], record=c2)])
+    changed = event("till-2", 1, uid=first["uuid"], name="changed")
+    ingest(engine, "till-2", [OutboxEntry(seq=1, uuid=first["uuid"], record=changed)])
+    engine.dispose()
+    found = json.loads(cli(tmp_path, "admin", "problems", "--kiosk", "till-2", "--json").stdout)
+    assert [d["seq"] for d in found["dead_letters"]] == [2] and "uuid: Field required" in found["dead_letters"][0]["reason"]
+    assert len(found["alarms"]) == 1 and "different payload" in found["alarms"][0]["details"]
+    assert [f["seq"] for f in found["flagged"]] == [4] and "already checked in" in found["flagged"][0]["flag"]
+    assert "dead letters (1)" in cli(tmp_path, "admin", "problems").stdout
+
+
 def test_bad_server_setting_is_named(tmp_path):
     done = cli(tmp_path, "admin", "status", check=False, KSERVER_FULL_AFTER="lots")
     assert done.returncode == 2 and "KSERVER_FULL_AFTER" in done.stderr
