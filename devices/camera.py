@@ -7,6 +7,7 @@ it stays in view.
     driver = "opencv"          # or "simulator" (devices/sim/camera.py)
     index = 0                  # /dev/video0
     decoder = "zxing"          # or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
+    isolate_decoder = "auto"   # "always" | "never"; auto: pyzbar runs in a child process, zxing in-process
 
 The UI gets preview frames with `latest_frame()`: the newest captured array itself, not a copy
 (frames are never written to after capture), polled at display rate.
@@ -22,6 +23,7 @@ import numpy as np
 
 from devices.base import Device, DeviceError
 from devices.codes import BadCode, classify, decode_bytes
+from devices.decoder_process import DecoderCrashed, ProcessDecoder
 from kiosk.config import CameraSettings
 from kiosk.events import EventQueue
 
@@ -77,10 +79,14 @@ class Camera(Device):
     kind = "camera"
 
     def __init__(self, name: str, events: EventQueue, settings: CameraSettings,
-                 open_capture: Callable[[], Any] | None = None) -> None:
+                 open_capture: Callable[[], Any] | None = None, decoder_factory: str = "") -> None:
         super().__init__(name, events)
         self.settings = settings
-        self.decode = DECODERS[settings.decoder]()
+        isolate = settings.isolate_decoder == "always" or (settings.isolate_decoder == "auto" and
+                                                           settings.decoder == "pyzbar")
+        # an isolated decoder's process is started by the decode worker when the first frame arrives
+        self.decode: Callable[[np.ndarray], Decoded] | None = None if isolate else DECODERS[settings.decoder]()
+        self.decoder_factory = decoder_factory or f"devices.camera:{settings.decoder}_decoder"
         self.dedupe = Deduper(settings.dedupe_s)
         self._open_capture = open_capture or self._open_opencv
         self._capture: Any = None
@@ -157,6 +163,9 @@ class Camera(Device):
         if self._worker is not None:
             self._worker.join(timeout)
             self._worker = None
+        if isinstance(self.decode, ProcessDecoder):
+            self.decode.close()
+            self.decode = None
 
     def _check(self, level: str) -> str:
         seq, frame = self._latest
@@ -167,6 +176,8 @@ class Camera(Device):
     # -- decoding (its own worker thread) -----------------------------------------------------
 
     def _decode_loop(self) -> None:
+        if self.decode is None:
+            self.decode = ProcessDecoder(self.decoder_factory)
         done = 0
         while not self.stopping.is_set():
             with self._new_frame:
@@ -184,6 +195,8 @@ class Camera(Device):
             found = self.decode(gray)
         except Exception as exc:  # a decoder bug or a malformed frame costs this frame only
             self.statistics["decoder_errors"] += 1
+            if isinstance(exc, DecoderCrashed):
+                self.statistics["decoder_restarts"] += 1
             if now - self._last_error_report >= ERROR_REPORT_INTERVAL_S:
                 self._last_error_report = now
                 self.post_error(f"{self.settings.decoder} decoder failed: {type(exc).__name__}: {exc}")

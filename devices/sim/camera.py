@@ -172,6 +172,9 @@ class VirtualCamera:
     # -- injection ----------------------------------------------------------------------------
 
     def show(self, text: str, symbology: str = "QR", distortion: Distortion = Distortion()) -> None:
+        if symbology not in _FORMAT:
+            raise ValueError(f"the virtual camera renders {', '.join(SYMBOLOGIES)}, not {symbology!r}")
+        code_image(text, symbology)  # raises now, for content the symbology cannot hold, not in read()
         with self._lock:
             self._codes, self._distortion, self._frame = [(text, symbology)], distortion, None
 

@@ -116,3 +116,25 @@ def test_a_folder_of_images_is_played_back(events, tmp_path):
         assert got == expected
     finally:
         camera.close()
+
+
+def test_a_decoder_that_crashes_its_process_costs_frames_not_the_kiosk(events):
+    from devices.sim.camera import VirtualCamera
+
+    sim = VirtualCamera()
+    camera = Camera("camera", events, CameraSettings(enabled=True, isolate_decoder="always"), lambda: sim,
+                    decoder_factory="device_test_helpers:crashing_decoder")
+    camera.open()
+    try:
+        for poison, message, good in (("CRASH", "decoder process crashed", "4006381333931"),
+                                      ("RAISE", "MemoryError", "5901234123457")):
+            camera._last_error_report = -1e9  # report each failure at once
+            sim.show(poison, "QR")
+            error = events.wait_for(lambda e: e.kind == "error", 30)
+            assert error is not None and message in error.data["message"]
+            sim.show(good, "EAN-13")
+            event = events.wait_for(lambda e: e.kind == "data", 30)
+            assert event is not None and event.data["code"] == good
+        assert camera.statistics["decoder_restarts"] >= 1 and camera.state == IDLE
+    finally:
+        camera.close()
