@@ -7,9 +7,9 @@ it stays in view.
     driver = "opencv"          # or "simulator" (devices/sim/camera.py)
     index = 0                  # /dev/video0
     decoder = "zxing"          # or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
-    isolate_decoder = "auto"   # "always" | "never"; auto: pyzbar runs in a child process, zxing in-process
 
-The UI gets preview frames with `latest_frame()`: the newest captured array itself, not a copy
+pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
+robust, and it releases the GIL). The UI gets preview frames with `latest_frame()`: the newest captured array itself, not a copy
 (frames are never written to after capture), polled at display rate.
 """
 from __future__ import annotations
@@ -79,11 +79,12 @@ class Camera(Device):
     kind = "camera"
 
     def __init__(self, name: str, events: EventQueue, settings: CameraSettings,
-                 open_capture: Callable[[], Any] | None = None, decoder_factory: str = "") -> None:
+                 open_capture: Callable[[], Any] | None = None, decoder_factory: str = "",
+                 isolate: bool | None = None) -> None:
         super().__init__(name, events)
         self.settings = settings
-        isolate = settings.isolate_decoder == "always" or (settings.isolate_decoder == "auto" and
-                                                           settings.decoder == "pyzbar")
+        if isolate is None:  # pyzbar runs in a child process: a libzbar crash costs a frame, not the kiosk
+            isolate = settings.decoder == "pyzbar"
         # an isolated decoder's process is started by the decode worker when the first frame arrives
         self.decode: Callable[[np.ndarray], Decoded] | None = None if isolate else DECODERS[settings.decoder]()
         self.decoder_factory = decoder_factory or f"devices.camera:{settings.decoder}_decoder"

@@ -127,8 +127,6 @@ class CameraSettings(Section):
     driver: Literal["simulator", "opencv"] = "simulator"
     index: Annotated[int, Field(ge=0, le=63)] = 0
     decoder: Literal["zxing", "pyzbar"] = "zxing"
-    # "auto": pyzbar runs in a child process (a libzbar crash costs a frame, not the kiosk); zxing in-process
-    isolate_decoder: Literal["auto", "always", "never"] = "auto"
     width: Annotated[int, Field(ge=160, le=3840)] = 1280
     height: Annotated[int, Field(ge=120, le=2160)] = 720
     dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again

@@ -122,8 +122,8 @@ def test_a_decoder_that_crashes_its_process_costs_frames_not_the_kiosk(events):
     from devices.sim.camera import VirtualCamera
 
     sim = VirtualCamera()
-    camera = Camera("camera", events, CameraSettings(enabled=True, isolate_decoder="always"), lambda: sim,
-                    decoder_factory="device_test_helpers:crashing_decoder")
+    camera = Camera("camera", events, CameraSettings(enabled=True), lambda: sim,
+                    decoder_factory="device_test_helpers:crashing_decoder", isolate=True)
     camera.open()
     try:
         for poison, message, good in (("CRASH", "decoder process crashed", "4006381333931"),
