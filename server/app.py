@@ -10,13 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import models_json_schema
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat, HeartbeatReply,
-                        KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
+from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
+                        HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
 from server import datasets, fleet
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import ADMIN_TOKEN, PG_DSN, fresh_postgres_database
+from conftest import ADMIN_TOKEN, fresh_postgres_database
 from server.db import make_engine, metadata, migrate
 from server.process import ServerProcess
 

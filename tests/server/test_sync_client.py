@@ -14,7 +14,7 @@ import pytest
 from conftest import ADMIN_TOKEN, start_server
 from kiosk.bookings import Bookings
 from kiosk.catalog import Catalog, ItemValidator
-from kiosk.events import ERROR, EventQueue
+from kiosk.events import EventQueue
 from kiosk.journal import Journal
 from kiosk.sync import SyncClient, SyncError, backoff_delay
 
