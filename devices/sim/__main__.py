@@ -2,6 +2,7 @@
 
     python -m devices.sim run scanner printer            # scanner on a free TCP port, printer on another
     python -m devices.sim run scanner=pty:/tmp/scanner printer=tcp:9100 --out var/receipts
+    python -m devices.sim run scanner=rfc2217:2217       # a scanner behind an RFC 2217 serial server
     python -m devices.sim run scanner -c "scan 4006381333931" -c "sleep 1" --exit
     python -m devices.sim send --port 7700 "paper out" "scan BK-7Q2X9K QR"
     python -m devices.sim frames var/frames --count 40   # camera test images for folder playback
@@ -26,8 +27,9 @@ def _run(args: argparse.Namespace) -> int:
         transport, _, place = (where or "tcp:0").partition(":")
         if name == "scanner":
             from devices.sim.scanner import ScannerSimulator
-            sim = ScannerSimulator(transport, args.suffix, not args.no_aim, port=int(place or 0) if transport == "tcp"
-                                   else 0, path=place or None if transport == "pty" else None)
+            sim = ScannerSimulator(transport, args.suffix, not args.no_aim,
+                                   port=int(place or 0) if transport in ("tcp", "rfc2217") else 0,
+                                   path=place or None if transport == "pty" else None)
         elif name == "printer":
             from devices.sim.printer import PrinterSimulator
             sim = PrinterSimulator(transport, port=int(place or 0) if transport == "tcp" else 0,
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="action", required=True)
     run = sub.add_parser("run", help="start simulators and a command console")
-    run.add_argument("devices", nargs="+", help="scanner | printer, optionally =tcp:PORT or =pty:PATH")
+    run.add_argument("devices", nargs="+",
+                     help="scanner | printer, optionally =tcp:PORT or =pty:PATH (scanner also =rfc2217:PORT)")
     run.add_argument("--suffix", default="CR", choices=["CR", "LF", "CRLF", "TAB"])
     run.add_argument("--no-aim", action="store_true", help="scanner sends no AIM symbology identifiers")
     run.add_argument("--columns", type=int, default=42)

@@ -15,7 +15,7 @@ import socket
 import tempfile
 import threading
 import tty
-from typing import Callable
+from typing import Any, Callable
 
 OnBytes = Callable[[bytes, "Link"], None]
 
@@ -52,17 +52,23 @@ class Link:
 
 
 class TcpLink(Link):
-    """Listens on 127.0.0.1:`port` (0 = pick a free one, kept across unplug/replug); one client at a time."""
+    """Listens on 127.0.0.1:`port` (0 = pick a free one, kept across unplug/replug); one client at a time.
 
-    def __init__(self, port: int = 0, on_bytes: OnBytes | None = None, host: str = "127.0.0.1") -> None:
+    With `rfc2217=True` it is a serial port server speaking RFC 2217 (telnet COM-port control), as
+    the kiosk sees a scanner behind a networked serial server: url rfc2217://127.0.0.1:<port>.
+    """
+
+    def __init__(self, port: int = 0, on_bytes: OnBytes | None = None, host: str = "127.0.0.1",
+                 rfc2217: bool = False) -> None:
         super().__init__(on_bytes)
-        self.host, self.port = host, port
+        self.host, self.port, self.rfc2217 = host, port, rfc2217
         self._server: socket.socket | None = None
         self._client: socket.socket | None = None
+        self._telnet: dict[socket.socket, Any] = {}  # rfc2217: the protocol state of each client
 
     @property
     def url(self) -> str:
-        return f"socket://{self.host}:{self.port}"
+        return f"{'rfc2217' if self.rfc2217 else 'socket'}://{self.host}:{self.port}"
 
     def replug(self) -> None:
         with self._lock:
@@ -90,8 +96,9 @@ class TcpLink(Link):
         client = self._client
         if client is None:
             return False
+        telnet = self._telnet.get(client)
         try:
-            client.sendall(data)
+            client.sendall(b"".join(telnet.escape(data)) if telnet else data)
             return True
         except OSError:
             return False
@@ -103,6 +110,8 @@ class TcpLink(Link):
             except OSError:
                 return  # unplugged
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.rfc2217:
+                self._telnet[client] = _telnet_server(client)
             with self._lock:
                 old, self._client = self._client, client
             if old is not None:  # a reconnecting kiosk replaces its old connection
@@ -123,8 +132,13 @@ class TcpLink(Link):
                         self._client = None
                         self.connected.clear()
                 _close_socket(client)
+                self._telnet.pop(client, None)
                 return
-            self.on_bytes(data, self)
+            telnet = self._telnet.get(client)
+            if telnet is not None:  # strip telnet negotiation; answer it through the PortManager
+                data = b"".join(telnet.filter(data))
+            if data:
+                self.on_bytes(data, self)
 
 
 class PtyLink(Link):
@@ -205,13 +219,28 @@ class PtyLink(Link):
             os.close(wake_r)
 
 
+def _telnet_server(client: socket.socket) -> Any:
+    """pyserial's RFC 2217 server side, with a loop:// port standing in for the serial line settings."""
+    import serial
+    from serial.rfc2217 import PortManager
+
+    class Writer:
+        def write(self, data: bytes) -> None:
+            try:
+                client.sendall(data)
+            except OSError:
+                pass
+
+    return PortManager(serial.serial_for_url("loop://"), Writer())
+
+
 def make_link(transport: str, on_bytes: OnBytes | None = None, port: int = 0, path: str | None = None) -> Link:
-    """"tcp" or "pty"."""
-    if transport == "tcp":
-        return TcpLink(port, on_bytes)
+    """"tcp", "rfc2217" or "pty"."""
+    if transport in ("tcp", "rfc2217"):
+        return TcpLink(port, on_bytes, rfc2217=transport == "rfc2217")
     if transport == "pty":
         return PtyLink(path, on_bytes)
-    raise ValueError(f"unknown transport {transport!r}; expected 'tcp' or 'pty'")
+    raise ValueError(f"unknown transport {transport!r}; expected 'tcp', 'rfc2217' or 'pty'")
 
 
 def _close_socket(sock: socket.socket) -> None:

@@ -1,6 +1,6 @@
 """A serial barcode scanner: sends each code as the hardware does, AIM prefix + code + suffix.
 
-    sim = ScannerSimulator(transport="pty").start()   # or "tcp"; sim.url is what the kiosk opens
+    sim = ScannerSimulator(transport="pty").start()   # or "tcp", "rfc2217"; sim.url is what the kiosk opens
     sim.scan("4006381333931")                         # -> b"]E04006381333931\\r"
     sim.scan("hello", symbology="QR")                 # -> b"]Q1hello\\r"
     sim.send_raw(b"\\x00\\xff garbage")                 # anything, for robustness tests

@@ -1,4 +1,4 @@
-"""The real serial scanner driver against the scanner simulator, over TCP (socket://) and a pty."""
+"""The real serial scanner driver against the scanner simulator, over TCP (socket://), a pty and rfc2217://."""
 import pytest
 
 from devices.base import IDLE, OFFLINE, wait_until
@@ -6,6 +6,9 @@ from devices.scanner import SerialScanner
 from devices.sim.scanner import ScannerSimulator
 from kiosk.config import ScannerSettings
 from device_test_helpers import data_events
+
+# pyserial 3.5's rfc2217 client still calls Thread.setDaemon/setName
+pytestmark = pytest.mark.filterwarnings("ignore:set(Daemon|Name)\\(\\) is deprecated:DeprecationWarning")
 
 CASES = [  # code, symbology sent, expected symbology, category, valid
     ("4006381333931", "EAN-13", "EAN-13", "product", True),
@@ -21,9 +24,9 @@ CASES = [  # code, symbology sent, expected symbology, category, valid
 ]
 
 
-@pytest.fixture(params=["tcp", "pty"])
+@pytest.fixture(params=["tcp", "pty", "rfc2217"])
 def rig(request, events):
-    suffix = {"tcp": "CRLF", "pty": "CR"}[request.param]
+    suffix = {"tcp": "CRLF", "pty": "CR", "rfc2217": "LF"}[request.param]
     sim = ScannerSimulator(transport=request.param, suffix=suffix).start()
     device = SerialScanner("scanner", events, ScannerSettings(driver="serial", url=sim.url, suffix=suffix))
     device.open()
