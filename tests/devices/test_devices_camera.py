@@ -138,3 +138,15 @@ def test_a_decoder_that_crashes_its_process_costs_frames_not_the_kiosk(events):
         assert camera.statistics["decoder_restarts"] >= 1 and camera.state == IDLE
     finally:
         camera.close()
+
+
+def test_a_missing_opencv_camera_is_offline_with_a_clear_error(events):
+    camera, sim = build(CameraSettings(enabled=True, driver="opencv", index=63), events)
+    assert sim is None
+    camera.open()
+    try:
+        error = events.wait_for(lambda e: e.kind == "error", 20)
+        assert error is not None and "cannot open camera /dev/video63" in error.data["message"]
+        assert camera.state == OFFLINE
+    finally:
+        camera.close()
