@@ -111,54 +111,63 @@ class ReceiptBuilder:
         if shop.logo:
             p._raw(_logo_bytes(shop.logo, self.profile))
         p.set(align="center", bold=True, double_height=True, double_width=True)
-        p.textln(shop.name[: w // 2])
+        _textln(p, shop.name[: w // 2])
         p.set(align="center", normal_textsize=True)
         for line in shop.address:
-            p.textln(line[:w])
+            _textln(p, line[:w])
         if shop.vat_id:
-            p.textln(f"{label('vat_id')} {shop.vat_id}"[:w])
+            _textln(p, f"{label('vat_id')} {shop.vat_id}"[:w])
         p.set(align="left")
-        p.textln("-" * w)
+        _textln(p, "-" * w)
         for line in sale.lines:
             if line.voided:
                 continue
             amount = f"{money(line.total)} {line.vat_code}"
-            p.textln(_two(line.name, amount, w))
+            _textln(p, _two(line.name, amount, w))
             if line.quantity > 1 and line.unit_price * line.quantity == line.total:
-                p.textln(f"  {line.quantity} x {money(line.unit_price)}")
+                _textln(p, f"  {line.quantity} x {money(line.unit_price)}")
             elif line.unit_price * line.quantity != line.total:  # weighed: quantity in grams
                 kg = f"{line.quantity / 1000:.3f}".replace(".", ",")
-                p.textln(f"  {kg} kg x {money(line.unit_price)}/kg")
-        p.textln("-" * w)
+                _textln(p, f"  {kg} kg x {money(line.unit_price)}/kg")
+        _textln(p, "-" * w)
         p.set(bold=True, double_height=True)
-        p.textln(_two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
+        _textln(p, _two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
         p.set(bold=False, normal_textsize=True)
-        p.textln("")
-        p.textln(_columns([label("vat"), "%", label("net"), label("vat"), label("gross")], w))
+        _textln(p, "")
+        _textln(p, _columns([label("vat"), "%", label("net"), label("vat"), label("gross")], w))
         for vat in sale.vat:
-            p.textln(_columns([vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)], w))
+            _textln(p, _columns([vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)], w))
         for pay in sale.payments:
-            p.textln("-" * w)
+            _textln(p, "-" * w)
             title = label("card") + (f" {label('reversed')}" if pay.status == "reversed" else "")
-            p.textln(_two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
+            _textln(p, _two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
             if pay.brand or pay.masked_pan:
-                p.textln(_two(pay.brand, mask_pan(pay.masked_pan), w))
+                _textln(p, _two(pay.brand, mask_pan(pay.masked_pan), w))
             for key, value in (("auth", pay.auth_code), ("receipt_no", pay.receipt_no), ("trace", pay.trace_no),
                                ("terminal", pay.terminal_id)):
                 if value:
-                    p.textln(_two(label(key), value, w))
-        p.textln("-" * w)
-        p.textln(_two(label("transaction"), receipt.transaction_no, w))
+                    _textln(p, _two(label(key), value, w))
+        _textln(p, "-" * w)
+        _textln(p, _two(label("transaction"), receipt.transaction_no, w))
         if receipt.printed_at:
-            p.textln(receipt.printed_at[:w])
+            _textln(p, receipt.printed_at[:w])
         if receipt.qr_url:
             p.set(align="center")
             p.qr(receipt.qr_url, native=True, size=4)
         p.set(align="center")
         for line in shop.footer:
-            p.textln(line[:w])
+            _textln(p, line[:w])
         p.cut()
         return p.output
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _textln(p: Dummy, text: str) -> None:
+    """One printed line; control characters in data (an item name, a shop line) must never reach the
+    printer as commands."""
+    p.textln(_CONTROL.sub(" ", text))
 
 
 def _symbol(currency: str) -> str:

@@ -52,3 +52,13 @@ def test_euro_and_umlauts_go_through_the_code_page():
 
 def test_money_is_formatted_from_minor_units():
     assert [money(v) for v in (0, 5, 1234, -99, 123456789)] == ["0,00", "0,05", "12,34", "-0,99", "1.234.567,89"]
+
+
+def test_control_characters_in_data_never_become_printer_commands():
+    sale = sample_sale(1)
+    sale = sale.model_copy(update={"lines": [sale.lines[0].model_copy(update={"name": "Tee\x1b@\x1dV\x00\x10\x04\x01"})]})
+    parser = EscPosParser()
+    parser.feed(ReceiptBuilder().build(Receipt(SHOP, sale, "k/1")))
+    [doc] = parser.documents  # no extra cut from the name
+    assert any(line.startswith("Tee @ V") for line in doc.lines)
+    assert "ß" in doc.text  # no reset to code page 437 either
