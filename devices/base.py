@@ -135,6 +135,8 @@ class Device:
         """Change state and post a STATUS event (only when state or error text changed)."""
         assert state in STATES, state
         with self._lock:
+            if self.stopping.is_set() and state != CLOSED:
+                return  # closing: a late report from the I/O thread must not reopen the device's state
             previous, old_error = self._state, self._last_error
             if error is not None:
                 self._last_error = error
