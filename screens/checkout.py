@@ -21,9 +21,13 @@ class CheckoutScreen(CustomerScreen):
     def _follow_newest(self, _app, lines) -> None:
         """A new line: scroll so the line just scanned is in view (the list grows downwards)."""
         if len(lines) > self._lines:
-            cart = next(w for w in self.walk() if getattr(w, "tag", "") == "cart")
-            cart.scroll_y = 0
+            Clock.schedule_once(self._scroll_to_end, 0)  # after the list has laid out the new line
         self._lines = len(lines)
+
+    def _scroll_to_end(self, *_):
+        cart = next(w for w in self.walk() if getattr(w, "tag", "") == "cart")
+        content = cart.children[0] if cart.children else None
+        cart.scroll_y = 0 if content is not None and content.height > cart.height else 1
 
     def on_enter(self, *_):
         app = App.get_running_app()

@@ -43,8 +43,7 @@ class AppDriver:
         return self
 
     def stop(self) -> None:
-        self.app.stop()
-        self.frames(1)
+        self.app.stop()  # no more frames: kv rules cannot reach a stopped app
 
     # --- time ---------------------------------------------------------------------------------------
 

@@ -79,7 +79,7 @@ class Flag(Widget):
                 Color(*_rgb("#C8102E"))
                 Rectangle(pos=(x + w * 0.45, y), size=(w * 0.10, h))
                 Rectangle(pos=(x, y + h * 0.42), size=(w, h * 0.16))
-            Color(0, 0, 0, 0.35)
+            Color(0.5, 0.5, 0.5, 1)  # visible on the dark header and on black (high contrast)
             Line(rectangle=(x, y, w, h), width=1)
 
 

@@ -34,10 +34,10 @@ def stage(driver, backend, name: str) -> None:
     backend.__dict__.pop("device_state", None)
     session.__dict__.pop("receipt_url", None)
     session.mode = app.settings.kiosk.mode
-    lang = session.lang
+    lang, large = session.lang, session.large_text
     now = app.now()
     session._reset(now)
-    session.lang = lang
+    session.lang, session.large_text = lang, large
     if name in ("checkout", "message", "still_there", "lookup", "age_check", "payment", "payment_failed",
                 "payment_in_doubt", "receipt", "receipt_qr", "thanks"):
         session.start_checkout(now)
@@ -152,13 +152,17 @@ def test_untranslated_detector_catches_english_text(driver, backend, restore):
 
 
 @pytest.mark.parametrize("large", [False, True])
-def test_touch_targets_and_button_contrast_on_every_screen(driver, backend, restore, large):
+def test_touch_targets_and_button_contrast_on_every_screen(driver, backend, artifacts, restore, large):
     if driver.app.high_contrast != large:
         driver.app.toggle_large_text()
+    assert driver.app.session.large_text == large
     minimum = dp(theme.MIN_TOUCH_DP) - 0.5
     checked = 0
     for name in STAGES:
         stage(driver, backend, name)
+        assert driver.app.high_contrast == large and driver.app.fs == (theme.LARGE_TEXT_SCALE if large else 1)
+        if large:
+            assert not is_blank(driver.screenshot(artifacts / "large_text" / f"{name}.png"))
         for widget in driver.walk():
             if not isinstance(widget, ButtonBehavior) or not driver.visible(widget):
                 continue

@@ -1,0 +1,60 @@
+"""The technician maintenance screen (issue 7): a PIN pad, then the pages Devices, Sync, Journal,
+Logs, Config and System, drawn over the customer screens.
+
+    from screens.maintenance import install
+    install(app)     # once, after the KioskApp is created
+
+`install` gives the App its `maintenance_hook` (the logo gesture opens the PIN pad) and lets every
+device event pass the maintenance model first: while the screen is open, scanned codes go to the
+scan test instead of a customer's cart, and a technician's badge scan opens the PIN pad.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from screens.maintenance.model import MaintenanceModel
+
+HERE = Path(__file__).resolve().parent
+
+
+def install(app, config_path: str | Path | None = None, environ=None, **kw) -> MaintenanceModel:
+    model = MaintenanceModel(app, config_path or _config_path(sys.argv, os.environ if environ is None else environ),
+                             environ, **kw)
+    if app.settings.maintenance.gesture != "none":
+        app.maintenance_hook = lambda _app: model.open_pad()
+    _tap(app.events, model.take_event)
+    model.bind(shown=lambda _m, shown: _show(app, model, shown))
+    app.maintenance = model
+    return model
+
+
+def _config_path(argv: list[str], environ) -> str:
+    """The file the kiosk started from: `kiosk --config PATH`, else $KIOSK_CONFIG, else ./kiosk.toml."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+    return environ.get("KIOSK_CONFIG", "kiosk.toml")
+
+
+def _tap(events, take) -> None:
+    """Events the UI drains pass `take(event)` first; those it returns True for stop there."""
+    drain = events.drain
+
+    def tapped(limit=None):
+        return [event for event in drain(limit) if not take(event)]
+    events.drain = tapped
+
+
+def _show(app, model: MaintenanceModel, shown: bool) -> None:
+    from screens.maintenance.shell import MaintenanceRoot
+    root = getattr(model, "view", None)
+    if root is None:
+        root = model.view = MaintenanceRoot.create(model)
+    if shown and root.parent is None:
+        app.root.add_widget(root)
+    elif not shown and root.parent is not None:
+        root.parent.remove_widget(root)

@@ -1,0 +1,482 @@
+"""The maintenance screen's view-model: Kivy properties the pages bind to, and the actions they call.
+
+The decisions live in `kiosk.maintenance` (who may do what, the audit, config edits...); this class
+only turns them into texts and rows. Slow device work (health checks, reconnects, end of day) runs
+on a worker thread and comes back to the UI thread through the Clock.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from kivy.clock import Clock
+from kivy.event import EventDispatcher
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
+
+from kiosk import config
+from kiosk.events import DATA, STATUS, Event
+from kiosk.maintenance import logs, system
+from kiosk.maintenance.access import Maintenance, NotAllowed
+from kiosk.maintenance.audit import verify_chain
+from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, toml_value
+from kiosk.maintenance.device_ops import reconnect, switch_to_simulator
+from kiosk.maintenance.export import ExportError, export_unsent
+from kiosk.maintenance.lockout import PinLockout
+from kiosk.maintenance.technicians import TechnicianStore
+
+log = logging.getLogger("screens.maintenance")
+PAGES = ("devices", "sync", "journal", "logs", "config", "system")
+EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Camera test",
+                  "payment": "Diagnosis"}
+
+
+def ago(at: float | None) -> str:
+    if not at:
+        return "never"
+    seconds = max(0, int(time.time() - at))
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
+def local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%d.%m. %H:%M:%S")
+    except (TypeError, ValueError):
+        return str(iso)
+
+
+class MaintenanceModel(EventDispatcher):
+    shown = BooleanProperty(False)
+    page = StringProperty("pin")
+    who = StringProperty("")
+    role = StringProperty("")
+    pin_dots = StringProperty("")
+    pin_message = StringProperty("")
+    locked = BooleanProperty(False)
+    message = StringProperty("")  # the outcome of the last action
+    message_bad = BooleanProperty(False)
+    devices = ListProperty()
+    last_scan = StringProperty("")
+    sync_rows = ListProperty()
+    tx_rows = ListProperty()
+    payment_rows = ListProperty()
+    help_rows = ListProperty()
+    log_level = StringProperty("INFO")
+    log_text = StringProperty("")
+    config_rows = ListProperty()
+    edit_key = StringProperty("")
+    edit_text = StringProperty("")
+    edit_message = StringProperty("")
+    system_rows = ListProperty()
+    audit_text = StringProperty("")
+    audit_ok = BooleanProperty(True)
+
+    def __init__(self, app, config_path: str | Path | None = None, environ=None,
+                 restart: Callable[[], None] | None = None, quit: Callable[[], None] | None = None, **kw):
+        super().__init__(**kw)
+        self.app = app
+        self.settings: config.Settings = app.settings
+        m = self.settings.maintenance
+        data = self.settings.data_path
+        self.store = TechnicianStore(m.technicians_file or data / "technicians.json")
+        self.lockout = PinLockout(data / "maintenance-lock.json")
+        self.environ = os.environ if environ is None else environ
+        self.config_path = Path(config_path or self.environ.get("KIOSK_CONFIG", "kiosk.toml"))
+        self.editor = ConfigEditor(self.config_path, m.editable_keys, self.environ)
+        self.restart_app = restart or self._restart
+        self.quit_app = quit or self._quit
+        self.access: Maintenance | None = None
+        self._pin = ""
+        self._last_event: dict[str, float] = {}
+        self._checks: dict[str, str] = {}
+        self._ticker = None
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    @property
+    def backend(self):
+        return self.app.backend
+
+    @property
+    def journal(self):
+        return self.backend.journal
+
+    def _access(self) -> Maintenance:
+        if self.access is None:
+            self.access = Maintenance(self.store, self.lockout, self.journal)
+        return self.access
+
+    def _say(self, text: str, bad: bool = False) -> None:
+        self.message, self.message_bad = text, bad
+
+    def _background(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        def run():
+            try:
+                result, error = work(), None
+            except BaseException as exc:  # reported on the page, never lost
+                result, error = None, exc
+            Clock.schedule_once(lambda _dt: done(result, error), 0)
+        threading.Thread(target=run, name="maintenance-action", daemon=True).start()
+
+    def _do(self, action: str, **details) -> bool:
+        """Role check + audit record; False (with the reason shown) when not allowed."""
+        try:
+            self._access().act(action, **details)
+            return True
+        except NotAllowed as exc:
+            self._say(str(exc), bad=True)
+            return False
+
+    # --- entering and leaving ---------------------------------------------------------------------
+
+    def open_pad(self) -> None:
+        if self.shown or self.backend is None:
+            return
+        self._pin, self.pin_dots = "", ""
+        self.locked = self.lockout.locked_for() > 0
+        self.pin_message = self._lock_text() if self.locked else "Technician PIN"
+        self.page, self.shown = "pin", True
+        self._ticker = Clock.schedule_interval(self.tick, 1.0)
+
+    def _lock_text(self) -> str:
+        minutes = int(self.lockout.locked_for() + 59) // 60
+        return f"Too many wrong PINs: locked for {minutes} min"
+
+    def pin_key(self, key: str) -> None:
+        if key == "⌫":
+            self._pin = self._pin[:-1]
+        elif key == "clear":
+            self._pin = ""
+        elif key.isdigit() and len(self._pin) < 12:
+            self._pin += key
+        self.pin_dots = "●" * len(self._pin)
+
+    def submit_pin(self) -> None:
+        pin, self._pin, self.pin_dots = self._pin, "", ""
+        result = self._access().login(pin)
+        if result.ok:
+            self.who, self.role = result.who.id, result.who.role
+            self.app.customer_mode = result.who.role != "technician"  # an attendant stays locked in
+            self._say(f"Logged in as {self.who} ({self.role})")
+            self.go("devices")
+            return
+        self.locked = result.locked_for_s > 0
+        self.pin_message = self._lock_text() if self.locked else \
+            f"Wrong PIN: {result.tries_left} {'try' if result.tries_left == 1 else 'tries'} left"
+
+    def cancel_pad(self) -> None:
+        self.close()
+
+    def logout(self, reason: str = "logout") -> None:
+        if self.access is not None:
+            self.access.logout(reason)
+        self.close()
+
+    def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self.who = self.role = ""
+        self.app.customer_mode = True
+        self.shown = False
+        self.page = "pin"
+
+    def touched(self) -> None:
+        if self.access is not None and self.who:
+            self.access.touch()
+
+    def tick(self, *_dt) -> None:
+        if self.page == "pin":
+            if self.locked and self.lockout.locked_for() == 0:
+                self.locked, self.pin_message = False, "Technician PIN"
+            elif self.locked:
+                self.pin_message = self._lock_text()
+            return
+        if self.access is not None and self.access.expired():
+            self.logout("timeout: 2 minutes without a touch")
+            return
+        if self.page in ("devices", "sync", "system"):
+            self.refresh()
+
+    def go(self, page: str) -> None:
+        if page in PAGES and self.who:
+            self.page = page
+            self.refresh()
+
+    def refresh(self) -> None:
+        getattr(self, f"_refresh_{self.page}", lambda: None)()
+
+    # --- events (every event passes here first, see screens.maintenance.install) -----------------
+
+    def take_event(self, event: Event) -> bool:
+        """True when the maintenance screen consumed the event (the customer flow never sees it)."""
+        self._last_event[event.source] = time.time()
+        if event.kind == DATA and event.source in ("scanner", "camera"):
+            code = str(event.data.get("code", ""))
+            if self.shown:
+                self.last_scan = f"{code}  ({event.data.get('symbology') or 'unknown symbology'})"
+                self.touched()
+                self._refresh_devices()
+                return True
+            if self.settings.maintenance.gesture != "none" and self.store.verify_badge(code):
+                self.open_pad()  # a technician badge: straight to the PIN pad
+                return True
+        if self.shown and self.page == "devices" and event.kind in (STATUS, DATA, "error"):
+            self._refresh_devices()
+        return False
+
+    # --- Devices ----------------------------------------------------------------------------------
+
+    def _refresh_devices(self) -> None:
+        rows = []
+        for name, device in self.backend.devices.devices.items():
+            snap = device.snapshot()
+            paper = getattr(getattr(device, "status", None), "paper", None)
+            counters = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(snap["statistics"].items()))
+            rows.append({"name": name, "kind": snap["kind"], "state": snap["state"],
+                         "error": snap["last_error"] or ("paper " + paper.replace("_", " ") if paper and paper != "ok"
+                                                         else ""),
+                         "counters": counters or "no counters yet", "last_event": ago(self._last_event.get(name)),
+                         "check": self._checks.get(name, ""), "external": EXTERNAL_CHECK.get(snap["kind"], "Test"),
+                         "simulated": name in self.backend.devices.simulators})
+        self.devices = rows
+
+    def check(self, name: str, level: str = "internal") -> None:
+        if not self._do("health_check" if level == "internal" else "test_device", device=name, level=level):
+            return
+        device = self.backend.devices.get(name)
+        self._checks[name] = "checking..."
+        self._refresh_devices()
+
+        def done(result, error):
+            ok, text = result if error is None else (False, str(error))
+            if level == "external" and name == "scanner" and ok:
+                text = "scan any code now: it is shown below"
+            self._checks[name] = ("OK: " if ok else "FAILED: ") + text
+            self._refresh_devices()
+        self._background(lambda: device.health_check(level), done)
+
+    def reconnect(self, name: str) -> None:
+        if self._do("reconnect", device=name):
+            self._checks[name] = "reconnecting..."
+            self._background(lambda: reconnect(self.backend.devices, name),
+                             lambda _r, e: self._device_done(name, "reconnected", e))
+
+    def use_simulator(self, name: str) -> None:
+        if self._do("switch_simulator", device=name):
+            section = getattr(self.settings.devices, name)
+            self._checks[name] = "switching to the simulator..."
+            self._background(lambda: switch_to_simulator(self.backend.devices, section, name, self.journal),
+                             lambda _r, e: self._device_done(name, "now on its simulator", e))
+
+    def end_of_day(self) -> None:
+        terminal = self.backend.devices.get("payment")
+        if terminal is None or not self._do("end_of_day"):
+            return
+        self._checks["payment"] = "end of day running..."
+        self._background(lambda: terminal.end_of_day().result(timeout=300),
+                         lambda r, e: self._device_done("payment", f"end of day done: {r}", e))
+
+    def _device_done(self, name: str, text: str, error: BaseException | None) -> None:
+        self._checks[name] = f"FAILED: {error}" if error else text
+        self._refresh_devices()
+
+    # --- Sync -------------------------------------------------------------------------------------
+
+    def _refresh_sync(self) -> None:
+        depth, oldest = self.journal.outbox_stats()
+        sync = getattr(self.backend, "sync", None)
+        rows = [("Unsent transactions", str(depth)),
+                ("Oldest unsent", f"{local_time(oldest)} ({self._age(oldest)})" if oldest else "none")]
+        if sync is None:
+            rows += [("Server", f"{self.backend.server_url}: sync not running (no token or server not started)")]
+        else:
+            s = sync.status()
+            rows += [("Server", f"{self.backend.server_url}: {'reachable' if s.online else 'NOT reachable'}"),
+                     ("Last success", ago(s.last_success_at)),
+                     ("Last error", f"{s.last_error} ({ago(s.last_error_at)})" if s.last_error else "none")]
+        rows.append(("USB export folder", self.settings.maintenance.usb_export_dir))
+        self.sync_rows = rows
+
+    @staticmethod
+    def _age(iso: str) -> str:
+        try:
+            return ago(datetime.fromisoformat(iso).timestamp())
+        except (TypeError, ValueError):
+            return "?"
+
+    def sync_now(self) -> None:
+        if not self._do("sync_now"):
+            return
+        sync = getattr(self.backend, "sync", None)
+        if sync is None:
+            self._say("sync is not running on this kiosk", bad=True)
+        else:
+            sync.wake()
+            self._say("sync started")
+        self._refresh_sync()
+
+    def export_queue(self) -> None:
+        folder = self.settings.maintenance.usb_export_dir
+        if not self._do("export_queue", folder=folder):
+            return
+        try:
+            files, count = export_unsent(self.journal, folder, self.settings.kiosk.id)
+        except ExportError as exc:
+            self._say(str(exc), bad=True)
+            return
+        self._say(f"{count} unsent transactions written to {len(files)} file(s) in {folder}")
+        self._refresh_sync()
+
+    # --- Journal ----------------------------------------------------------------------------------
+
+    def _refresh_journal(self) -> None:
+        queued = {row.seq for row in self.journal.pending_outbox(100000)}
+        rows = []
+        for record in self.journal.recent(30):
+            body = record.body
+            if body.kind == "sale":
+                what = f"sale {self.app.money(body.total)} ({len(body.lines)} lines)"
+            elif body.kind == "checkin":
+                what = f"check-in {body.booking_code}, ticket {body.ticket_no}"
+            else:
+                what = f"event {body.event}"
+            rows.append({"seq": record.seq, "uuid": record.uuid, "kind": body.kind, "when": local_time(record.device_time),
+                         "what": what, "state": "queued" if record.seq in queued else "synced"})
+        self.tx_rows = rows
+        self.payment_rows = [{"text": f"{local_time(p['created_at'])}  {self.app.money(p['amount'])}  {p['status']}"
+                                      + (f"  {p['facts'].get('masked_pan', '')}" if p['facts'].get('masked_pan') else ""),
+                              "open": p["status"] in ("intent", "in_doubt")}
+                             for p in self.journal.payments(10)]
+        self.help_rows = self._open_help_calls()
+
+    def _open_help_calls(self) -> list[dict]:
+        calls = []
+        for record in self.journal.recent(300):
+            body = record.body
+            if body.kind != "event":
+                continue
+            if body.event == "maintenance_audit" and body.details.get("action") == "help_done":
+                break  # everything older was dealt with
+            if body.event == "help_called":
+                calls.append({"uuid": record.uuid, "text": f"{local_time(record.device_time)}  on the "
+                                                           f"{body.details.get('screen', '?')} screen, "
+                                                           f"{body.details.get('items', 0)} items"})
+        return calls
+
+    def reprint(self, sale_uuid: str) -> None:
+        if not self._do("reprint", sale_uuid=sale_uuid):
+            return
+        job = self.backend.print_receipt(sale_uuid, self.app.lang)
+        self._say("receipt sent to the printer" if job is not None else "the printer is not ready", bad=job is None)
+
+    def help_done(self) -> None:
+        if self._do("help_done", calls=len(self.help_rows)):
+            self._say("help calls marked as dealt with")
+            self._refresh_journal()
+
+    # --- Logs -------------------------------------------------------------------------------------
+
+    def _refresh_logs(self) -> None:
+        path = self.settings.data_path / "logs" / "kiosk.log"
+        entries = logs.tail(path, self.log_level, limit=80)
+        self.log_text = "\n".join(entries) if entries else f"no {self.log_level} or higher entries in {path}"
+
+    def set_log_level(self, level: str) -> None:
+        self.log_level = level
+        self._refresh_logs()
+
+    # --- Config -----------------------------------------------------------------------------------
+
+    def _refresh_config(self) -> None:
+        rows = [{"key": k, "value": v, "editable": e} for k, v, e in effective(self.settings, self.editor.editable)]
+        self.config_rows = [r for r in rows if r["editable"]] + [r for r in rows if not r["editable"]]
+
+    def start_edit(self, key: str) -> None:
+        if key in self.editor.editable:
+            try:
+                current = self.editor.load()
+                value = current
+                for part in key.split("."):
+                    value = getattr(value, part)
+                self.edit_text = str(value) if isinstance(value, str) else toml_value(value)
+            except config.ConfigError:
+                self.edit_text = ""
+            self.edit_key, self.edit_message = key, ""
+
+    def edit_input(self, key: str) -> None:
+        self.touched()
+        if key == "⌫":
+            self.edit_text = self.edit_text[:-1]
+        elif key == "clear":
+            self.edit_text = ""
+        elif key == "space":
+            self.edit_text += " "
+        else:
+            self.edit_text += key
+
+    def save_edit(self) -> None:
+        key, text = self.edit_key, self.edit_text
+        if not key or not self._access().may("edit_config"):
+            self._do("edit_config", key=key)
+            return
+        try:
+            edit = self.editor.set(key, text)
+        except (config.ConfigError, NotEditable) as exc:
+            self.edit_message = str(exc)
+            self._do("edit_config_refused", key=key, value=text[:100], reason=str(exc)[:200])
+            return
+        self._do("edit_config", key=key, old=toml_value(edit.old), new=toml_value(edit.new))
+        self.edit_key = ""
+        self._say(f"{key} = {toml_value(edit.new)} saved; it takes effect when the app restarts"
+                  + (f" ({edit.note})" if edit.note else ""))
+
+    def cancel_edit(self) -> None:
+        self.edit_key, self.edit_message = "", ""
+
+    # --- System -----------------------------------------------------------------------------------
+
+    def _refresh_system(self) -> None:
+        i = system.info(self.settings.data_path)
+        self.system_rows = [
+            ("Version", f"{i['version']} (Python {i['python']})"), ("Kiosk", f"{self.settings.kiosk.id} on {i['host']}"),
+            ("App running for", system.human_duration(i["app_uptime_s"])),
+            ("System up for", system.human_duration(i["system_uptime_s"])),
+            ("Disk free", f"{system.human_bytes(i['disk_free'])} of {system.human_bytes(i['disk_total'])}"),
+            ("Memory available", f"{system.human_bytes(i['mem_available'])} of {system.human_bytes(i['mem_total'])}"
+                                 f" (the app uses {system.human_bytes(i['app_rss'])})"),
+        ]
+        self.check_audit()
+
+    def check_audit(self) -> list[str]:
+        problems = verify_chain(self.journal.audit_records(), self.journal.audit_written())
+        self.audit_ok = not problems
+        self.audit_text = (f"Audit log: {self.journal.audit_written()} records, chain intact" if not problems
+                           else "Audit log TAMPERED: " + "; ".join(problems[:3]))
+        return problems
+
+    def restart(self) -> None:
+        if self._do("restart_app"):
+            self._say("restarting...")
+            Clock.schedule_once(lambda _dt: self.restart_app(), 0.2)
+
+    def exit_desktop(self) -> None:
+        if self.role != "technician":
+            self._do("exit_desktop")  # refused and audited
+            self.app.customer_mode = True
+            return
+        if self._do("exit_desktop"):
+            self.app.customer_mode = False
+            Clock.schedule_once(lambda _dt: self.quit_app(), 0.2)
+
+    def _restart(self) -> None:
+        self.backend.close()
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+    def _quit(self) -> None:
+        self.app.stop()
