@@ -1,0 +1,115 @@
+"""The maintenance screen in a real kiosk on the display (Xvfb under `make test`): the kiosk runs in a
+child process (kiosk_child.py) with every device its simulator, driven by taps; a second child on
+the same data folder is the restart. The tests check what the children saw."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageStat
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "maintenance"
+CHILD = Path(__file__).with_name("kiosk_child.py")
+PAGES = ("devices", "sync", "journal", "logs", "config", "system")
+
+
+def run_child(scenario: str, data: Path, results: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    proc = subprocess.run([sys.executable, str(CHILD), scenario, str(data), str(results), str(SHOTS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    observed = json.loads(results.read_text()) if results.exists() else {}
+    assert proc.returncode == 0 and observed.get("finished"), \
+        f"{scenario} child failed (exit {proc.returncode}):\n{observed.get('error')}\n{proc.stderr[-3000:]}"
+    return observed
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("maintenance-ui")
+    main = run_child("main", folder / "data", folder / "main.json")
+    restart = run_child("restart", folder / "data", folder / "restart.json")
+    return {**main, **restart}
+
+
+def is_blank(png: Path) -> bool:
+    image = Image.open(png).convert("RGB")
+    colours = image.getcolors(maxcolors=64)
+    return (colours is not None and len(colours) < 4) or max(ImageStat.Stat(image).stddev) < 4.0
+
+
+def test_five_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(seen):
+    assert seen["lock"]["message"] == "Too many wrong PINs: locked for 15 min"
+    assert not seen["lock"]["keys_usable"] and seen["lock"]["locked_for"] > 14 * 60
+    assert [a for a in seen["audit_all"] if a[1] == "pin_failed"] == [["unknown", "pin_failed"]] * 5
+    after = seen["after_restart"]
+    assert after["message"] == "Too many wrong PINs: locked for 15 min"
+    assert not after["keys_usable"] and not after["logged_in"] and after["locked_for"] > 13 * 60
+
+
+def test_every_page_renders(seen):
+    assert seen["tech_login"] == {"who": "tom", "role": "technician", "customer_mode": False}
+    assert seen["pages"] == {page: page for page in PAGES if page != "devices"}
+    for name in ("pin", *PAGES, "pin_locked", "pin_locked_after_restart", "config_refused", "system_tampered"):
+        png = SHOTS / f"{name}.png"
+        assert png.exists(), name
+        assert not is_blank(png), f"{png} is blank"
+    assert any(label == "Unsent transactions" for label, _ in seen["sync_rows"])
+    assert [label for label, _ in seen["system_rows"]][:3] == ["Version", "Kiosk", "App running for"]
+    assert seen["help_rows"] and "checkout screen, 2 items" in seen["help_rows"][0]["text"]
+    assert "ERROR kiosk.test: an example error" in seen["logs_error_only"]
+    assert "WARNING" not in seen["logs_error_only"]  # the level filter
+
+
+def test_a_test_print_reaches_the_printer_simulator(seen):
+    assert "TEST PAGE" in seen["test_print"]["receipt_text"]
+    assert seen["test_print"]["check"] == "OK: test page queued"
+
+
+def test_paper_out_shows_on_the_devices_page_within_2_s(seen):
+    paper = seen["paper_out"]
+    assert paper["error"] == "Problem: paper out" and paper["state"] == "ERROR"
+    assert paper["seconds"] <= 2.0
+
+
+def test_scan_test_shows_the_code_and_keeps_it_from_the_customer_flow(seen):
+    assert seen["scan_test"] == {"last_scan": "Last scan: 4006381333931  (EAN-13)", "session_state": "attract",
+                                 "cart": False}
+
+
+def test_a_bad_config_value_is_refused_with_the_validation_message(seen):
+    bad = seen["config_bad"]
+    assert bad["message"].endswith("kiosk.toml: ui.idle_timeout_s: expected a number ≥ 1, got 0")
+    assert "idle_timeout_s = 60" in bad["file"] and not bad["previous_exists"]
+    good = seen["config_good"]
+    assert "idle_timeout_s = 90         # seconds without a touch" in good["file"]
+    assert "idle_timeout_s = 60" in good["previous"]
+    assert good["message"] == "ui.idle_timeout_s = 90 saved; it takes effect when the app restarts"
+    assert ["tom", "edit_config_refused"] in seen["audit_all"] and ["tom", "edit_config"] in seen["audit_all"]
+
+
+def test_the_audit_chain_detects_a_tampered_record(seen):
+    assert seen["audit"]["intact"].endswith("chain intact")
+    assert seen["audit"]["tampered"] == "Audit log TAMPERED: audit record 3 was changed after it was written"
+    assert seen["outbox_audit_events"] == len(seen["audit_all"])  # every record is synced as an event
+
+
+def test_an_attendant_cannot_exit_to_the_desktop(seen):
+    assert seen["tech_exit"] == {"quit_calls": 1, "customer_mode": False}  # a technician can
+    att = seen["attendant_exit"]
+    assert not att["exit_button_usable"] and att["quit_calls"] == 1  # no second quit
+    assert att["customer_mode"] and att["close_refused"]  # window close / Alt+F4 stay locked too
+    assert att["message"] == "exit desktop needs the technician role"
+    assert att["audit_tail"][-1] == ["ada", "refused", {"refused_action": "exit_desktop"}]
+
+
+def test_the_usb_export_and_the_session_timeout(seen):
+    assert seen["export"]["no_stick"].startswith("no USB stick at ")
+    assert seen["export"]["done"].startswith("5 unsent transactions written to 1 file(s)")
+    assert len(seen["export"]["files"]) == 1
+    assert not seen["timeout"]["shown"]
+    assert seen["timeout"]["last_audit"]["details"] == {"reason": "timeout: 2 minutes without a touch"}
