@@ -9,8 +9,8 @@ it stays in view.
     decoder = "zxing"          # or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
 
 pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
-robust, and it releases the GIL). The UI gets preview frames with `latest_frame()`: the newest captured array itself, not a copy
-(frames are never written to after capture), polled at display rate.
+robust, and it releases the GIL). The UI gets preview frames with `latest_frame()`: the newest
+captured array itself, not a copy (frames are never written to after capture), polled at display rate.
 """
 from __future__ import annotations
 

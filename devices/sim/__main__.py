@@ -81,7 +81,7 @@ def _execute(console: Console, line: str) -> None:
 
 
 def _send(args: argparse.Namespace) -> int:
-    for command, reply in zip(args.commands, send(args.port, args.commands)):
+    for command, reply in zip(args.commands, send(args.port, args.commands), strict=True):
         print(f"> {command}\n{reply}")
     return 0
 

@@ -178,7 +178,7 @@ class PtyLink(Link):
             if not self.plugged:
                 return
             self.plugged = False
-            master, slave, wake_w = self._master, self._slave, self._wake_w
+            slave, wake_w = self._slave, self._wake_w  # the reader thread closes the master side
             self._master = self._slave = self._wake_w = None
             if os.path.lexists(self.path):
                 os.unlink(self.path)

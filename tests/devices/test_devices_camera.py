@@ -28,8 +28,8 @@ def test_codes_in_view_are_reported_once_with_their_symbology(events, decoder):
             sim.show(text, symbology, Distortion(rotation=8, noise=6, blur=0.6))
             event = data_events(events, "camera", 1)[0]
             assert (event.data["code"], event.data["symbology"], event.data["category"]) == (text, symbology, category)
-            frames = camera.statistics["frames_decoded"]
-            assert wait_until(lambda: camera.statistics["frames_decoded"] >= frames + 5, 10)
+            decoded = camera.statistics["frames_decoded"]
+            assert wait_until(lambda n=decoded: camera.statistics["frames_decoded"] >= n + 5, 10)
             assert not any(e.kind == "data" for e in events.drain())  # still in view: not reported again
     finally:
         camera.close()
@@ -72,7 +72,8 @@ def test_decoder_exceptions_never_stop_the_camera(events):
     try:
         camera.decode = broken
         error, data = data_events(events, "camera", 2)
-        assert error.kind == "error" and "decoder failed: RuntimeError: libzbar assertion failed" in error.data["message"]
+        assert error.kind == "error"
+        assert "decoder failed: RuntimeError: libzbar assertion failed" in error.data["message"]
         assert data.kind == "data" and data.data["code"] == "4006381333931"
         assert camera.statistics["decoder_errors"] == 4 and camera.state == IDLE
     finally:
@@ -107,7 +108,7 @@ def test_the_corpus_has_every_symbology_and_size():
 def test_a_folder_of_images_is_played_back(events, tmp_path):
     import cv2
 
-    for i, (frame, text, symbology) in enumerate(corpus(4, seed=5)):
+    for i, (frame, _, _) in enumerate(corpus(4, seed=5)):
         cv2.imwrite(str(tmp_path / f"frame-{i}.png"), frame)
     expected = {text for _, text, _ in corpus(4, seed=5)}
     camera, sim = start(events, simulator_folder=str(tmp_path))

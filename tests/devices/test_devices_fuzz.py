@@ -34,7 +34,7 @@ CODE_TEXT = st.one_of(st.text(max_size=60), st.text(alphabet="0123456789\x1d", m
 
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
 
 
 # -- codes: classify --------------------------------------------------------------------------------

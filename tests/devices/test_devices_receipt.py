@@ -56,7 +56,8 @@ def test_money_is_formatted_from_minor_units():
 
 def test_control_characters_in_data_never_become_printer_commands():
     sale = sample_sale(1)
-    sale = sale.model_copy(update={"lines": [sale.lines[0].model_copy(update={"name": "Tee\x1b@\x1dV\x00\x10\x04\x01"})]})
+    name = "Tee\x1b@\x1dV\x00\x10\x04\x01"
+    sale = sale.model_copy(update={"lines": [sale.lines[0].model_copy(update={"name": name})]})
     parser = EscPosParser()
     parser.feed(ReceiptBuilder().build(Receipt(SHOP, sale, "k/1")))
     [doc] = parser.documents  # no extra cut from the name

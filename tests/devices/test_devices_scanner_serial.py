@@ -43,7 +43,7 @@ def test_codes_arrive_with_the_right_symbology(rig):
     for code, symbology, *_ in CASES:
         assert sim.scan(code, symbology)
     got = data_events(events, "scanner", len(CASES))
-    for (code, _, symbology, category, valid), event in zip(CASES, got):
+    for (code, _, symbology, category, valid), event in zip(CASES, got, strict=True):
         assert event.kind == "data"
         assert (event.data["code"], event.data["symbology"], event.data["category"], event.data["valid"]) == (
             code, symbology, category, valid)
