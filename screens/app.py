@@ -238,7 +238,7 @@ class KioskApp(App):
                 "status_text": tr("Removed") if line.voided else (tr("Age check") if line.needs_approval else ""),
             } for line in cart.lines]  # oldest first, as on a till slip; the list scrolls to the newest
             self.total_text = money(cart.total.amount)
-            self.items_text = tr("{count} items").format(count=self.translator.number(cart.item_count, lang))
+            self.items_text = tr("Items: {count}").format(count=self.translator.number(cart.item_count, lang))
             self.can_pay = cart.can_pay or bool(cart.awaiting_approval)
             self.age_waiting = bool(cart.awaiting_approval)
         else:
@@ -375,6 +375,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
         from kiosk.flows.backend import KioskBackend
         return KioskBackend(settings, events, simulate=simulate).open()
     app = KioskApp(settings, events=events, backend_factory=open_backend)
+    from screens.maintenance import install as install_maintenance  # issue 7: gesture/badge + PIN -> maintenance
+    install_maintenance(app)
     shot = os.environ.get("KIOSK_TEST_SCREENSHOT")
     if shot:  # smoke test of the real entry point: screenshot once the first screen is drawn, then quit
         def take(_dt):

@@ -39,6 +39,7 @@ class CheckoutScreen(CustomerScreen):
         if self._preview is not None:
             self._preview.cancel()
             self._preview = None
+        App.get_running_app().camera_texture = None
 
     def _show_frame(self, app, camera) -> None:
         number, frame = camera.latest_frame()

@@ -36,6 +36,15 @@ EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Ca
                   "payment": "Diagnosis"}
 
 
+DEMO_TECHNICIAN_PIN, DEMO_ATTENDANT_PIN = "1379", "2468"
+
+
+def seed_demo(store: TechnicianStore) -> None:
+    """`kiosk --simulate` with no technicians yet: a demo technician and attendant (docs/maintenance.md)."""
+    store.add("demo-technician", "technician", DEMO_TECHNICIAN_PIN)
+    store.add("demo-attendant", "attendant", DEMO_ATTENDANT_PIN)
+
+
 def ago(at: float | None) -> str:
     if not at:
         return "never"
@@ -137,6 +146,8 @@ class MaintenanceModel(EventDispatcher):
     def open_pad(self) -> None:
         if self.shown or self.backend is None:
             return
+        if self.backend.simulate and not self.store.people():
+            seed_demo(self.store)
         self._pin, self.pin_dots = "", ""
         self.locked = self.lockout.locked_for() > 0
         self.pin_message = self._lock_text() if self.locked else "Technician PIN"
@@ -215,6 +226,8 @@ class MaintenanceModel(EventDispatcher):
 
     def take_event(self, event: Event) -> bool:
         """True when the maintenance screen consumed the event (the customer flow never sees it)."""
+        if self.backend is None:
+            return False
         self._last_event[event.source] = time.time()
         if event.kind == DATA and event.source in ("scanner", "camera"):
             code = str(event.data.get("code", ""))
@@ -223,7 +236,8 @@ class MaintenanceModel(EventDispatcher):
                 self.touched()
                 self._refresh_devices()
                 return True
-            if self.settings.maintenance.gesture != "none" and self.store.verify_badge(code):
+            age_check = self.app.session is not None and self.app.session.state == "age_check"
+            if not age_check and self.settings.maintenance.gesture != "none" and self.store.verify_badge(code):
                 self.open_pad()  # a technician badge: straight to the PIN pad
                 return True
         if self.shown and self.page == "devices" and event.kind in (STATUS, DATA, "error"):
@@ -280,7 +294,8 @@ class MaintenanceModel(EventDispatcher):
             return
         self._checks["payment"] = "end of day running..."
         self._background(lambda: terminal.end_of_day().result(timeout=300),
-                         lambda r, e: self._device_done("payment", f"end of day done: {r}", e))
+                         lambda r, e: self._device_done("payment", "end of day done: " + ", ".join(
+                             f"{k.replace('_', ' ')} {v}" for k, v in (r or {}).items()), e))
 
     def _device_done(self, name: str, text: str, error: BaseException | None) -> None:
         self._checks[name] = f"FAILED: {error}" if error else text
