@@ -45,7 +45,9 @@ def start():
     config_path = DATA / "kiosk.toml"
     if not config_path.exists():
         config_path.write_text(CONFIG_TEXT)
-    environ = {"KIOSK_KIOSK_DATA_DIR": str(DATA), "KIOSK_MAINTENANCE_USB_EXPORT_DIR": str(DATA / "usb")}
+    environ = {"KIOSK_KIOSK_DATA_DIR": str(DATA), "KIOSK_MAINTENANCE_USB_EXPORT_DIR": str(DATA / "usb"),
+               # a real network printer that is not there: the Devices page switches it to its simulator
+               "KIOSK_DEVICES_PRINTER_DRIVER": "network", "KIOSK_DEVICES_PRINTER_PORT": str(dead_port())}
     settings = config.load(config_path, environ=environ)
     configure_logging(settings.data_path)
     store = TechnicianStore(DATA / "technicians.json")
@@ -61,8 +63,8 @@ def start():
     from screens.maintenance import install
     events = EventQueue()
     backend = KioskBackend(settings, events, simulate=True, start_server=False).open()
-    assert wait_until(lambda: all(d.state == "idle" for d in backend.devices.devices.values()), 30), \
-        backend.devices.snapshot()
+    assert wait_until(lambda: all(d.state == ("offline" if n == "printer" else "idle")
+                                  for n, d in backend.devices.devices.items()), 30), backend.devices.snapshot()
     app = KioskApp(settings, backend=backend, events=events)
     calls = {"quit": 0, "restart": 0}
     model = install(app, config_path=config_path, environ=environ,
@@ -71,6 +73,24 @@ def start():
     drv = AppDriver(app).start()
     drv.wait_until(lambda: app.sm.current == "attract", 20, "attract")
     return drv, backend, model, calls, config_path
+
+
+def dead_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def add_sale(journal, total: int = 349) -> str:
+    import uuid
+    sale = str(uuid.uuid4())
+    line = {"line_no": 1, "item_id": "04006381333931", "name": "Milk", "quantity": 1, "unit_price": total,
+            "total": total, "vat_code": "B", "vat_rate": 700}
+    vat = {"code": "B", "rate": 700, "gross": total, "net": total - 23, "vat": 23}
+    intent = journal.record_payment_intent(sale, total, "EUR", {"lines": [line], "vat": [vat]})
+    journal.complete_sale(sale, intent, {"brand": "girocard", "masked_pan": "672559******1234", "auth_code": "A1"})
+    return sale
 
 
 def shot(drv, name: str) -> str:
@@ -105,6 +125,13 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     enter_pin(drv, TECH_PIN)
     drv.wait_until(lambda: model.page == "devices" and drv.has("test_printer"), 10, "devices page")
     note(tech_login={"who": model.who, "role": model.role, "customer_mode": app.customer_mode})
+    drv.wait_until(lambda: text_of(drv, "state_printer") == "OFFLINE", 10, "the missing printer offline")
+    offline = {"error": text_of(drv, "error_printer")}
+    shots["devices_offline"] = shot(drv, "devices_offline")
+    drv.tap("sim_printer")
+    drv.wait_until(lambda: text_of(drv, "state_printer") == "IDLE" and "printer" in sims, 20, "printer simulator")
+    note(switch={"offline": offline, "check": text_of(drv, "check_result_printer"),
+                 "driver_port": backend.devices["printer"].settings.port, "sim_port": sims["printer"].port})
     shots["devices"] = shot(drv, "devices")
     # --- test print through the simulator ----------------------------------------------------------------
     printer_sim = sims["printer"]
@@ -127,8 +154,17 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.wait_until(lambda: "4006381333931" in text_of(drv, "last_scan"), 10, "the scan on the page")
     note(scan_test={"last_scan": text_of(drv, "last_scan"), "session_state": app.session.state,
                     "cart": app.session.cart is not None and app.session.cart.item_count})
+    # --- payment terminal diagnosis and end of day -------------------------------------------------------
+    drv.tap("test_payment")
+    drv.wait_until(lambda: text_of(drv, "check_result_payment").startswith(("OK", "FAILED")), 30, "diagnosis")
+    diagnosis = text_of(drv, "check_result_payment")
+    drv.tap("eod_payment")
+    drv.wait_until(lambda: "end of day done" in text_of(drv, "check_result_payment")
+                   or text_of(drv, "check_result_payment").startswith("FAILED"), 60, "end of day")
+    note(payment={"diagnosis": diagnosis, "end_of_day": text_of(drv, "check_result_payment")})
     # --- the other pages ---------------------------------------------------------------------------------
     backend.record_event("help_called", {"screen": "checkout", "items": 2})
+    sale = add_sale(backend.journal)
     logging.getLogger("kiosk.test").warning("printer reported paper out during the maintenance test")
     logging.getLogger("kiosk.test").error("an example error for the log page")
     pages = {}
@@ -148,7 +184,7 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     no_stick = text_of(drv, "message")
     (Path(model.settings.maintenance.usb_export_dir)).mkdir(parents=True, exist_ok=True)
     drv.tap("export_queue")
-    note(export={"no_stick": no_stick, "done": text_of(drv, "message"),
+    note(export={"no_stick": no_stick, "done": text_of(drv, "message"), "depth": backend.journal.outbox_stats()[0],
                  "files": sorted(p.name for p in Path(model.settings.maintenance.usb_export_dir).iterdir())})
     # --- config edit: a bad value, then a good one ---------------------------------------------------------
     drv.tap("tab_config")
@@ -166,7 +202,15 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.tap("config_save")
     note(config_good={"message": text_of(drv, "message"), "file": config_path.read_text(),
                       "previous": config_path.with_name("kiosk.toml.previous").read_text()})
-    # --- reprint from the journal --------------------------------------------------------------------------
+    # --- reprint from the journal, help calls dealt with --------------------------------------------------
+    drv.tap("tab_journal")
+    seq = backend.journal.transaction(sale).seq
+    before = len(printer_sim.receipts)
+    drv.tap(f"reprint_{seq}")
+    drv.wait_until(lambda: len(printer_sim.receipts) > before, 20, "the reprint at the simulator")
+    drv.tap("help_done")
+    note(reprint={"text": printer_sim.receipts[-1].text, "message": text_of(drv, "message"),
+                  "help_rows_after": model.help_rows})
     # --- the audit chain, intact and then tampered -------------------------------------------------------
     drv.tap("tab_system")
     drv.tap("check_audit")
@@ -203,6 +247,14 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     note(attendant_exit={"exit_button_usable": exit_shown, "quit_calls": calls["quit"],
                          "customer_mode": app.customer_mode, "close_refused": close_refused,
                          "message": text_of(drv, "message"), "audit_tail": audit[-3:]})
+    # --- a technician badge scanned on the attract screen opens the PIN pad ----------------------------------
+    drv.tap("logout")
+    drv.wait_until(lambda: not model.shown, 5, "overlay closed")
+    sims["scanner"].scan("TECH-BADGE-ADA", "CODE128")
+    drv.wait_until(lambda: model.shown, 10, "the PIN pad after the badge")
+    note(badge={"pad": model.page, "session_state": app.session.state})
+    enter_pin(drv, ATTENDANT_PIN)
+    drv.wait_until(lambda: model.role == "attendant", 10, "attendant login")
     # --- 2 minutes without a touch log out ---------------------------------------------------------------------
     access = model.access
     real_clock = access.clock

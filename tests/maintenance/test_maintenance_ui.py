@@ -54,7 +54,7 @@ def test_five_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(seen):
 def test_every_page_renders(seen):
     assert seen["tech_login"] == {"who": "tom", "role": "technician", "customer_mode": False}
     assert seen["pages"] == {page: page for page in PAGES if page != "devices"}
-    for name in ("pin", *PAGES, "pin_locked", "pin_locked_after_restart", "config_refused", "system_tampered"):
+    for name in ("pin", *PAGES, "devices_offline", "devices_paper_out", "pin_locked", "pin_locked_after_restart", "config_refused", "system_tampered"):
         png = SHOTS / f"{name}.png"
         assert png.exists(), name
         assert not is_blank(png), f"{png} is blank"
@@ -109,7 +109,28 @@ def test_an_attendant_cannot_exit_to_the_desktop(seen):
 
 def test_the_usb_export_and_the_session_timeout(seen):
     assert seen["export"]["no_stick"].startswith("no USB stick at ")
-    assert seen["export"]["done"].startswith("5 unsent transactions written to 1 file(s)")
+    assert seen["export"]["done"].startswith(f"{seen['export']['depth']} unsent transactions written to 1 file(s)")
     assert len(seen["export"]["files"]) == 1
     assert not seen["timeout"]["shown"]
     assert seen["timeout"]["last_audit"]["details"] == {"reason": "timeout: 2 minutes without a touch"}
+
+
+def test_a_missing_device_is_switched_to_its_simulator(seen):
+    switch = seen["switch"]
+    assert switch["offline"]["error"].startswith("Problem: cannot connect:")
+    assert switch["check"] == "now on its simulator" and switch["driver_port"] == switch["sim_port"]
+
+
+def test_terminal_diagnosis_and_end_of_day(seen):
+    assert seen["payment"]["diagnosis"] == "OK: terminal ready"
+    assert seen["payment"]["end_of_day"].startswith("end of day done: ")
+
+
+def test_reprint_from_the_journal_and_help_calls_dealt_with(seen):
+    assert "Milk" in seen["reprint"]["text"] and "672559******1234" in seen["reprint"]["text"]
+    assert seen["reprint"]["help_rows_after"] == []
+    assert ["tom", "reprint"] in seen["audit_all"] and ["tom", "help_done"] in seen["audit_all"]
+
+
+def test_a_technician_badge_opens_the_pin_pad(seen):
+    assert seen["badge"] == {"pad": "pin", "session_state": "attract"}  # the badge never reached a cart
