@@ -138,6 +138,7 @@ class KioskApp(App):
         self.backend = backend
         self.session = flow.Session(backend, mode=self.settings.kiosk.mode,
                                     default_language=self.settings.locale.default_language,
+                                    default_large_text=self.settings.ui.large_text,
                                     idle_timeout_s=self.settings.ui.idle_timeout_s,
                                     countdown_s=self.settings.ui.still_there_countdown_s, now=self.now())
         self._drain_trigger = Clock.create_trigger(self.drain_events, -1)

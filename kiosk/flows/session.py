@@ -69,10 +69,12 @@ class Message:
 
 class Session:
     def __init__(self, backend: Backend, *, mode: str = "both", default_language: str = "en",
-                 idle_timeout_s: float = 60, countdown_s: float = 20, now: float = 0.0):
+                 default_large_text: bool = False, idle_timeout_s: float = 60, countdown_s: float = 20,
+                 now: float = 0.0):
         self.backend = backend
         self.mode = mode
         self.default_language = default_language
+        self.default_large_text = default_large_text
         self.idle_timeout_s, self.countdown_s = idle_timeout_s, countdown_s
         self.version = 0  # bumped on every change the screens should show
         self._reset(now)
@@ -82,7 +84,7 @@ class Session:
     def _reset(self, now: float) -> None:
         self.state = ATTRACT
         self.lang = self.default_language
-        self.large_text = False
+        self.large_text = self.default_large_text
         self.cart: Cart | None = None
         self.message: Message | None = None
         self.help_called = False
@@ -219,6 +221,9 @@ class Session:
                                  "message_id": "payment.unavailable"}, now)
         elif event.source == "printer" and event.kind == DATA and event.data.get("job") == "failed":
             if event.data.get("job_id") == self.receipt_job and self.receipt_job is not None:
+                self.receipt_job = None
+                if self.state == THANKS and self.sale_uuid is not None:
+                    self._go(RECEIPT_QR)  # the receipt is still there for the customer, as a QR code
                 self._say(texts.PRINTER_FAILED, help=True)
         elif event.kind == STATUS:
             self._changed()  # availability may have changed; tick() moves attract <-> out of service

@@ -297,3 +297,23 @@ def test_help_is_journaled_from_every_state(backend):
         assert backend.events[-1][0] == "help_called" and backend.events[-1][1]["screen"] == state
         session.dismiss_help()
         assert not session.help_called
+
+
+def test_failed_receipt_print_switches_to_the_qr_code(backend):
+    from kiosk.events import DATA, Event
+    session = checkout(backend, MILK)
+    approved(backend, session)
+    session.receipt("print", 4.0)
+    assert session.state == s.THANKS
+    session.handle(Event("printer", DATA, {"job": "failed", "job_id": session.receipt_job}), 5.0)
+    assert session.state == s.RECEIPT_QR and session.message.msgid == texts.PRINTER_FAILED
+
+
+def test_language_and_large_text_return_to_the_defaults_after_each_customer(backend):
+    session = new(backend, default_large_text=True, default_language="de")
+    assert session.large_text and session.lang == "de"
+    session.start_checkout(1.0)
+    session.toggle_large_text()
+    session.set_language("nl")
+    session.cancel(2.0)
+    assert session.large_text and session.lang == "de" and session.state == s.ATTRACT

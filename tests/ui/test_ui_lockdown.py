@@ -43,3 +43,20 @@ def test_logo_gesture_calls_the_maintenance_hook(driver):
         assert calls == [driver.app]
     finally:
         driver.app.maintenance_hook = None
+
+
+def test_kivy_is_configured_for_a_kiosk(driver):
+    from kivy.config import Config
+    assert Config.get("kivy", "exit_on_escape") == "0"
+    assert Config.get("graphics", "show_cursor") == "0"
+    assert "disable_multitouch" in Config.get("input", "mouse")  # no red dots on a right click
+
+
+def test_full_screen_is_configured_when_asked(tmp_path):
+    import subprocess
+    import sys
+    code = ("from pathlib import Path; from screens.boot import prepare_kivy; "
+            f"prepare_kivy(Path({str(tmp_path)!r}), fullscreen=True); from kivy.config import Config; "
+            "print(Config.get('graphics', 'fullscreen'), Config.get('graphics', 'borderless'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split()[-2:] == ["auto", "1"], out.stderr[-2000:]
