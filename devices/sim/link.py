@@ -113,6 +113,9 @@ class TcpLink(Link):
             if self.rfc2217:
                 self._telnet[client] = _telnet_server(client)
             with self._lock:
+                if self._server is not server:  # unplugged while this connection was being accepted
+                    _close_socket(client)
+                    return
                 old, self._client = self._client, client
             if old is not None:  # a reconnecting kiosk replaces its old connection
                 _close_socket(old)
