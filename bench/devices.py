@@ -75,15 +75,15 @@ def replug_times(rounds: int) -> dict[str, float]:
     for name, sim, device in rigs:
         device.open()
         try:
-            wait_until(lambda: device.state == IDLE, 10)
+            wait_until(lambda d=device: d.state == IDLE, 10)
             for _ in range(rounds):
                 sim.unplug()
-                if not wait_until(lambda: device.state == "offline", 10):
+                if not wait_until(lambda d=device: d.state == "offline", 10):
                     raise SystemExit(f"{name}: unplug not noticed")
                 time.sleep(0.3)  # unplugged for a moment, so the backoff has grown
                 start = time.monotonic()
                 sim.replug()
-                if not wait_until(lambda: device.state == IDLE, 10, interval=0.001):
+                if not wait_until(lambda d=device: d.state == IDLE, 10, interval=0.001):
                     raise SystemExit(f"{name}: not back after replug: {device.last_error}")
                 worst[name] = max(worst.get(name, 0.0), time.monotonic() - start)
         finally:
