@@ -94,7 +94,9 @@ def add_sale(journal, total: int = 349) -> str:
 
 
 def shot(drv, name: str) -> str:
-    drv.frames(3)
+    settle = time.monotonic() + 0.2  # buttons show "pressed" for a moment after a tap
+    while time.monotonic() < settle:
+        drv.frames(1)
     return str(drv.screenshot(SHOTS / f"{name}.png"))
 
 

@@ -31,6 +31,8 @@ def run_child(scenario: str, data: Path, results: Path) -> dict:
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("maintenance-ui")
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
     main = run_child("main", folder / "data", folder / "main.json")
     restart = run_child("restart", folder / "data", folder / "restart.json")
     return {**main, **restart}
