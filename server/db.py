@@ -135,6 +135,11 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")  # an acknowledged batch survives power loss too
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
+            dbapi_conn.isolation_level = None  # SQLAlchemy, not the driver, begins transactions: savepoints work
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
         return engine
     return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
