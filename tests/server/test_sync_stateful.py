@@ -19,7 +19,7 @@ from kiosk.journal import Journal
 from kiosk.sync import SyncClient, SyncError
 
 
-EXAMPLES = int(os.environ.get("KIOSK_SYNC_SM_EXAMPLES", "15"))  # raise for a longer search
+EXAMPLES = int(os.environ.get("KIOSK_SYNC_SM_EXAMPLES", "12"))  # raise for a longer search
 
 
 class Network(httpx.HTTPTransport):
