@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the kiosk needs, only those that are missing.
 set -euo pipefail
-pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1)
+pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 libusb-1.0-0)
 [ -n "${DISPLAY:-}" ] || pkgs+=(xvfb xauth)
 missing=()
 for p in "${pkgs[@]}"; do

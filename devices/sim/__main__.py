@@ -7,6 +7,7 @@
     python -m devices.sim send --port 7700 "paper out" "scan BK-7Q2X9K QR"
     python -m devices.sim frames var/frames --count 40   # camera test images for folder playback
     python -m devices.sim receipt docs/img/sample-receipt.png --logo docs/img/sample-logo.png
+    python -m devices.sim payment tcp --port 20007 --decline 05   # ZVT card terminal (see docs/payment.md)
 
 `run` prints where each simulator listens and a control port, then reads commands from stdin
 (type `help`). `send` runs commands on a running console or on the kiosk's own simulators.
@@ -123,6 +124,10 @@ def _receipt(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["payment"]:  # the ZVT card terminal has its own simulator and options
+        from devices.zvt.sim import main as payment_main
+        return payment_main(args[1:])
     ap = argparse.ArgumentParser(prog="python -m devices.sim", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="action", required=True)
