@@ -6,7 +6,7 @@
   catalog_delta_apply_ms     apply a 1,000-item catalog delta in one local transaction (target <= 200 ms)
   catalog_delta_pull_ms      the whole pull of that delta: request, validation and the transaction
 
-Usage: python bench/sync.py [--kiosks 20] [--batches 10] [--batch-size 100] [--runs 3] [--workers 2]
+Usage: python bench/sync.py [--kiosks 20] [--batches 10] [--batch-size 100] [--runs 3] [--sqlite-workers 1] [--pg-workers 2]
 Prints load_average_1m= as well: other work on the machine lowers the rates.
 """
 from __future__ import annotations
@@ -165,12 +165,13 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=10, help="per kiosk and run")
     parser.add_argument("--runs", type=int, default=3, help="ingest runs; the best is reported (other load is noise)")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2, help="server processes (SQLite in WAL mode takes 2 fine)")
+    parser.add_argument("--sqlite-workers", type=int, default=1, help="server processes on SQLite (group commit: 1)")
+    parser.add_argument("--pg-workers", type=int, default=2, help="server processes on PostgreSQL")
     args = parser.parse_args()
     print(f"load_average_1m={os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        with ServerProcess(work / "sqlite", admin_token=ADMIN, workers=args.workers) as server:
+        with ServerProcess(work / "sqlite", admin_token=ADMIN, workers=args.sqlite_workers) as server:
             print(f"backlog_10k_drain_s={backlog_drain(server.url, work):.2f}", flush=True)
             rate = max(ingest_rate(server.url, args.kiosks, args.batches, args.batch_size) for _ in range(args.runs))
             print(f"ingest_tx_per_s_sqlite={rate:.0f}", flush=True)
@@ -185,7 +186,7 @@ def main() -> int:
             return 0
         url, drop = postgres_database(dsn)
         try:
-            with ServerProcess(work / "pg", database_url=url, admin_token=ADMIN, workers=args.workers) as server:
+            with ServerProcess(work / "pg", database_url=url, admin_token=ADMIN, workers=args.pg_workers) as server:
                 rate = max(ingest_rate(server.url, args.kiosks, args.batches, args.batch_size)
                            for _ in range(args.runs))
                 print(f"ingest_tx_per_s_postgres={rate:.0f}", flush=True)

@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--fd", type=int, help="serve on this inherited, bound socket (tests, socket activation)")
     serve.add_argument("--workers", type=int, default=1,
-                       help="processes (SQLite: 1 or 2; PostgreSQL: about the number of cores)")
+                       help="processes (SQLite: 1, it commits concurrent batches together; PostgreSQL: about the cores)")
     serve.add_argument("--ssl-certfile", help="PEM certificate (chain): serve HTTPS")
     serve.add_argument("--ssl-keyfile", help="PEM private key for --ssl-certfile")
     serve.add_argument("--log-level", default="info")
