@@ -194,7 +194,7 @@ def run_chaos(server, workdir: Path, kiosks: int = 20, per_kiosk: int = 1000, ki
 
 
 def main() -> int:
-    from conftest import start_server
+    from kserver_harness import start_server
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=20)

@@ -1,87 +1,9 @@
 """Fixtures: a real `kiosk-server serve` process on loopback, on SQLite and (with a DSN) on PostgreSQL."""
 from __future__ import annotations
 
-import os
-import uuid
-
-import httpx
 import pytest
-import sqlalchemy as sa
 
-from server.process import ServerProcess
-
-PG_DSN = os.environ.get("KIOSK_TEST_PG_DSN", "")
-PG_SKIP = ("PostgreSQL tests need KIOSK_TEST_PG_DSN (a postgresql:// URL of a role that may create databases); "
-           "run `eval \"$(bash scripts/ci-postgres.sh)\"` to install and start a local PostgreSQL and set it")
-ADMIN_TOKEN = "test-admin-" + uuid.uuid4().hex
-
-
-def fresh_postgres_database() -> tuple[str, callable]:
-    """A new, empty database on the test server: (URL, drop function)."""
-    if not PG_DSN:
-        pytest.skip(PG_SKIP)
-    base = sa.engine.make_url(PG_DSN).set(drivername="postgresql+psycopg")
-    name = "kiosk_test_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False), drop
-
-
-def database_url(backend: str, tmp_path) -> tuple[str, callable]:
-    if backend == "postgres":
-        return fresh_postgres_database()
-    return "", lambda: None  # the server's default: SQLite under its data dir
-
-
-class Server:
-    """A running server plus the admin's view of it."""
-
-    def __init__(self, proc: ServerProcess, backend: str):
-        self.proc, self.backend, self.url = proc, backend, proc.url
-        self.admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-    def enroll(self, kiosk_id: str | None = None) -> tuple[str, dict]:
-        """A new kiosk: (id, its auth headers)."""
-        kiosk_id = kiosk_id or "k-" + uuid.uuid4().hex[:10]
-        reply = httpx.post(f"{self.url}/v1/admin/kiosks", json={"kiosk_id": kiosk_id}, headers=self.admin, timeout=30)
-        reply.raise_for_status()
-        return kiosk_id, {"Authorization": f"Bearer {reply.json()['token']}"}
-
-    def held(self, kiosk_id: str) -> list[tuple[int, str]]:
-        records, after = [], 0
-        while True:
-            page = httpx.get(f"{self.url}/v1/admin/kiosks/{kiosk_id}/transactions", headers=self.admin,
-                             params={"after_seq": after, "limit": 10000}, timeout=60).json()["records"]
-            if not page:
-                return records
-            records += [(r["seq"], r["uuid"]) for r in page]
-            after = page[-1]["seq"]
-
-    def kiosk_status(self, kiosk_id: str) -> dict:
-        fleet = httpx.get(f"{self.url}/v1/admin/fleet", headers=self.admin, timeout=30).json()
-        return next(k for k in fleet["kiosks"] if k["kiosk_id"] == kiosk_id)
-
-
-def start_server(backend: str, tmp_path, **kwargs) -> tuple[Server, callable]:
-    url, drop = database_url(backend, tmp_path)
-    proc = ServerProcess(tmp_path / "server", database_url=url, admin_token=ADMIN_TOKEN, **kwargs)
-    try:
-        proc.start()
-    except Exception:
-        proc.close()
-        drop()
-        raise
-
-    def close() -> None:
-        proc.close()
-        drop()
-    return Server(proc, backend), close
+from kserver_harness import start_server
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from conftest import ADMIN_TOKEN, fresh_postgres_database
+from kserver_harness import ADMIN_TOKEN, fresh_postgres_database
 from server.cli import main
 from server.db import make_engine, metadata, migrate
 from server.process import ServerProcess

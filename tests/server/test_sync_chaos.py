@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chaos import run_chaos
-from conftest import start_server
+from kserver_harness import start_server
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from conftest import ADMIN_TOKEN, start_server
+from kserver_harness import ADMIN_TOKEN, start_server
 from kiosk.bookings import Bookings
 from kiosk.catalog import Catalog, ItemValidator
 from kiosk.events import EventQueue

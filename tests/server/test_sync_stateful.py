@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from conftest import start_server
+from kserver_harness import start_server
 from kiosk.journal import Journal
 from kiosk.sync import SyncClient, SyncError
 
