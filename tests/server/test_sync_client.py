@@ -233,3 +233,31 @@ def test_damaged_outbox_row_is_dead_lettered_not_stalling(kiosk):
     status = server.kiosk_status(kiosk_id)
     assert status["held_through"] == 3 and status["dead_letters"] == 1
     assert [seq for seq, _ in server.held(kiosk_id)] == [1, 3]
+
+
+def test_a_delta_failing_half_way_leaves_the_old_catalog(kiosk, tmp_path):
+    server, kiosk_id, journal, client = kiosk
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    items = [{"plu": str(n), "names": {"en": f"plum {n}"}, "price": "0.30", "vat": "B"} for n in range(800, 810)]
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items, headers=admin).raise_for_status()
+    broken = {"on": False}
+
+    def validator(row):  # a fault in the middle of applying: the 6th row cannot be inserted
+        columns = VALIDATOR(row)
+        return columns[:3] if broken["on"] and row.get("plu") == "805" else columns
+    sync = client(catalog=lambda: Catalog(tmp_path / "catalog.db"), item_validator=validator)
+    sync.sync_once()
+    catalog = Catalog(tmp_path / "catalog.db")
+    try:
+        before = (catalog.version, sorted((i.plu, i.price) for i in catalog.plu_items()))
+        httpx.put(f"{server.url}/v1/admin/catalog", json=[dict(i, price="0.40") for i in items],
+                  headers=admin).raise_for_status()
+        broken["on"] = True
+        with pytest.raises(sqlite3.Error):
+            sync.sync_once()
+        assert (catalog.version, sorted((i.plu, i.price) for i in catalog.plu_items())) == before  # not a mix
+        broken["on"] = False
+        sync.sync_once()
+        assert {i.price for i in catalog.plu_items()} == {40}
+    finally:
+        catalog.close()
