@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -354,9 +355,14 @@ class KioskApp(App):
 
     # --- lockdown ---------------------------------------------------------------------------------------
 
+    def terminate(self, *_args) -> None:
+        """SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal): the system may always stop the kiosk."""
+        self._terminating = True
+        Clock.schedule_once(lambda _dt: self.stop(), 0)
+
     def _on_request_close(self, *_args, **_kw) -> bool:
         """Window close (the WM's close button, Alt+F4): refused while a customer may be at the screen."""
-        if self.customer_mode:
+        if self.customer_mode and not getattr(self, "_terminating", False):
             log.info("window close request ignored in customer mode")
             return True
         return False
@@ -389,6 +395,11 @@ def run(settings: Settings, simulate: bool = False) -> int:
             print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
             app.stop()
         Clock.schedule_once(take, 1.0)
+    def signals_to_app(*_):
+        # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, app.terminate)
+    Clock.schedule_once(signals_to_app, 0)
     try:
         app.run()
     finally:

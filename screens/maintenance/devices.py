@@ -3,7 +3,7 @@ scan test / terminal diagnosis, end of day, reconnect, switch to the simulator."
 from __future__ import annotations
 
 from kivy.factory import Factory
-from kivy.properties import DictProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from screens.maintenance.shell import Page
 
@@ -11,7 +11,15 @@ STATE_COLOUR = {"idle": "success", "busy": "primary", "offline": "danger", "erro
 
 
 class DeviceRow(Factory.BoxLayout):
-    row = DictProperty()
+    name = StringProperty("")
+    kind = StringProperty("")
+    state = StringProperty("")
+    error = StringProperty("")
+    counters = StringProperty("")
+    last_event = StringProperty("")
+    check = StringProperty("")
+    external = StringProperty("Test")
+    simulated = BooleanProperty(False)
 
 
 class DevicesPage(Page):
@@ -23,6 +31,11 @@ class DevicesPage(Page):
 
     def _rebuild(self, _model, rows) -> None:
         box = self.ids.rows
+        if [r["name"] for r in rows] == [child.name for child in reversed(box.children)]:
+            for child, row in zip(reversed(box.children), rows):
+                for key, value in row.items():
+                    setattr(child, key, value)  # in place: cheap, and a finger on a button keeps its button
+            return
         box.clear_widgets()
         for row in rows:
-            box.add_widget(DeviceRow(row=row))
+            box.add_widget(DeviceRow(**row))

@@ -48,3 +48,24 @@ def test_missing_config_file_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "nope.toml")], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_stops_the_locked_down_kiosk(tmp_path):
+    import signal
+    import time
+    env = dict(os.environ, KIOSK_KIOSK_DATA_DIR=str(tmp_path / "var"), KIOSK_SERVER_START_LOCAL="false")
+    proc = subprocess.Popen([sys.executable, "main.py", "--simulate"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        log = tmp_path / "var" / "logs" / "kiosk.log"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "Start application main loop" not in (
+                log.read_text() if log.exists() else ""):
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
