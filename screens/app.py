@@ -9,6 +9,7 @@ so switching the language at any moment re-renders every text.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import signal
@@ -195,7 +196,6 @@ class KioskApp(App):
         now = self.now()
         self.session.touch(now)
         fn = getattr(self.session, method)
-        import inspect
         if "now" in inspect.signature(fn).parameters:
             fn(*args, now=now)
         else:
@@ -338,7 +338,8 @@ class KioskApp(App):
             self.act("type_code", text)
         else:
             self.pin_text = text[:12]
-            self.session and self.session.touch(self.now())
+            if self.session is not None:
+                self.session.touch(self.now())
 
     def submit_pin(self) -> None:
         pin, self.pin_text = self.pin_text, ""

@@ -15,7 +15,6 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from kiosk.bookings import Booking, Bookings, CheckinCheck
 from kiosk.catalog import Catalog, ItemValidator

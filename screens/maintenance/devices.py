@@ -14,10 +14,12 @@ class DeviceRow(Factory.BoxLayout):
     name = StringProperty("")
     kind = StringProperty("")
     state = StringProperty("")
+    state_text = StringProperty("")  # kv cannot bind through root.state.upper()
     error = StringProperty("")
     counters = StringProperty("")
     last_event = StringProperty("")
     check = StringProperty("")
+    check_failed = BooleanProperty(False)
     external = StringProperty("Test")
     simulated = BooleanProperty(False)
 

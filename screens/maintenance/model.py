@@ -67,6 +67,7 @@ class MaintenanceModel(EventDispatcher):
     pin_dots = StringProperty("")
     pin_message = StringProperty("")
     locked = BooleanProperty(False)
+    pin_bad = BooleanProperty(False)  # the message is a warning (wrong PIN, locked)
     message = StringProperty("")  # the outcome of the last action
     message_bad = BooleanProperty(False)
     devices = ListProperty()
@@ -151,6 +152,7 @@ class MaintenanceModel(EventDispatcher):
         self._pin, self.pin_dots = "", ""
         self.locked = self.lockout.locked_for() > 0
         self.pin_message = self._lock_text() if self.locked else "Technician PIN"
+        self.pin_bad = self.locked
         self.page, self.shown = "pin", True
         self._ticker = Clock.schedule_interval(self.tick, 1.0)
 
@@ -177,6 +179,7 @@ class MaintenanceModel(EventDispatcher):
             self.go("devices")
             return
         self.locked = result.locked_for_s > 0
+        self.pin_bad = True
         self.pin_message = self._lock_text() if self.locked else \
             f"Wrong PIN: {result.tries_left} {'try' if result.tries_left == 1 else 'tries'} left"
 
@@ -204,7 +207,7 @@ class MaintenanceModel(EventDispatcher):
     def tick(self, *_dt) -> None:
         if self.page == "pin":
             if self.locked and self.lockout.locked_for() == 0:
-                self.locked, self.pin_message = False, "Technician PIN"
+                self.locked, self.pin_bad, self.pin_message = False, False, "Technician PIN"
             elif self.locked:
                 self.pin_message = self._lock_text()
             return
@@ -252,11 +255,13 @@ class MaintenanceModel(EventDispatcher):
             snap = device.snapshot()
             paper = getattr(getattr(device, "status", None), "paper", None)
             counters = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(snap["statistics"].items()))
-            rows.append({"name": name, "kind": snap["kind"], "state": snap["state"],
+            check = self._checks.get(name, "")
+            rows.append({"name": name, "kind": snap["kind"], "state": snap["state"], "state_text": snap["state"].upper(),
+                         "check_failed": check.startswith("FAILED"),
                          "error": snap["last_error"] or ("paper " + paper.replace("_", " ") if paper and paper != "ok"
                                                          else ""),
                          "counters": counters or "no counters yet", "last_event": ago(self._last_event.get(name)),
-                         "check": self._checks.get(name, ""), "external": EXTERNAL_CHECK.get(snap["kind"], "Test"),
+                         "check": check, "external": EXTERNAL_CHECK.get(snap["kind"], "Test"),
                          "simulated": name in self.backend.devices.simulators})
         self.devices = rows
 

@@ -2,7 +2,7 @@
 instead of the journal, and a terminal/printer that do what the test tells them."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
