@@ -79,7 +79,7 @@ def test_server_down_keeps_the_queue_and_resumes(tmp_path, kiosk):
         kiosk_id, auth = own.enroll()
         with Journal(tmp_path / "j2.db", kiosk_id) as journal:
             sync = SyncClient(journal, server_url=own.url, token=auth["Authorization"][7:], kiosk_id=kiosk_id,
-                              backoff_base_s=0.05, backoff_cap_s=0.3, interval_s=0.2, timeout_s=5)
+                              backoff_base_s=0.05, backoff_cap_s=0.3, interval_s=0.2, timeout_s=1)
             try:
                 own.proc.kill()
                 for _ in range(20):
