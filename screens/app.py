@@ -396,6 +396,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
             print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
             app.stop()
         Clock.schedule_once(take, 1.0)
+
     def signals_to_app(*_):
         # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
         for signum in (signal.SIGTERM, signal.SIGINT):
