@@ -47,6 +47,7 @@ def start():
         config_path.write_text(CONFIG_TEXT)
     environ = {"KIOSK_KIOSK_DATA_DIR": str(DATA), "KIOSK_MAINTENANCE_USB_EXPORT_DIR": str(DATA / "usb"),
                # a real network printer that is not there: the Devices page switches it to its simulator
+               "KIOSK_SERVER_TIMEOUT_S": "2",  # a gone server is noticed quickly
                "KIOSK_DEVICES_PRINTER_DRIVER": "network", "KIOSK_DEVICES_PRINTER_PORT": str(dead_port())}
     settings = config.load(config_path, environ=environ)
     configure_logging(settings.data_path)
@@ -62,7 +63,7 @@ def start():
     from screens.driver import AppDriver
     from screens.maintenance import install
     events = EventQueue()
-    backend = KioskBackend(settings, events, simulate=True, start_server=False).open()
+    backend = KioskBackend(settings, events, simulate=True, start_server=SCENARIO == "sync").open()
     assert wait_until(lambda: all(d.state == ("offline" if n == "printer" else "idle")
                                   for n, d in backend.devices.devices.items()), 30), backend.devices.snapshot()
     app = KioskApp(settings, backend=backend, events=events)
@@ -143,11 +144,22 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.wait_until(lambda: "test page queued" in text_of(drv, "check_result_printer"), 10, "check text")
     note(test_print={"receipt_text": printer_sim.receipts[-1].text, "check": text_of(drv, "check_result_printer")})
     # --- paper out in the simulator -> Devices page ---------------------------------------------------
+    posted = []  # when the printer driver posted its "paper out" status (Event.at)
+    drain = app.events.drain
+
+    def watching_drain(limit=None):
+        events = drain(limit)
+        posted.extend(e.at for e in events if e.source == "printer" and e.data.get("paper") == "out")
+        return events
+    app.events.drain = watching_drain
     printer_sim.set_paper("out")
     t0 = time.monotonic()
     drv.wait_until(lambda: "paper" in text_of(drv, "error_printer").lower(), 10, "paper out on the page")
-    seen_s = time.monotonic() - t0
-    note(paper_out={"seconds": seen_s, "error": text_of(drv, "error_printer"), "state": text_of(drv, "state_printer")})
+    seen = time.monotonic()
+    app.events.drain = drain
+    note(paper_out={"seconds": seen - t0, "event_to_page_s": seen - posted[0],
+                    "poll_interval_s": backend.devices["printer"].settings.status_interval_s,
+                    "error": text_of(drv, "error_printer"), "state": text_of(drv, "state_printer")})
     shots["devices_paper_out"] = shot(drv, "devices_paper_out")
     printer_sim.set_paper("ok")
     drv.wait_until(lambda: text_of(drv, "state_printer") == "IDLE", 10, "printer idle again")
@@ -288,11 +300,30 @@ def restart_scenario(drv, backend, model, calls, config_path) -> None:
                         "logged_in": bool(model.who), "locked_for": model.lockout.locked_for()})
 
 
+def sync_scenario(drv, backend, model, calls, config_path) -> None:
+    """With a real local central server: reachable and emptied by "sync now", then the server gone."""
+    drv.wait_until(lambda: backend.sync is not None, 90, "the local server and the sync client")
+    gesture(drv)
+    enter_pin(drv, TECH_PIN)
+    drv.tap("tab_sync")
+    rows = lambda: dict(model.sync_rows)  # noqa: E731
+    drv.tap("sync_now")
+    drv.wait_until(lambda: rows()["Unsent transactions"] == "0" and ": reachable" in rows()["Server"], 30, "synced")
+    note(sync_online=rows(), sync_now_message=text_of(drv, "message"))
+    shot(drv, "sync_online")
+    backend.server.kill()
+    backend.record_event("help_called", {"screen": "attract", "items": 0})
+    drv.tap("sync_now")
+    drv.wait_until(lambda: "NOT reachable" in rows()["Server"], 30, "the server to be missed")
+    note(sync_offline=rows())
+    shot(drv, "sync_offline")
+
+
 def main() -> int:
     drv = backend = None
     try:
         drv, backend, model, calls, config_path = start()
-        {"main": main_scenario, "restart": restart_scenario}[SCENARIO](drv, backend, model, calls, config_path)
+        {"main": main_scenario, "restart": restart_scenario, "sync": sync_scenario}[SCENARIO](drv, backend, model, calls, config_path)
         note(finished=True)
         return 0
     except BaseException:
