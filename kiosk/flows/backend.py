@@ -187,7 +187,20 @@ class KioskBackend:
             self.sync.wake()
 
     def verify_attendant(self, secret: str) -> str | None:
-        return self.attendants.verify(secret)
+        """An attendant (or technician) of the maintenance store, or of the kiosk's attendants.json."""
+        try:
+            from kiosk.maintenance.technicians import TechnicianError, TechnicianStore
+        except ImportError:
+            return self.attendants.verify(secret)
+        maintenance = getattr(self.settings, "maintenance", None)
+        path = getattr(maintenance, "technicians_file", "") or self.settings.data_path / "technicians.json"
+        try:
+            staff = TechnicianStore(path)
+            person = staff.verify_badge(secret) or staff.verify_pin(secret)
+        except TechnicianError as exc:
+            log.warning("cannot check attendants: %s", exc)
+            person = None
+        return person.id if person is not None else self.attendants.verify(secret)
 
 
 def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:

@@ -33,3 +33,17 @@ def test_close_during_server_start_leaves_no_server_behind(tmp_path):
     backend = KioskBackend(settings, EventQueue(), simulate=True)
     backend.close()  # at once: the start-up thread is still running
     assert backend.server is None or backend.server.proc.poll() is not None
+
+
+def test_attendants_of_the_maintenance_store_may_approve_age_checks(tmp_path):
+    from kiosk.maintenance.technicians import TechnicianStore
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    TechnicianStore(tmp_path / "technicians.json").add("ada", "attendant", "135790", ["BADGE-ADA"])
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        assert backend.verify_attendant("BADGE-ADA") == "ada"
+        assert backend.verify_attendant("135790") == "ada"
+        assert backend.verify_attendant(DEMO_BADGE) == "demo-attendant"  # the kiosk's own list still counts
+        assert backend.verify_attendant("999999") is None
+    finally:
+        backend.close()
