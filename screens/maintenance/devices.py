@@ -2,10 +2,16 @@
 scan test / terminal diagnosis, end of day, reconnect, switch to the simulator."""
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.graphics import Color, Line
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 
 from screens.maintenance.shell import Page
+from screens.widgets import InvisibleIgnoresTouch
+
+PREVIEW_FPS = 4  # enough to aim a code; each frame is also decoded here for the overlay
 
 STATE_COLOUR = {"idle": "success", "busy": "primary", "offline": "danger", "error": "danger", "closed": "muted"}
 
@@ -24,9 +30,87 @@ class DeviceRow(Factory.BoxLayout):
     simulated = BooleanProperty(False)
 
 
+class CameraPreview(InvisibleIgnoresTouch, Factory.BoxLayout):
+    """The camera's live picture; every code zxing finds in it is outlined, its text listed below."""
+    texture = ObjectProperty(None, allownone=True)
+    found = ListProperty()  # [(text, symbology, corner points in frame pixels)]
+    found_text = StringProperty("")
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._event = None
+        self._frame_no = -1
+        self._decode = None
+
+    def start(self, camera) -> None:
+        self.stop()
+        self._event = Clock.schedule_interval(lambda _dt: self._show(camera), 1 / PREVIEW_FPS)
+
+    def stop(self) -> None:
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+        self.texture, self.found, self.found_text = None, [], ""
+
+    def _show(self, camera) -> None:
+        number, frame = camera.latest_frame()
+        if frame is None or number == self._frame_no:
+            return
+        self._frame_no = number
+        height, width = frame.shape[:2]
+        colorfmt = "luminance" if frame.ndim == 2 else "bgr"
+        texture = self.texture
+        if texture is None or texture.size != (width, height) or texture.colorfmt != colorfmt:
+            texture = Texture.create(size=(width, height), colorfmt=colorfmt)
+            texture.flip_vertical()
+        texture.blit_buffer(frame.tobytes(), colorfmt=colorfmt, bufferfmt="ubyte")
+        self.texture = texture
+        self.found = self._decoded(frame)
+        self.found_text = "  ·  ".join(f"{text} ({symbology})" for text, symbology, _ in self.found) or \
+            "no code in view"
+        self._draw_overlay(width, height)
+        self.ids.picture.canvas.ask_update()
+
+    def _decoded(self, frame) -> list:
+        import cv2
+        import zxingcpp
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        found = []
+        for result in zxingcpp.read_barcodes(gray):
+            p = result.position
+            corners = [(c.x, c.y) for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+            found.append((result.text, result.format.name, corners))
+        return found
+
+    def _draw_overlay(self, width: int, height: int) -> None:
+        picture = self.ids.picture
+        picture.canvas.after.clear()
+        if not self.found:
+            return
+        shown_w, shown_h = picture.norm_image_size
+        left = picture.center_x - shown_w / 2
+        bottom = picture.center_y - shown_h / 2
+        scale_x, scale_y = shown_w / width, shown_h / height
+        with picture.canvas.after:
+            Color(0.1, 0.9, 0.2, 1)
+            for _text, _symbology, corners in self.found:
+                points = []
+                for x, y in corners + corners[:1]:
+                    points += [left + x * scale_x, bottom + (height - y) * scale_y]
+                Line(points=points, width=3)
+
+
 class DevicesPage(Page):
     def on_m(self, _page, model) -> None:
-        model.bind(devices=self._rebuild)
+        model.bind(devices=self._rebuild, preview_device=self._preview)
+
+    def _preview(self, model, name) -> None:
+        preview = self.ids.preview
+        camera = model.backend.devices.get(name) if name else None
+        if camera is not None and hasattr(camera, "latest_frame"):
+            preview.start(camera)
+        else:
+            preview.stop()
 
     def on_pre_enter(self, *_):
         self.m.refresh()

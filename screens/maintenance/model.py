@@ -72,6 +72,7 @@ class MaintenanceModel(EventDispatcher):
     message_bad = BooleanProperty(False)
     devices = ListProperty()
     last_scan = StringProperty("")
+    preview_device = StringProperty("")  # a camera whose live preview (with decode overlay) is shown
     sync_rows = ListProperty()
     tx_rows = ListProperty()
     payment_rows = ListProperty()
@@ -192,6 +193,7 @@ class MaintenanceModel(EventDispatcher):
         self.close()
 
     def close(self) -> None:
+        self.preview_device = ""
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
@@ -219,6 +221,7 @@ class MaintenanceModel(EventDispatcher):
 
     def go(self, page: str) -> None:
         if page in PAGES and self.who:
+            self.preview_device = "" if page != "devices" else self.preview_device
             self.page = page
             self.refresh()
 
@@ -269,6 +272,8 @@ class MaintenanceModel(EventDispatcher):
         if not self._do("health_check" if level == "internal" else "test_device", device=name, level=level):
             return
         device = self.backend.devices.get(name)
+        if level == "external" and device.kind == "camera":
+            self.preview_device = name  # the camera test is its live picture with what it decodes
         self._checks[name] = "checking..."
         self._refresh_devices()
 
@@ -279,6 +284,9 @@ class MaintenanceModel(EventDispatcher):
             self._checks[name] = ("OK: " if ok else "FAILED: ") + text
             self._refresh_devices()
         self._background(lambda: device.health_check(level), done)
+
+    def close_preview(self) -> None:
+        self.preview_device = ""
 
     def reconnect(self, name: str) -> None:
         if self._do("reconnect", device=name):

@@ -48,6 +48,7 @@ def start():
     environ = {"KIOSK_KIOSK_DATA_DIR": str(DATA), "KIOSK_MAINTENANCE_USB_EXPORT_DIR": str(DATA / "usb"),
                # a real network printer that is not there: the Devices page switches it to its simulator
                "KIOSK_SERVER_TIMEOUT_S": "2",  # a gone server is noticed quickly
+               "KIOSK_DEVICES_CAMERA_ENABLED": "true", "KIOSK_DEVICES_CAMERA_FPS": "5",
                "KIOSK_DEVICES_PRINTER_DRIVER": "network", "KIOSK_DEVICES_PRINTER_PORT": str(dead_port())}
     settings = config.load(config_path, environ=environ)
     configure_logging(settings.data_path)
@@ -168,6 +169,16 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.wait_until(lambda: "4006381333931" in text_of(drv, "last_scan"), 10, "the scan on the page")
     note(scan_test={"last_scan": text_of(drv, "last_scan"), "session_state": app.session.state,
                     "cart": app.session.cart is not None and app.session.cart.item_count})
+    # --- camera test: the live picture with what is decoded in it -----------------------------------------
+    sims["camera"].show("4000000000013", "EAN-13")
+    drv.tap("test_camera")
+    drv.wait_until(lambda: "4000000000013" in text_of(drv, "preview_codes"), 20, "the code in the camera picture")
+    preview = app.maintenance.view.ids.pages.get_screen("devices").ids.preview
+    shots["devices_camera"] = shot(drv, "devices_camera")
+    note(camera={"codes": text_of(drv, "preview_codes"), "texture": list(preview.texture.size),
+                 "outlines": len(preview.ids.picture.canvas.after.children), "session_state": app.session.state})
+    sims["camera"].clear()
+    drv.tap("preview_close")
     # --- payment terminal diagnosis and end of day -------------------------------------------------------
     drv.tap("test_payment")
     drv.wait_until(lambda: text_of(drv, "check_result_payment").startswith(("OK", "FAILED")), 30, "diagnosis")

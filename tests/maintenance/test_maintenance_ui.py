@@ -57,7 +57,7 @@ def test_five_wrong_pins_lock_the_pad_and_the_lock_survives_a_restart(seen):
 def test_every_page_renders(seen):
     assert seen["tech_login"] == {"who": "tom", "role": "technician", "customer_mode": False}
     assert seen["pages"] == {page: page for page in PAGES if page != "devices"}
-    for name in ("pin", *PAGES, "devices_offline", "devices_paper_out", "pin_locked", "pin_locked_after_restart", "config_refused", "system_tampered"):
+    for name in ("pin", *PAGES, "devices_offline", "devices_paper_out", "devices_camera", "pin_locked", "pin_locked_after_restart", "config_refused", "system_tampered"):
         png = SHOTS / f"{name}.png"
         assert png.exists(), name
         assert not is_blank(png), f"{png} is blank"
@@ -149,3 +149,10 @@ def test_sync_page_with_a_real_server_then_without(seen):
     offline = seen["sync_offline"]
     assert offline["Server"].endswith(": NOT reachable") and offline["Unsent transactions"] != "0"
     assert offline["Last error"].startswith("server not reachable")
+
+
+def test_camera_test_shows_the_live_picture_with_the_decoded_code_outlined(seen):
+    camera = seen["camera"]
+    assert camera["codes"] == "Decoded: 4000000000013 (EAN13)" and camera["texture"] == [1280, 720]
+    assert camera["outlines"] >= 2  # Color + Line around the code
+    assert camera["session_state"] == "attract"  # the camera's reads did not start a checkout
