@@ -33,6 +33,17 @@ class Edit:
     note: str = ""  # e.g. an environment variable that overrides the file
 
 
+def started_from(argv: list[str], environ: Mapping[str, str]) -> str:
+    """The file the kiosk started from: `kiosk --config PATH`, else $KIOSK_CONFIG, else ./kiosk.toml
+    (the rules of kiosk.cli and config.load)."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+    return environ.get("KIOSK_CONFIG", "kiosk.toml")
+
+
 def effective(settings: config.Settings, editable: list[str]) -> list[tuple[str, str, bool]]:
     """(key, value as TOML, editable) for every setting; secrets are not shown."""
     rows = []

@@ -25,6 +25,8 @@ def tail(path: str | Path, min_level: str = "INFO", limit: int = 200, max_bytes:
             data = f.read()
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        return [f"cannot read {path}: {exc.strerror or exc}"]
     lines = data.decode("utf-8", errors="replace").splitlines()
     if size > max_bytes and lines:
         lines = lines[1:]  # the first line was cut in the middle

@@ -9,12 +9,14 @@ identifies its owner, so no two people may share one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.flows.attendant import hash_pin, pin_matches
 
+log = logging.getLogger("kiosk.maintenance")
 ROLES = ("technician", "attendant")
 MIN_PIN_LENGTH = 4
 
@@ -33,13 +35,20 @@ class TechnicianStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _load(self) -> list[dict]:
+    def _load(self, strict: bool = False) -> list[dict]:
+        """The people; a damaged file lets nobody in (logged), and is never overwritten (`strict`)."""
         try:
             people = json.loads(self.path.read_text(encoding="utf-8")).get("technicians", [])
+            if not isinstance(people, list):
+                raise ValueError("\"technicians\" is not a list")
         except FileNotFoundError:
             return []
-        except (ValueError, AttributeError) as exc:
-            raise TechnicianError(f"{self.path}: not a technicians file: {exc}") from None
+        except (ValueError, AttributeError, UnicodeDecodeError, OSError) as exc:
+            problem = f"{self.path}: not a technicians file: {exc}"
+            if strict:
+                raise TechnicianError(problem) from None
+            log.error("%s; nobody can log in to the maintenance screen", problem)
+            return []
         return [p for p in people if isinstance(p, dict)]
 
     def people(self) -> list[Technician]:
@@ -65,7 +74,7 @@ class TechnicianStore:
             raise TechnicianError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not pin.isdigit() or len(pin) < MIN_PIN_LENGTH:
             raise TechnicianError(f"a PIN is at least {MIN_PIN_LENGTH} digits")
-        people = [p for p in self._load() if p.get("id") != person_id]
+        people = [p for p in self._load(strict=True) if p.get("id") != person_id]
         if any(p.get("pin") and pin_matches(pin, p["pin"]) for p in people):
             raise TechnicianError("this PIN belongs to someone else; choose another")
         people.append({"id": person_id, "role": role, "pin": hash_pin(pin), "badges": list(badges)})
@@ -73,7 +82,7 @@ class TechnicianStore:
         return Technician(person_id, role)
 
     def remove(self, person_id: str) -> bool:
-        people = self._load()
+        people = self._load(strict=True)
         kept = [p for p in people if p.get("id") != person_id]
         self._save(kept)
         return len(kept) != len(people)

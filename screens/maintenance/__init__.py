@@ -14,13 +14,14 @@ import os
 import sys
 from pathlib import Path
 
+from kiosk.maintenance.config_edit import started_from
 from screens.maintenance.model import MaintenanceModel
 
 HERE = Path(__file__).resolve().parent
 
 
 def install(app, config_path: str | Path | None = None, environ=None, **kw) -> MaintenanceModel:
-    model = MaintenanceModel(app, config_path or _config_path(sys.argv, os.environ if environ is None else environ),
+    model = MaintenanceModel(app, config_path or started_from(sys.argv, os.environ if environ is None else environ),
                              environ, **kw)
     if app.settings.maintenance.gesture != "none":
         app.maintenance_hook = lambda _app: model.open_pad()
@@ -28,16 +29,6 @@ def install(app, config_path: str | Path | None = None, environ=None, **kw) -> M
     model.bind(shown=lambda _m, shown: _show(app, model, shown))
     app.maintenance = model
     return model
-
-
-def _config_path(argv: list[str], environ) -> str:
-    """The file the kiosk started from: `kiosk --config PATH`, else $KIOSK_CONFIG, else ./kiosk.toml."""
-    for i, arg in enumerate(argv):
-        if arg == "--config" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--config="):
-            return arg.partition("=")[2]
-    return environ.get("KIOSK_CONFIG", "kiosk.toml")
 
 
 def _tap(events, take) -> None:

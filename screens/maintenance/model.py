@@ -455,8 +455,8 @@ class MaintenanceModel(EventDispatcher):
             return
         try:
             edit = self.editor.set(key, text)
-        except (config.ConfigError, NotEditable) as exc:
-            self.edit_message = str(exc)
+        except (config.ConfigError, NotEditable, OSError) as exc:
+            self.edit_message = str(exc) if not isinstance(exc, OSError) else f"cannot write the file: {exc}"
             self._do("edit_config_refused", key=key, value=text[:100], reason=str(exc)[:200])
             return
         self._do("edit_config", key=key, old=toml_value(edit.old), new=toml_value(edit.new))

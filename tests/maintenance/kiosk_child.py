@@ -247,10 +247,13 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.tap("check_audit")
     shots["system_tampered"] = shot(drv, "system_tampered")
     note(audit={"intact": intact, "tampered": text_of(drv, "audit_text")})
+    drv.tap("restart")
+    drv.wait_until(lambda: calls["restart"] == 1, 5, "restart called")
     # --- technician may exit (recorded, not done) -----------------------------------------------------------
     drv.tap("exit_desktop")
     drv.wait_until(lambda: calls["quit"] == 1, 5, "quit called")
-    note(tech_exit={"quit_calls": calls["quit"], "customer_mode": app.customer_mode})
+    note(tech_exit={"quit_calls": calls["quit"], "customer_mode": app.customer_mode},
+         restart_calls=calls["restart"])
     # --- an attendant: no exit ----------------------------------------------------------------------------
     app.customer_mode = True
     drv.tap("logout")

@@ -11,7 +11,7 @@ from kiosk import config
 from kiosk.journal import Journal
 from kiosk.maintenance.access import Maintenance, NotAllowed
 from kiosk.maintenance.audit import verify_chain
-from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, set_key
+from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, set_key, started_from
 from kiosk.maintenance.export import ExportError, export_unsent
 from kiosk.maintenance.lockout import PinLockout
 from kiosk.maintenance.logs import tail
@@ -53,6 +53,24 @@ def test_pins_are_salted_scrypt_hashes_and_identify_their_owner(store, tmp_path)
         store.add("eve", "technician", "1379")
     with pytest.raises(TechnicianError, match="role must be"):
         store.add("eve", "admin", "5555")
+
+
+@pytest.mark.parametrize("content", ["{garbage", "[1, 2]", '{"technicians": 5}', "\xff\xfe"])
+def test_a_damaged_technicians_file_lets_nobody_in_and_is_not_overwritten(tmp_path, content):
+    path = tmp_path / "technicians.json"
+    path.write_text(content, encoding="latin-1")
+    store = TechnicianStore(path)
+    assert store.verify_pin("1379") is None and store.verify_badge("X") is None and store.people() == []
+    with pytest.raises(TechnicianError, match="not a technicians file"):
+        store.add("tom", "technician", "1379")
+    assert path.read_text(encoding="latin-1") == content
+
+
+def test_config_path_from_the_command_line():
+    assert started_from(["main.py", "--config", "/etc/k.toml"], {}) == "/etc/k.toml"
+    assert started_from(["kiosk", "--config=/etc/k.toml", "--simulate"], {}) == "/etc/k.toml"
+    assert started_from(["kiosk"], {"KIOSK_CONFIG": "/x.toml"}) == "/x.toml"
+    assert started_from(["kiosk"], {}) == "kiosk.toml"
 
 
 def test_five_wrong_pins_lock_for_15_minutes_and_the_lock_survives_a_restart(tmp_path):

@@ -106,6 +106,7 @@ def test_the_audit_chain_detects_a_tampered_record(seen):
 
 def test_an_attendant_cannot_exit_to_the_desktop(seen):
     assert seen["tech_exit"] == {"quit_calls": 1, "customer_mode": False}  # a technician can
+    assert seen["restart_calls"] == 1 and ["tom", "restart_app"] in seen["audit_all"]
     att = seen["attendant_exit"]
     assert not att["exit_button_usable"] and att["quit_calls"] == 1  # no second quit
     assert att["customer_mode"] and att["close_refused"]  # window close / Alt+F4 stay locked too
