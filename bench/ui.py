@@ -82,27 +82,33 @@ def child_startup(kind: str, data_dir: str) -> None:
     app.backend.close()
 
 
-def startup(kind: str, runs: int) -> float:
-    """Median of `runs` starts after one uncounted warm-up start: a kiosk restarts with its data folder
-    (journal, catalog, caches) in place and its files in the page cache."""
-    times = []
-    data = tempfile.mkdtemp(prefix="bench-ui-")
+def start_once(kind: str, data: str) -> tuple[float, float]:
+    """(seconds to the first frame on screen, seconds until ready) of one fresh process."""
+    started = time.time()
+    out = subprocess.run([sys.executable, __file__, "--child", kind, data], capture_output=True, text=True,
+                         timeout=180, cwd=ROOT)
+    stamps = dict(x.split("=") for x in out.stdout.splitlines() if x.startswith(("drawn_at=", "ready_at=")))
+    if "ready_at" not in stamps:
+        raise RuntimeError(f"{kind} start-up did not draw:\n{out.stderr[-2000:]}")
+    return float(stamps.get("drawn_at", stamps["ready_at"])) - started, float(stamps["ready_at"]) - started
+
+
+def startup(runs: int) -> dict[str, tuple[float, float]]:
+    """Median start-up of the kiosk and of a bare Kivy app, alternating so that both see the same load,
+    after one uncounted warm-up each: a kiosk restarts with its data folder (journal, catalog, caches)
+    in place and its files in the page cache."""
+    folders = {kind: tempfile.mkdtemp(prefix=f"bench-ui-{kind}-") for kind in ("kiosk", "bare")}
+    times: dict[str, list[tuple[float, float]]] = {"kiosk": [], "bare": []}
     try:
         for run in range(runs + 1):
-            started = time.time()
-            out = subprocess.run([sys.executable, __file__, "--child", kind, data], capture_output=True, text=True,
-                                 timeout=180, cwd=ROOT)
-            stamps = dict(x.split("=") for x in out.stdout.splitlines() if x.endswith(tuple("0123456789"))
-                          and x.startswith(("drawn_at=", "ready_at=")))
-            if "ready_at" not in stamps:
-                raise RuntimeError(f"{kind} start-up did not draw:\n{out.stderr[-2000:]}")
-            if run:
-                times.append((float(stamps.get("drawn_at", stamps["ready_at"])) - started,
-                              float(stamps["ready_at"]) - started))
+            for kind, folder in folders.items():
+                result = start_once(kind, folder)
+                if run:
+                    times[kind].append(result)
     finally:
-        shutil.rmtree(data, ignore_errors=True)
-    times.sort()
-    return times[len(times) // 2]  # the median run: (on screen, ready)
+        for folder in folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+    return {kind: sorted(values)[len(values) // 2] for kind, values in times.items()}
 
 
 # --- in-process: scans, taps, many checkouts ------------------------------------------------------------
@@ -221,8 +227,8 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=300)
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args()
-    kiosk_s, ready_s = startup("kiosk", args.startup_runs)
-    bare_s, _ = startup("bare", args.startup_runs)
+    medians = startup(args.startup_runs)
+    (kiosk_s, ready_s), (bare_s, _) = medians["kiosk"], medians["bare"]
     print(f"startup_to_attract_s={kiosk_s:.3f}")
     print(f"startup_to_ready_s={ready_s:.3f}")  # devices open, journal and catalog up, session running
     print(f"startup_bare_kivy_s={bare_s:.3f}")

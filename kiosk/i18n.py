@@ -34,8 +34,13 @@ def babel_locale(lang: str) -> str:
     return BABEL_LOCALES.get(lang, lang)
 
 
+NATIVE_NAMES = {"en": "English", "de": "Deutsch", "nl": "Nederlands", "fr": "Français"}  # no locale data to load
+
+
 def language_name(lang: str) -> str:
     """The language's own name, as a customer looks for it: "Deutsch", "Nederlands"."""
+    if lang in NATIVE_NAMES:
+        return NATIVE_NAMES[lang]
     name = Locale.parse(babel_locale(lang)).get_language_name(babel_locale(lang)) or lang
     return name[:1].upper() + name[1:]
 

@@ -27,7 +27,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
 from kiosk.events import EventQueue
-from kiosk.flows import session as flow
+from kiosk.flows import states as flow
 from kiosk.i18n import Translator, language_name
 from screens import theme
 
@@ -107,7 +107,7 @@ class KioskApp(App):
         self.shop_name = settings.kiosk.name
         self.offers_checkout = settings.kiosk.mode in ("checkout", "both")
         self.offers_checkin = settings.kiosk.mode in ("checkin", "both")
-        self.session: flow.Session | None = None
+        self.session = None  # kiosk.flows.session.Session, once the backend is attached
         self.maintenance_hook = None  # issue 7: callable(app), called after the technician gesture
         self._logo_taps: list[float] = []
         self._seen_version = -1
@@ -137,8 +137,9 @@ class KioskApp(App):
 
     def attach(self, backend) -> None:
         """Starts the customer session on `backend`; device events flow from now on."""
+        from kiosk.flows.session import Session  # not needed for the first frame
         self.backend = backend
-        self.session = flow.Session(backend, mode=self.settings.kiosk.mode,
+        self.session = Session(backend, mode=self.settings.kiosk.mode,
                                     default_language=self.settings.locale.default_language,
                                     default_large_text=self.settings.ui.large_text,
                                     idle_timeout_s=self.settings.ui.idle_timeout_s,

@@ -26,14 +26,9 @@ from kiosk.catalog import Item
 from kiosk.events import DATA, STATUS, Event
 from kiosk.flows import texts
 
-ATTRACT, CHECKOUT, LOOKUP, AGE_CHECK = "attract", "checkout", "lookup", "age_check"
-PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT = "payment", "payment_failed", "payment_in_doubt"
-RECEIPT, RECEIPT_QR, THANKS = "receipt", "receipt_qr", "thanks"
-CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE = "checkin", "checkin_booking", "checkin_done"
-OUT_OF_SERVICE = "out_of_service"
-STATES = (ATTRACT, CHECKOUT, LOOKUP, AGE_CHECK, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT, RECEIPT_QR,
-          THANKS, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE)
-NOT_IDLE = (ATTRACT, OUT_OF_SERVICE, PAYMENT, PAYMENT_IN_DOUBT)  # no "still there?" here
+from kiosk.flows.states import (AGE_CHECK, ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, CHECKOUT, LOOKUP,
+                                NOT_IDLE, OUT_OF_SERVICE, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT,
+                                RECEIPT_QR, STATES, THANKS)
 USABLE = ("idle", "busy")
 THANKS_SECONDS = 15  # the thank-you screen returns to attract by itself
 
