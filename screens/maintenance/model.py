@@ -130,6 +130,7 @@ class MaintenanceModel(EventDispatcher):
             try:
                 result, error = work(), None
             except BaseException as exc:  # reported on the page, never lost
+                log.warning("maintenance action failed: %s", exc)
                 result, error = None, exc
             Clock.schedule_once(lambda _dt: done(result, error), 0)
         threading.Thread(target=run, name="maintenance-action", daemon=True).start()

@@ -8,7 +8,7 @@ from pathlib import Path
 from kivy.lang import Builder
 from kivy.properties import ObjectProperty
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.uix.screenmanager import NoTransition, Screen
 
 HERE = Path(__file__).resolve().parent
 PAGES = ("pin", "devices", "sync", "journal", "logs", "config", "system")
