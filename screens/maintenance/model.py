@@ -68,6 +68,7 @@ class MaintenanceModel(EventDispatcher):
     pin_message = StringProperty("")
     locked = BooleanProperty(False)
     pin_bad = BooleanProperty(False)  # the message is a warning (wrong PIN, locked)
+    checking = BooleanProperty(False)  # a PIN is being checked (scrypt: off the UI thread)
     message = StringProperty("")  # the outcome of the last action
     message_bad = BooleanProperty(False)
     devices = ListProperty()
@@ -172,8 +173,18 @@ class MaintenanceModel(EventDispatcher):
         self.pin_dots = "●" * len(self._pin)
 
     def submit_pin(self) -> None:
+        if self.checking:
+            return
         pin, self._pin, self.pin_dots = self._pin, "", ""
-        result = self._access().login(pin)
+        access = self._access()
+        self.checking, self.pin_bad, self.pin_message = True, False, "Checking..."
+        self._background(lambda: access.login(pin), self._pin_checked)
+
+    def _pin_checked(self, result, error) -> None:
+        self.checking = False
+        if error is not None:
+            self.pin_bad, self.pin_message = True, f"PIN check failed: {error}"
+            return
         if result.ok:
             self.who, self.role = result.who.id, result.who.role
             self.app.customer_mode = result.who.role != "technician"  # an attendant stays locked in

@@ -113,6 +113,7 @@ def enter_pin(drv, pin: str) -> None:
     for digit in pin:
         drv.tap(f"pin_{digit}", frames=1)
     drv.tap("pin_ok")
+    drv.wait_until(lambda: not drv.app.maintenance.checking, 20, "the PIN check")
 
 
 def text_of(drv, tag: str) -> str:
@@ -309,7 +310,7 @@ def restart_scenario(drv, backend, model, calls, config_path) -> None:
     keys_usable = drv.has("pin_1")
     model._pin = TECH_PIN  # the right PIN, even if it could be typed
     model.submit_pin()
-    drv.frames(2)
+    drv.wait_until(lambda: not model.checking, 20, "the PIN check")
     note(after_restart={"message": text_of(drv, "pin_message"), "keys_usable": keys_usable,
                         "logged_in": bool(model.who), "locked_for": model.lockout.locked_for()})
 
