@@ -137,7 +137,7 @@ class KeyPad(GridLayout):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.bind(layout=self._build, target=self._build)
+        self.bind(layout=self._build, target=self._build, extra=self._build)
         self._build()
 
     def _build(self, *_):

@@ -389,11 +389,16 @@ class MaintenanceModel(EventDispatcher):
             rows.append({"seq": record.seq, "uuid": record.uuid, "kind": body.kind, "when": local_time(record.device_time),
                          "what": what, "state": "queued" if record.seq in queued else "synced"})
         self.tx_rows = rows
-        self.payment_rows = [{"text": f"{local_time(p['created_at'])}  {self.app.money(p['amount'])}  {p['status']}"
-                                      + (f"  {p['facts'].get('masked_pan', '')}" if p['facts'].get('masked_pan') else ""),
-                              "open": p["status"] in ("intent", "in_doubt")}
-                             for p in self.journal.payments(10)]
+        self.payment_rows = [self._payment_row(p) for p in self.journal.payment_history(10)]
         self.help_rows = self._open_help_calls()
+
+    def _payment_row(self, p: dict) -> dict:
+        open_ = p["status"] in ("intent", "in_doubt")
+        text = f"{local_time(p['created_at'])}  {self.app.money(p['amount'])}  "
+        text += "not settled yet" if open_ else f"{p['status']} at {local_time(p['updated_at'])}"
+        if p["facts"].get("masked_pan"):
+            text += f"  {p['facts'].get('brand', '')} {p['facts']['masked_pan']}"
+        return {"text": text, "open": open_}
 
     def _open_help_calls(self) -> list[dict]:
         calls = []
