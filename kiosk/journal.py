@@ -363,5 +363,12 @@ class Journal:
         return [{"seq": r[0], "at": r[1], "technician": r[2], "role": r[3], "action": r[4],
                  "details": json.loads(r[5]), "prev_hash": r[6], "hash": r[7]} for r in self._read(sql)]
 
+    def payment_history(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The newest payments with when their outcome was settled (for the maintenance Journal page)."""
+        rows = self._read("SELECT intent_id, amount, currency, status, facts, created_at, updated_at FROM payments "
+                          "ORDER BY rowid DESC LIMIT ?", (limit,))
+        return [{"intent_id": r[0], "amount": r[1], "currency": r[2], "status": r[3], "facts": json.loads(r[4]),
+                 "created_at": r[5], "updated_at": r[6]} for r in rows]
+
     def audit_written(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]

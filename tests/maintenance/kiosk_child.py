@@ -236,6 +236,7 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     drv.wait_until(lambda: len(printer_sim.receipts) > before, 20, "the reprint at the simulator")
     drv.tap("help_done")
     note(reprint={"text": printer_sim.receipts[-1].text, "message": text_of(drv, "message"),
+                  "payments": [p["text"] for p in model.payment_rows],
                   "help_rows_after": model.help_rows})
     # --- the audit chain, intact and then tampered -------------------------------------------------------
     drv.tap("tab_system")

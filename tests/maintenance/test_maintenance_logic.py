@@ -262,3 +262,13 @@ def test_log_tail_filters_by_level_and_keeps_tracebacks(tmp_path):
     assert tail(tmp_path / "missing.log") == []
     with pytest.raises(ValueError, match="level must be one of"):
         tail(log, "LOUD")
+
+
+def test_payment_history_says_when_a_payment_was_settled(journal):
+    intent = journal.record_payment_intent("s-1", 500, "EUR")
+    journal.record_payment_result(intent, "in_doubt")
+    assert [(p["status"]) for p in journal.payment_history()] == ["in_doubt"]
+    journal.record_payment_result(intent, "reversed", {"masked_pan": "672559******1234"})
+    (row,) = journal.payment_history()
+    assert row["status"] == "reversed" and row["updated_at"] >= row["created_at"]
+    assert row["facts"] == {"masked_pan": "672559******1234"}

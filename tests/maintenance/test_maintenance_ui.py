@@ -136,6 +136,9 @@ def test_terminal_diagnosis_and_end_of_day(seen):
 def test_reprint_from_the_journal_and_help_calls_dealt_with(seen):
     assert "Milk" in seen["reprint"]["text"] and "672559******1234" in seen["reprint"]["text"]
     assert seen["reprint"]["help_rows_after"] == []
+    assert len(seen["reprint"]["payments"]) == 1
+    assert " approved at " in seen["reprint"]["payments"][0] and "girocard 672559******1234" in \
+        seen["reprint"]["payments"][0]
     assert ["tom", "reprint"] in seen["audit_all"] and ["tom", "help_done"] in seen["audit_all"]
 
 
