@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.journal import Journal, JournalError
+from kiosk.journal import MIGRATIONS, Journal, JournalError
 from kiosk.wire import TransactionRecord
 
 from .crash_harness import draft
@@ -32,7 +32,7 @@ def sell(journal, lines=3, facts=None):
 def test_database_is_wal_with_full_sync(journal, tmp_path):
     conn = sqlite3.connect(tmp_path / "journal.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_sale_lines_payment_and_outbox_commit_together(journal):
