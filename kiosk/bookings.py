@@ -102,6 +102,9 @@ class Bookings:
             return CheckinCheck(False, "too_late", booking)
         return CheckinCheck(True, "ok", booking)
 
+    def codes(self) -> list[str]:
+        return [code for (code,) in self.conn.execute("SELECT code FROM bookings")]
+
     def mark_checked_in(self, code: str) -> None:
         self.conn.execute("UPDATE bookings SET status = 'checked_in' WHERE code = ?", (code,))
 

@@ -238,6 +238,10 @@ class Catalog:
         rows = self.conn.execute(f"{self._SELECT} WHERE gtin IS NULL ORDER BY plu LIMIT ?", (limit,)).fetchall()
         return [_item(row) for row in rows]
 
+    def keys(self) -> list[str]:
+        """Every item's key (GTIN-14 or "PLU:<plu>"), e.g. to find what a full snapshot no longer has."""
+        return [gtin or f"PLU:{plu}" for gtin, plu in self.conn.execute("SELECT gtin, plu FROM items")]
+
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
 

@@ -217,7 +217,7 @@ class SyncClient:
             deletes = list(delta["deletes"])
             if delta["full"]:
                 keep = {row[0] or f"PLU:{row[1]}" for row in rows}
-                deletes += [key for key in _catalog_keys(catalog) if key not in keep]
+                deletes += [key for key in catalog.keys() if key not in keep]
             catalog.apply_changes(rows, deletes, delta["version"])
             self._update(rejected_items=self.status().rejected_items + rejected)
             if rejected:
@@ -248,7 +248,7 @@ class SyncClient:
             deletes = [code for code in map(normalize_code, delta["deletes"]) if code]
             if delta["full"]:
                 keep = {b.code for b in rows}
-                deletes += [code for (code,) in bookings.conn.execute("SELECT code FROM bookings") if code not in keep]
+                deletes += [code for code in bookings.codes() if code not in keep]
             bookings.apply_changes(rows, deletes, delta["version"])
             self._update(rejected_items=self.status().rejected_items + rejected)
         self._update(bookings_version=bookings.version)
@@ -336,11 +336,6 @@ def _record_of(payload: str) -> dict:
     except ValueError:
         record = None
     return record if isinstance(record, dict) else {"unreadable_outbox_payload": payload}
-
-
-def _catalog_keys(catalog) -> Iterable[str]:
-    for gtin, plu in catalog.conn.execute("SELECT gtin, plu FROM items"):
-        yield gtin or f"PLU:{plu}"
 
 
 def _describe(response: httpx.Response, doing: str) -> str:
