@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
