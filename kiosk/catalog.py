@@ -354,10 +354,16 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
         migrate(conn, MIGRATIONS, "catalog")
         conn.execute("BEGIN")
         seen: dict[tuple[str, str], int] = {}
-        insert = f"INSERT INTO items ({_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+        insert = f"INSERT INTO items (id, {_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+        index = "INSERT INTO items_fts(rowid, search_text) VALUES (?, ?)"
+        next_id = 1
         for chunk in _validated_chunks(chunks, header, validator, parallel=path.stat().st_size >= PARALLEL_MIN_BYTES):
-            conn.executemany(insert, _unique(chunk, report, seen))
-        conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+            rows = list(_unique(chunk, report, seen))
+            ids = range(next_id, next_id + len(rows))
+            next_id += len(rows)
+            conn.executemany(insert, ((item_id, *row) for item_id, row in zip(ids, rows)))
+            # indexed as we go, while the workers validate the next chunks, not in a rebuild at the end
+            conn.executemany(index, ((item_id, row[3]) for item_id, row in zip(ids, rows)))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
