@@ -28,6 +28,7 @@ log = logging.getLogger("kiosk.flows.backend")
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEMO_PIN, DEMO_BADGE = "2468", "ATT-0001"
 DEMO_BOOKING = "DEMO1234"
+SIM_CONTROL_PORT = 7700
 RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
                   "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
                   "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}
@@ -69,6 +70,13 @@ class KioskBackend:
 
     def open(self) -> "KioskBackend":
         self.devices.open_all()
+        if self.simulate:  # `python -m devices.sim send --port N "scan …"` drives the in-kiosk simulators
+            try:
+                port = self.devices.start_control(SIM_CONTROL_PORT)
+            except OSError:  # taken, e.g. by a second simulated kiosk: any free port will do
+                port = self.devices.start_control(0)
+            log.info("simulator control port %d: python -m devices.sim send --port %d \"scan 4006381333931\"",
+                     port, port)
         return self
 
     def close(self) -> None:
@@ -113,15 +121,21 @@ class KioskBackend:
             log.warning("local central server did not start: %s", exc)
 
     def _start_sync(self, url: str, token: str) -> None:
-        try:
-            from kiosk.sync import SyncClient
-        except ImportError:
-            return
-        s = self.settings.server
-        self.sync = SyncClient(self.journal, server_url=url, token=token, kiosk_id=self.kiosk_id,
-                               batch_size=s.batch_size, interval_s=s.sync_interval_s, timeout_s=s.timeout_s,
-                               events=self.events,
-                               device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
+        from kiosk.sync import SyncClient
+
+        settings, data = self.settings, self.settings.data_path
+        s = settings.server
+        # the sync thread opens its own connections to the catalog and bookings: SQLite connections
+        # belong to the thread that opened them, and WAL lets the UI keep reading meanwhile
+        self.sync = SyncClient(
+            self.journal, server_url=url, token=token, kiosk_id=self.kiosk_id,
+            batch_size=s.batch_size, interval_s=s.sync_interval_s, timeout_s=s.timeout_s, events=self.events,
+            catalog=lambda: Catalog(data / "catalog.sqlite", settings.catalog.price_embedded_prefixes),
+            item_validator=ItemValidator(settings.money.vat_rates, settings.money.currency, settings.locale.languages),
+            bookings=lambda: Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
+                                      timedelta(minutes=settings.checkin.late_minutes)),
+            config_path=data / "server-config.json",
+            device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
         self.sync.start()
 
     # --- the Session's Backend protocol ---------------------------------------------------------------

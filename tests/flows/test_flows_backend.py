@@ -2,12 +2,19 @@
 receives what the kiosk journals (the `kiosk --simulate` set-up), without any display."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 
 from devices.base import wait_until
 from kiosk import config
 from kiosk.events import EventQueue
 from kiosk.flows.backend import DEMO_BADGE, DEMO_BOOKING, KioskBackend
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_simulated_backend_syncs_journaled_events_to_the_local_server(tmp_path):
@@ -23,6 +30,14 @@ def test_simulated_backend_syncs_journaled_events_to_the_local_server(tmp_path):
         assert wait_until(lambda: backend.journal.outbox_stats()[0] == 0, 30), backend.sync.status()
         assert httpx.get(backend.server_url + "/v1/health", timeout=5).status_code == 200
         server = backend.server
+        # catalog comes down: an item loaded on the central server reaches the kiosk's catalog
+        items = tmp_path / "central-catalog.json"
+        items.write_text(json.dumps([{"gtin": "4006381333931", "names": {"en": "Central milk"}, "price": "1.05",
+                                      "vat": "B"}]))
+        subprocess.run([sys.executable, "-m", "server.cli", "admin", "load-catalog", str(items)], env=server.env,
+                       cwd=ROOT, check=True, capture_output=True, timeout=60)
+        assert wait_until(lambda: (found := backend.catalog.lookup_code("4006381333931")) is not None
+                          and found[0].name("en") == "Central milk", 30), backend.sync.status()
     finally:
         backend.close()
     assert server.proc.poll() is not None  # stopped with the kiosk
