@@ -6,14 +6,15 @@ STAMP  := $(VENV)/.installed
 ARGS   ?= --simulate
 
 PO     := $(wildcard locale/*/LC_MESSAGES/kiosk.po)
-MO     := $(PO:.po=.mo)
+MO     := $(VENV)/.translations  # stamp: the .mo files beside each .po are current
 
 .PHONY: setup run test bench clean
 
 setup: $(STAMP) $(MO)
 
-locale/%/LC_MESSAGES/kiosk.mo: locale/%/LC_MESSAGES/kiosk.po $(STAMP)
+$(MO): $(PO) $(STAMP)
 	PY=$(PY) bash scripts/compile-translations.sh
+	touch $(MO)
 
 $(STAMP): pyproject.toml scripts/setup-debian.sh
 	bash scripts/setup-debian.sh
