@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 ARGS   ?= --simulate
 
 PO     := $(wildcard locale/*/LC_MESSAGES/kiosk.po)
-MO     := $(VENV)/.translations  # stamp: the .mo files beside each .po are current
+# stamp: the .mo files beside each .po are current
+MO     := $(VENV)/.translations
 
 .PHONY: setup run test bench clean
 
