@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devices.zvt.driver import Ecr  # noqa: E402
 from devices.zvt.reconcile import PaymentFlow  # noqa: E402
-from devices.zvt.sim import Fault, SimConfig, TerminalSimulator  # noqa: E402
+from devices.zvt.sim import SimConfig, TerminalSimulator  # noqa: E402
 from devices.zvt.transport import SerialTransport, TcpTransport  # noqa: E402
 from kiosk.journal import Journal  # noqa: E402
 

@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import queue
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 from devices.base import BUSY, IDLE, Device, DeviceError
 from devices.zvt.driver import Ecr

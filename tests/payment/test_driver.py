@@ -188,8 +188,6 @@ def test_retransmission_after_nak(serial_terminal):
 
 def test_garbage_on_the_line_is_skipped(serial_terminal):
     sim, ecr, transport = serial_terminal
-    import os
-    from devices.zvt.transport import FdPipe
     [sim_side] = sim._sessions
     sim_side.pipe.write(b"\x00\xff\x10\x99garbage")
     outcome = ecr.pay(100)

@@ -7,7 +7,6 @@ import json
 import os
 import ssl
 import subprocess
-from pathlib import Path
 from unittest import mock
 
 import httpx
