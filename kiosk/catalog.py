@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from kiosk import gtin
-from kiosk.db import connect, migrate
+from kiosk.db import connect, fsync_dir, migrate
 from kiosk.money import parse_amount
 
 MIGRATIONS = [
@@ -374,7 +374,7 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
     for stale in (Path(f"{target}-wal"), Path(f"{target}-shm")):
         stale.unlink(missing_ok=True)
     os.replace(tmp, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return report
 
 
@@ -447,10 +447,3 @@ def _unique(chunk: Validated, report: ImportReport, seen: dict[tuple[str, str], 
         report.imported += 1
         yield result
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,6 +1,7 @@
 """SQLite connections set up the way every kiosk database needs them, and versioned migrations."""
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Sequence
@@ -29,3 +30,15 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[str], name: str) -> i
     for number, script in enumerate(migrations[version:], start=version + 1):
         conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={number};\nCOMMIT;")
     return len(migrations)
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Makes a rename or a new file in `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -4,6 +4,8 @@ The UI translates them; `{name}` placeholders are filled from the message's para
 """
 from __future__ import annotations
 
+from devices.zvt.results import MESSAGES as _ZVT_MESSAGES
+
 # ZVT intermediate status (04 FF) -> what the customer should do now.
 INSERT_CARD = "Insert, swipe or tap your card"
 ENTER_PIN = "Enter your PIN on the card terminal"
@@ -26,20 +28,9 @@ def terminal_status_text(code: int) -> str:
     return TERMINAL_STATUS.get(code, FOLLOW_TERMINAL)
 
 
-# Payment result message ids (devices.zvt.results.MESSAGES) -> msgid. Same English text, so the
-# catalogs hold each sentence once.
-PAYMENT_MESSAGES = {
-    "payment.approved": "Payment approved. Thank you!",
-    "payment.declined": "Your card was declined. Please try another card or another way to pay.",
-    "payment.cancelled": "Payment cancelled. Your card was not charged.",
-    "payment.card_problem": "Your card could not be read. Please try again or use another card.",
-    "payment.card_removed": "The card was removed too early. Please try again.",
-    "payment.timeout": "The payment took too long and was stopped. Your card was not charged.",
-    "payment.busy": "The card terminal is busy. Please wait a moment and try again.",
-    "payment.unavailable": "Card payment is not available right now. Please ask staff for help.",
-    "payment.checking": "One moment please: we are checking the last card payment with the terminal.",
-    "payment.amount": "This amount cannot be paid by card here.",
-}
+# Payment result message ids -> msgid: the terminal driver's own English texts, so the catalogs hold
+# each sentence once. (Its intermediate status texts are replaced by TERMINAL_STATUS above.)
+PAYMENT_MESSAGES = {key: text for key, text in _ZVT_MESSAGES.items() if not key.startswith("payment.status.")}
 
 UNKNOWN_ITEM = "We do not know this barcode ({code}). Please try again, look the item up, or call for help."
 INVALID_CODE = "This barcode could not be read correctly. Please scan it again."

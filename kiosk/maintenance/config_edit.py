@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kiosk import config
+from kiosk.db import fsync_dir
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\- ]+?)\s*\]\s*(#.*)?$")
 
@@ -106,7 +107,7 @@ class ConfigEditor:
         if self.path.exists():
             _write_synced(self.path.with_name(self.path.name + ".previous"), old_text)
         os.replace(candidate, self.path)
-        _sync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         env = config.env_name(tuple(key.split(".")))
         note = f"{env} in the environment overrides the file" if env in self.environ else ""
         return Edit(key, old, self._value(settings, key), note)
@@ -186,13 +187,3 @@ def _write_synced(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
 
-
-def _sync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

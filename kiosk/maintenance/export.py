@@ -14,6 +14,8 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kiosk.db import fsync_dir
+
 FILE_RECORDS = 1000  # the server's largest batch
 READ_ALL = 10_000_000
 
@@ -45,7 +47,7 @@ def export_unsent(journal, folder: str | Path, kiosk_id: str, now: datetime | No
             tmp.unlink(missing_ok=True)
             raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
         files.append(path)
-    _sync_dir(folder)
+    fsync_dir(folder)
     return files, len(rows)
 
 
@@ -56,13 +58,3 @@ def _record_of(payload: str) -> dict:
         record = None
     return record if isinstance(record, dict) else {"unreadable_outbox_payload": payload}
 
-
-def _sync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
