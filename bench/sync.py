@@ -29,6 +29,7 @@ from kiosk.catalog import Catalog, ItemValidator  # noqa: E402
 from kiosk.journal import Journal  # noqa: E402
 from kiosk.sync import SyncClient  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
+from tests.server.kserver_harness import new_postgres_database  # noqa: E402
 
 ADMIN = "bench-admin-" + uuid.uuid4().hex
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
@@ -143,22 +144,6 @@ def catalog_delta_ms(url: str, work: Path) -> float:
     return applying[-1] * 1000, elapsed * 1000
 
 
-def postgres_database(dsn: str) -> tuple[str, callable]:
-    import sqlalchemy as sa
-
-    base = sa.engine.make_url(dsn).set(drivername="postgresql+psycopg")
-    name = "kiosk_bench_" + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=20)
@@ -184,7 +169,7 @@ def main() -> int:
             print("(set KIOSK_TEST_PG_DSN, e.g. eval \"$(bash scripts/ci-postgres.sh)\", to measure PostgreSQL)",
                   file=sys.stderr)
             return 0
-        url, drop = postgres_database(dsn)
+        url, drop = new_postgres_database(dsn, "kiosk_bench_")
         try:
             with ServerProcess(work / "pg", database_url=url, admin_token=ADMIN, workers=args.pg_workers) as server:
                 rate = max(ingest_rate(server.url, args.kiosks, args.batches, args.batch_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import ObjectProperty
 from kivy.uix.floatlayout import FloatLayout
@@ -17,6 +18,24 @@ PAGES = ("pin", "devices", "sync", "journal", "logs", "config", "system")
 class Page(Screen):
     """A maintenance page; `m` is the MaintenanceModel."""
     m = ObjectProperty(None, allownone=True)
+
+
+class RowsPage(Page):
+    """A page showing the model's `rows_property` as label/value rows in its `grid`."""
+    rows_property = ""
+
+    def on_m(self, _page, model) -> None:
+        model.bind(**{self.rows_property: self._rebuild})
+
+    def on_pre_enter(self, *_):
+        self.m.refresh()
+
+    def _rebuild(self, _model, rows) -> None:
+        grid = self.ids.grid
+        grid.clear_widgets()
+        for label, value in rows:
+            grid.add_widget(Factory.MLabel(text=label, bold=True, size_hint_x=0.3))
+            grid.add_widget(Factory.MLabel(text=value, size_hint_x=0.7))
 
 
 class MaintenanceRoot(FloatLayout):

@@ -21,8 +21,13 @@ def fresh_postgres_database() -> tuple[str, callable]:
     """A new, empty database on the test server: (URL, drop function)."""
     if not PG_DSN:
         pytest.skip(PG_SKIP)
-    base = sa.engine.make_url(PG_DSN).set(drivername="postgresql+psycopg")
-    name = "kiosk_test_" + uuid.uuid4().hex[:12]
+    return new_postgres_database(PG_DSN, "kiosk_test_")
+
+
+def new_postgres_database(dsn: str, prefix: str) -> tuple[str, callable]:
+    """Creates an empty database beside `dsn`'s: (its URL, a function that drops it)."""
+    base = sa.engine.make_url(dsn).set(drivername="postgresql+psycopg")
+    name = prefix + uuid.uuid4().hex[:12]
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
