@@ -10,6 +10,8 @@ language or msgid gives the msgid back.
 """
 from __future__ import annotations
 
+import functools
+
 import gettext
 import re
 import sys
@@ -84,6 +86,7 @@ class Translator:
     # --- formats --------------------------------------------------------------------------------
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # a cart re-shows the same few prices on every change
     def money(amount_minor: int, currency: str, lang: str) -> str:
         value = Decimal(amount_minor).scaleb(-minor_digits(currency))
         return format_currency(value, currency, locale=babel_locale(lang))

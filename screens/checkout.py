@@ -5,9 +5,49 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
 
+from kivy.uix.recycleview import RecycleView
+from kivy.uix.recycleview.views import RecycleDataAdapter
+
 from screens.widgets import CustomerScreen
 
 PREVIEW_FPS = 10
+
+
+class LineKeepingAdapter(RecycleDataAdapter):
+    """Gives each cart line back the row widget that showed it before a change.
+
+    On any data change Kivy's adapter sends every visible row to a shared cache and hands them out
+    again in another order, so the text of every row is rendered anew (about 40 labels per scan).
+    Here a row keeps its line and is re-synced: only attributes whose value changed are set again,
+    so a scan renders the new line's text and little else."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._resync: set[int] = set()
+
+    def invalidate(self):
+        for index, view in self.views.items():
+            self.dirty_views[view.__class__][index] = view
+        self.views = {}
+        self._resync.update(index for views in self.dirty_views.values() for index in views)
+
+    def get_view(self, index, data_item, viewclass):
+        view = super().get_view(index, data_item, viewclass)
+        if view is not None and index in self._resync:
+            self._resync.discard(index)
+            self.refresh_view_attrs(index, data_item, view)
+        return view
+
+
+class CartList(RecycleView):
+    """The cart lines (see `<-CartList>` in checkout.kv for how it is drawn)."""
+
+    def __init__(self, **kw):
+        kw.setdefault("view_adapter", LineKeepingAdapter())
+        super().__init__(**kw)
+
+    def _bind_inactive_bar_color(self, *_):
+        pass  # Kivy fades the bar after each scroll; ours stays put (no half-second of redraws)
 
 
 class CheckoutScreen(CustomerScreen):
@@ -19,15 +59,11 @@ class CheckoutScreen(CustomerScreen):
         App.get_running_app().bind(cart_lines=self._follow_newest)
 
     def _follow_newest(self, _app, lines) -> None:
-        """A new line: scroll so the line just scanned is in view (the list grows downwards)."""
+        """A new line: show the bottom of the list, where the line just scanned is. With scroll_y at 0 the
+        list stays at its bottom while it grows, so the new line is drawn in view in the same frame."""
         if len(lines) > self._lines:
-            Clock.schedule_once(self._scroll_to_end, 0)  # after the list has laid out the new line
+            self.ids.cart.scroll_y = 0
         self._lines = len(lines)
-
-    def _scroll_to_end(self, *_):
-        cart = next(w for w in self.walk() if getattr(w, "tag", "") == "cart")
-        content = cart.children[0] if cart.children else None
-        cart.scroll_y = 0 if content is not None and content.height > cart.height else 1
 
     def on_enter(self, *_):
         app = App.get_running_app()

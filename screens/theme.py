@@ -78,6 +78,12 @@ def colours(high_contrast: bool) -> dict[str, tuple[float, float, float, float]]
     return {name: rgba(value) for name, value in palette.items()}
 
 
+def pressed(colour: tuple[float, ...]) -> tuple[float, float, float, float]:
+    """A button's colour while a finger is on it: 18 % darker."""
+    r, g, b = (c * 0.82 for c in colour[:3])
+    return (r, g, b, colour[3] if len(colour) > 3 else 1.0)
+
+
 def relative_luminance(colour: tuple[float, ...]) -> float:
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4

@@ -84,7 +84,9 @@ class Flag(Widget):
 
 
 class CustomerScreen(Screen):
-    """Every customer screen: themed background; the header bar (language, large text, help) in its kv."""
+    """Every customer screen: the header bar (language, large text, help) in its kv. The background is the
+    window's clear colour (`KioskApp.c["bg"]`), not a full-screen rectangle: with software rendering
+    every full-screen layer costs milliseconds per frame."""
 
 
 class Overlays(FloatLayout):
