@@ -184,6 +184,7 @@ class KioskApp(App):
 
     def on_stop(self):
         self.events.set_waker(None)
+        gc.unfreeze()  # an app started again in this process (tests) freezes its own objects
 
     @staticmethod
     def now() -> float:
