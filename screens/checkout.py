@@ -59,10 +59,13 @@ class CheckoutScreen(CustomerScreen):
         App.get_running_app().bind(cart_lines=self._follow_newest)
 
     def _follow_newest(self, _app, lines) -> None:
-        """A new line: show the bottom of the list, where the line just scanned is. With scroll_y at 0 the
-        list stays at its bottom while it grows, so the new line is drawn in view in the same frame."""
+        """A new line: show the bottom of the list, where the line just scanned is. With scroll_y at 0 a
+        list taller than its box stays at its bottom while it grows, so the new line is drawn in view in
+        the same frame; a shorter list is shown from its top (scroll_y 1)."""
         if len(lines) > self._lines:
-            self.ids.cart.scroll_y = 0
+            cart = self.ids.cart
+            row_height = cart.layout_manager.default_size[1]
+            cart.scroll_y = 0 if len(lines) * row_height > cart.height else 1
         self._lines = len(lines)
 
     def on_enter(self, *_):

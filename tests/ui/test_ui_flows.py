@@ -184,3 +184,26 @@ def test_help_pressed_on_each_screen(driver, backend):
     calls = journal_events(backend, "help_called")[:len(STAGES)]
     assert len(journal_events(backend, "help_called")) - before == len(STAGES)
     assert {c["screen"] for c in calls} >= {"attract", "checkout", "lookup", "payment", "thanks", "checkin"}
+
+
+def test_cart_list_shows_its_top_then_follows_the_newest_line(driver, backend):
+    """A short cart is shown from its first line; once it overflows, every scan brings the new line
+    into view in the frame that adds it."""
+    codes = [MILK, BREAD, BUTTER, COFFEE, CHOCOLATE, "4000000000051", "4000000000068", "4000000000099",
+             "4000000000105", "4000000000112"]
+
+    def rows():  # line number -> (bottom, top) of its row in window coordinates
+        return {row.line_no: (row.to_window(row.x, row.y)[1], row.to_window(row.x, row.top)[1])
+                for row in cart.layout_manager.children}
+
+    scan(driver, backend, MILK)
+    scan(driver, backend, BREAD)
+    cart = driver.find("cart")
+    top = cart.to_window(cart.x, cart.top)[1]
+    assert rows()[1][1] == pytest.approx(top, abs=1), "the first line is not at the top of the list"
+    for n, code in enumerate(codes[2:], start=3):
+        scan(driver, backend, code)
+        bottom, row_top = rows()[n]
+        box_bottom = cart.to_window(cart.x, cart.y)[1]
+        assert box_bottom - 1 <= bottom and row_top <= top + 1, f"line {n} is not fully in view"
+    assert len(driver.app.cart_lines) > 8  # the list did overflow its box
