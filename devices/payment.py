@@ -62,6 +62,9 @@ class PaymentTerminal(Device):
         completes the sale; the default is `journal.complete_sale`."""
         self.journal = journal
         self.finish_sale = finish_sale or (lambda sale, intent, facts, lines: journal.complete_sale(sale, intent, facts))
+        last = getattr(journal, "last_event_time", lambda _event: None)("payment_end_of_day")
+        if last:  # a kiosk restarted after today's end of day must not run it again
+            self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
 
     @property
     def blocked(self) -> bool:

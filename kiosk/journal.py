@@ -309,6 +309,12 @@ class Journal:
         rows = self._read("SELECT record FROM transactions ORDER BY seq DESC LIMIT ?", (limit,))
         return [wire.TransactionRecord.model_validate_json(r[0]) for r in rows]
 
+    def last_event_time(self, event: str) -> str | None:
+        """device_time of the newest event called `event` (None if there is none)."""
+        rows = self._read("SELECT device_time FROM transactions WHERE kind = 'event' "
+                          "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT 1", (event,))
+        return rows[0][0] if rows else None
+
     def last_seq(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
 

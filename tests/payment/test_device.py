@@ -108,6 +108,28 @@ def test_scheduled_end_of_day_runs_once_a_day(tmp_path):
         journal.close()
 
 
+def test_scheduled_end_of_day_is_not_repeated_after_a_restart(tmp_path):
+    journal = make_journal(tmp_path / "journal.sqlite")
+    settings = PaymentSettings(driver="simulator", simulator_pin_delay_ms=0, end_of_day_at="00:00")
+    runs = []
+    try:
+        for _start in range(2):  # the kiosk restarted the same day, with the same journal
+            events = EventQueue()
+            terminal, sim = build(settings, events)
+            terminal.attach(journal)
+            terminal.open()
+            try:
+                events.wait_for(lambda e: e.kind == DATA and e.data.get("event") == "end_of_day", 4)
+                runs.append(sim.commands.count("end of day"))
+            finally:
+                terminal.close()
+                sim.stop()
+        assert runs == [1, 0]
+        assert journal.last_event_time("payment_end_of_day") is not None
+    finally:
+        journal.close()
+
+
 def test_cancel_before_the_payment_reaches_the_terminal(device):
     terminal, sim, journal, events = device
     import threading
