@@ -80,6 +80,10 @@ MIGRATIONS = [
     );
     INSERT INTO counters VALUES ('audit', 0);
     """,
+    # 3: when a payment first went into doubt; kept after it is resolved, for the technician and audits
+    """
+    ALTER TABLE payments ADD COLUMN in_doubt_at TEXT;
+    """,
 ]
 
 PAYMENT_FACT_KEYS = ("brand", "masked_pan", "auth_code", "receipt_no", "trace_no", "terminal_id")
@@ -237,8 +241,10 @@ class Journal:
         if row is None:
             raise JournalError(f"no payment intent {intent_id}")
         merged = {**json.loads(row[0]), **facts}
-        conn.execute("UPDATE payments SET status = ?, facts = ?, updated_at = ?, tx_seq = COALESCE(?, tx_seq) "
-                     "WHERE intent_id = ?", (status, json.dumps(merged), self.clock(), tx_seq, intent_id))
+        at = self.clock()
+        conn.execute("UPDATE payments SET status = ?, facts = ?, updated_at = ?, tx_seq = COALESCE(?, tx_seq), "
+                     "in_doubt_at = COALESCE(in_doubt_at, CASE WHEN ? = 'in_doubt' THEN ? END) WHERE intent_id = ?",
+                     (status, json.dumps(merged), at, tx_seq, status, at, intent_id))
 
     def complete_sale(self, sale_uuid: str, intent_id: str, payment_facts: Mapping[str, Any]) -> Committed:
         """The terminal approved: the sale (from the intent's draft), its payment facts and its outbox
@@ -370,11 +376,12 @@ class Journal:
                  "details": json.loads(r[5]), "prev_hash": r[6], "hash": r[7]} for r in self._read(sql)]
 
     def payment_history(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest payments with when their outcome was settled (for the maintenance Journal page)."""
-        rows = self._read("SELECT intent_id, amount, currency, status, facts, created_at, updated_at FROM payments "
-                          "ORDER BY rowid DESC LIMIT ?", (limit,))
+        """The newest payments with when their outcome was settled and, if it ever was, when it went into
+        doubt (for the maintenance Journal page)."""
+        rows = self._read("SELECT intent_id, amount, currency, status, facts, created_at, updated_at, in_doubt_at "
+                          "FROM payments ORDER BY rowid DESC LIMIT ?", (limit,))
         return [{"intent_id": r[0], "amount": r[1], "currency": r[2], "status": r[3], "facts": json.loads(r[4]),
-                 "created_at": r[5], "updated_at": r[6]} for r in rows]
+                 "created_at": r[5], "updated_at": r[6], "in_doubt_at": r[7]} for r in rows]
 
     def audit_written(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]

@@ -396,6 +396,8 @@ class MaintenanceModel(EventDispatcher):
         open_ = p["status"] in ("intent", "in_doubt")
         text = f"{local_time(p['created_at'])}  {self.app.money(p['amount'])}  "
         text += "not settled yet" if open_ else f"{p['status']} at {local_time(p['updated_at'])}"
+        if p.get("in_doubt_at") and not open_:
+            text += f" (in doubt from {local_time(p['in_doubt_at'])})"
         if p["facts"].get("masked_pan"):
             text += f"  {p['facts'].get('brand', '')} {p['facts']['masked_pan']}"
         return {"text": text, "open": open_}

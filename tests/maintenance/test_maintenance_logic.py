@@ -272,3 +272,20 @@ def test_payment_history_says_when_a_payment_was_settled(journal):
     (row,) = journal.payment_history()
     assert row["status"] == "reversed" and row["updated_at"] >= row["created_at"]
     assert row["facts"] == {"masked_pan": "672559******1234"}
+    assert row["in_doubt_at"] is not None and row["created_at"] <= row["in_doubt_at"] <= row["updated_at"]
+    settled = journal.record_payment_intent("s-2", 300, "EUR")
+    journal.record_payment_result(settled, "declined")
+    assert journal.payment_history()[0]["in_doubt_at"] is None  # never in doubt
+
+
+def test_journal_page_says_a_settled_payment_was_once_in_doubt(journal):
+    from types import SimpleNamespace
+
+    from screens.maintenance.model import MaintenanceModel
+    page = SimpleNamespace(app=SimpleNamespace(money=lambda amount: f"{amount} ct"))
+    intent = journal.record_payment_intent("s-1", 500, "EUR")
+    journal.record_payment_result(intent, "in_doubt")
+    assert MaintenanceModel._payment_row(page, journal.payment_history()[0])["text"].endswith("not settled yet")
+    journal.record_payment_result(intent, "reversed")
+    text = MaintenanceModel._payment_row(page, journal.payment_history()[0])["text"]
+    assert "500 ct  reversed at " in text and "(in doubt from " in text
