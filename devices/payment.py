@@ -62,9 +62,6 @@ class PaymentTerminal(Device):
         completes the sale; the default is `journal.complete_sale`."""
         self.journal = journal
         self.finish_sale = finish_sale or (lambda sale, intent, facts, lines: journal.complete_sale(sale, intent, facts))
-        last = getattr(journal, "last_event_time", lambda _event: None)("payment_end_of_day")
-        if last:  # a kiosk restarted after today's end of day must not run it again
-            self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
 
     @property
     def blocked(self) -> bool:
@@ -103,6 +100,11 @@ class PaymentTerminal(Device):
         if outcome.refused or outcome.result_code not in (0, None):
             self.flow.close()
             raise DeviceError(f"the terminal refused registration: {outcome.text}")
+        if self.settings.end_of_day_at and self._last_end_of_day is None:
+            # a kiosk restarted after today's end of day must not run it again (read here, off the UI thread)
+            last = getattr(self.journal, "last_event_time", lambda _event: None)("payment_end_of_day")
+            if last:
+                self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
         self._resolve_doubts()
 
     def _serve(self) -> None:

@@ -207,51 +207,43 @@ class SyncClient:
         catalog = self._catalog
         delta = self._delta("catalog", catalog.version)
         if delta is not None:
-            rows, rejected = [], 0
-            for item in delta["upserts"]:
-                try:
-                    rows.append(self.item_validator(item))
-                except ValueError as exc:
-                    rejected += 1
-                    log.warning("catalog item from the server not usable: %s: %s", exc, item)
+            rows, rejected = self._usable(delta["upserts"], self.item_validator, "catalog item")
             deletes = list(delta["deletes"])
             if delta["full"]:
                 keep = {row[0] or f"PLU:{row[1]}" for row in rows}
                 deletes += [key for key in catalog.keys() if key not in keep]
             catalog.apply_changes(rows, deletes, delta["version"])
-            self._update(rejected_items=self.status().rejected_items + rejected)
             if rejected:
                 self._post(ERROR, message=f"{rejected} catalog items from the server were not usable")
         self._update(catalog_version=catalog.version)
 
     def _pull_bookings(self) -> None:
-        from kiosk.bookings import Booking, normalize_code  # only kiosks doing check-in need it
+        from kiosk.bookings import normalize_code  # only kiosks doing check-in need it
 
         if self._bookings is None:
             self._bookings = self._open_bookings()
         bookings = self._bookings
         delta = self._delta("bookings", bookings.version)
         if delta is not None:
-            rows, rejected = [], 0
-            for item in delta["upserts"]:
-                try:
-                    code = normalize_code(str(item["code"]))
-                    if code is None:
-                        raise ValueError(f"booking code {item['code']!r} is not 4 to 16 letters or digits")
-                    status = "checked_in" if item.get("used") else str(item.get("status") or "booked")
-                    rows.append(Booking(code, str(item.get("name", "")), datetime.fromisoformat(item["slot_start"]),
-                                        datetime.fromisoformat(item["slot_end"]), int(item.get("party_size", 1)),
-                                        status))
-                except (KeyError, TypeError, ValueError) as exc:
-                    rejected += 1
-                    log.warning("booking from the server not usable: %s: %s", exc, item)
+            rows, _ = self._usable(delta["upserts"], _booking, "booking")
             deletes = [code for code in map(normalize_code, delta["deletes"]) if code]
             if delta["full"]:
                 keep = {b.code for b in rows}
                 deletes += [code for code in bookings.codes() if code not in keep]
             bookings.apply_changes(rows, deletes, delta["version"])
-            self._update(rejected_items=self.status().rejected_items + rejected)
         self._update(bookings_version=bookings.version)
+
+    def _usable(self, items, convert, what: str) -> tuple[list, int]:
+        """(what `convert` made of the items it accepts, how many it refused); refusals are logged and counted."""
+        rows, rejected = [], 0
+        for item in items:
+            try:
+                rows.append(convert(item))
+            except (KeyError, TypeError, ValueError) as exc:
+                rejected += 1
+                log.warning("%s from the server not usable: %s: %s", what, exc, item)
+        self._update(rejected_items=self.status().rejected_items + rejected)
+        return rows, rejected
 
     def _pull_config(self) -> None:
         held = self._held_config()
@@ -326,6 +318,17 @@ class SyncClient:
     def _post(self, kind: str, **data) -> None:
         if self.events is not None:
             self.events.post(SOURCE, kind, **data)
+
+
+def _booking(item: dict):
+    """A booking as the server sends it -> kiosk.bookings.Booking; ValueError/KeyError/TypeError if unusable."""
+    from kiosk.bookings import Booking, normalize_code
+    code = normalize_code(str(item["code"]))
+    if code is None:
+        raise ValueError(f"booking code {item['code']!r} is not 4 to 16 letters or digits")
+    status = "checked_in" if item.get("used") else str(item.get("status") or "booked")
+    return Booking(code, str(item.get("name", "")), datetime.fromisoformat(item["slot_start"]),
+                   datetime.fromisoformat(item["slot_end"]), int(item.get("party_size", 1)), status)
 
 
 def _record_of(payload: str) -> dict:

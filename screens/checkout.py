@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.graphics.texture import Texture
 
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.recycleview.views import RecycleDataAdapter
 
-from screens.widgets import CustomerScreen
+from screens.widgets import CustomerScreen, frame_texture
 
 PREVIEW_FPS = 10
 
@@ -87,12 +86,5 @@ class CheckoutScreen(CustomerScreen):
                 app.camera_texture = None
             return
         self._frame_no = number
-        height, width = frame.shape[:2]
-        colorfmt = "luminance" if frame.ndim == 2 else "bgr"
-        texture = app.camera_texture
-        if texture is None or texture.size != (width, height) or texture.colorfmt != colorfmt:
-            texture = Texture.create(size=(width, height), colorfmt=colorfmt)
-            texture.flip_vertical()
-        texture.blit_buffer(frame.tobytes(), colorfmt=colorfmt, bufferfmt="ubyte")
-        app.camera_texture = texture
+        app.camera_texture = frame_texture(frame, app.camera_texture)
         self.canvas.ask_update()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kivy.graphics import Color, Line, Quad, Rectangle
+from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -10,6 +11,17 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
+
+
+def frame_texture(frame, texture: Texture | None) -> Texture:
+    """A camera frame (numpy, grey or BGR) in `texture`, or in a new one when its size or format differs."""
+    height, width = frame.shape[:2]
+    colorfmt = "luminance" if frame.ndim == 2 else "bgr"
+    if texture is None or texture.size != (width, height) or texture.colorfmt != colorfmt:
+        texture = Texture.create(size=(width, height), colorfmt=colorfmt)
+        texture.flip_vertical()
+    texture.blit_buffer(frame.tobytes(), colorfmt=colorfmt, bufferfmt="ubyte")
+    return texture
 
 
 class InvisibleIgnoresTouch:

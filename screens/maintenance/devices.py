@@ -5,11 +5,10 @@ from __future__ import annotations
 from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.graphics import Color, Line
-from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 
 from screens.maintenance.shell import Page
-from screens.widgets import InvisibleIgnoresTouch
+from screens.widgets import InvisibleIgnoresTouch, frame_texture
 
 PREVIEW_FPS = 4  # enough to aim a code; each frame is also decoded here for the overlay
 
@@ -57,18 +56,11 @@ class CameraPreview(InvisibleIgnoresTouch, Factory.BoxLayout):
         if frame is None or number == self._frame_no:
             return
         self._frame_no = number
-        height, width = frame.shape[:2]
-        colorfmt = "luminance" if frame.ndim == 2 else "bgr"
-        texture = self.texture
-        if texture is None or texture.size != (width, height) or texture.colorfmt != colorfmt:
-            texture = Texture.create(size=(width, height), colorfmt=colorfmt)
-            texture.flip_vertical()
-        texture.blit_buffer(frame.tobytes(), colorfmt=colorfmt, bufferfmt="ubyte")
-        self.texture = texture
+        self.texture = frame_texture(frame, self.texture)
         self.found = self._decoded(frame)
         self.found_text = "  ·  ".join(f"{text} ({symbology})" for text, symbology, _ in self.found) or \
             "no code in view"
-        self._draw_overlay(width, height)
+        self._draw_overlay(*self.texture.size)
         self.ids.picture.canvas.ask_update()
 
     def _decoded(self, frame) -> list:
