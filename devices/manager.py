@@ -94,6 +94,11 @@ class DeviceManager:
             self._control = ControlServer(Console(self.simulators), port)
         return self._control.port
 
+    def add_query(self, name: str, answer: Callable[[], str]) -> None:
+        """A read-only view on the control port (e.g. "ui": what the customer sees)."""
+        if self._control is not None:
+            self._control.console.queries[name] = answer
+
     def snapshot(self) -> list[dict[str, Any]]:
         """One row per device (name, kind, state, last_error, statistics), in config order."""
         return [device.snapshot() for device in self.devices.values()]

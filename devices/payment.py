@@ -245,7 +245,8 @@ def build(settings: PaymentSettings, events: EventQueue, name: str = "payment"):
     if settings.driver == "simulator":
         from devices.zvt.sim import SimConfig, TerminalSimulator
         sim = TerminalSimulator(SimConfig(password=settings.password,
-                                          pin_delay=settings.simulator_pin_delay_ms / 1000)).start_tcp()
+                                          pin_delay=settings.simulator_pin_delay_ms / 1000),
+                                state_file=settings.simulator_state_file or None).start_tcp()
         settings = settings.model_copy(update={"host": "127.0.0.1", "port": sim.port, "driver": "zvt-tcp"})
         return PaymentTerminal(name, events, settings), sim
     return PaymentTerminal(name, events, settings), None

@@ -26,11 +26,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def simulated(settings: config.Settings) -> config.Settings:
-    """The same settings with every device driver switched to its simulator."""
+    """The same settings with every device driver switched to its simulator; each driver replaced
+    is said on stderr, so a configured real device is never swapped silently."""
     devices = settings.devices
+    for name in type(devices).model_fields:
+        driver = getattr(devices, name).driver
+        if driver != "simulator":
+            print(f"kiosk: --simulate: devices.{name} driver {driver!r} replaced by its simulator",
+                  file=sys.stderr, flush=True)
     update = {name: getattr(devices, name).model_copy(update={"driver": "simulator"})
               for name in type(devices).model_fields}
     return settings.model_copy(update={"devices": devices.model_copy(update=update)})
+
+
+def simulator_state_in(settings: config.Settings, data_dir: Path) -> config.Settings:
+    """A simulated card terminal keeps its ledger in the data directory unless told otherwise, so what it
+    charged survives a restart of the kiosk, as a real terminal's does."""
+    payment = settings.devices.payment
+    if payment.driver != "simulator" or payment.simulator_state_file:
+        return settings
+    payment = payment.model_copy(update={"simulator_state_file": str(data_dir / "terminal-simulator.json")})
+    return settings.model_copy(update={"devices": settings.devices.model_copy(update={"payment": payment})})
 
 
 def configure_logging(data_dir: Path) -> Path:
@@ -64,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.simulate:
         settings = simulated(settings)
+    settings = simulator_state_in(settings, settings.data_path)
     configure_logging(settings.data_path)
     use_cache_dir(settings.data_path)
     from screens.boot import prepare_kivy

@@ -162,6 +162,7 @@ class PaymentSettings(SerialSettings):
     payment_timeout_s: PositiveSeconds = 180  # T4: longest silence during a payment (PIN entry, host)
     end_of_day_at: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")] = ""  # daily "HH:MM", "" = off
     simulator_pin_delay_ms: Annotated[int, Field(ge=0, le=60000)] = 1500
+    simulator_state_file: str = ""  # simulator: its ledger survives restarts here ("" = <data_dir>/terminal-simulator.json)
 
 
 class DevicesSection(Section):

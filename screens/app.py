@@ -99,7 +99,9 @@ class KioskApp(App):
         first frame, so the attract screen shows while devices and databases are opened."""
         super().__init__(**kw)
         self.settings = settings
-        self.events = events or EventQueue()
+        # `is None`, not `or`: an empty EventQueue is falsy (it has __len__), and a second queue here
+        # would leave the app draining a queue that no device posts to.
+        self.events = events if events is not None else EventQueue()
         self.backend = backend
         self.backend_factory = backend_factory
         self.translator = Translator(settings.locale.languages)
@@ -145,6 +147,8 @@ class KioskApp(App):
     def attach(self, backend) -> None:
         """Starts the customer session on `backend`; device events flow from now on."""
         from kiosk.flows.session import Session  # not needed for the first frame
+        if getattr(backend, "events", self.events) is not self.events:
+            raise RuntimeError("miswired kiosk: the app drains another event queue than the one its devices post to")
         self.backend = backend
         self.session = Session(backend, mode=self.settings.kiosk.mode,
                                     default_language=self.settings.locale.default_language,
@@ -407,9 +411,16 @@ class KioskApp(App):
 def run(settings: Settings, simulate: bool = False) -> int:
     events = EventQueue()
 
+    def announce(text: str) -> None:
+        log.info("%s", text)
+        print(f"kiosk: {text}", flush=True)
+
     def open_backend():
         from kiosk.flows.backend import KioskBackend
-        return KioskBackend(settings, events, simulate=simulate).open()
+        from screens.status import query
+        backend = KioskBackend(settings, events, simulate=simulate, announce=announce).open()
+        backend.devices.add_query("ui", lambda: query(app))
+        return backend
     app = KioskApp(settings, events=events, backend_factory=open_backend)
     from screens.maintenance import install as install_maintenance  # issue 7: gesture/badge + PIN -> maintenance
     install_maintenance(app)
@@ -435,4 +446,5 @@ def run(settings: Settings, simulate: bool = False) -> int:
     finally:
         if app.backend is not None:
             app.backend.close()
+    print("kiosk: stopped", flush=True)
     return 0

@@ -2,7 +2,8 @@
 # Installs the Debian packages the kiosk needs, only those that are missing.
 set -euo pipefail
 pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 libusb-1.0-0)
-[ -n "${DISPLAY:-}" ] || pkgs+=(xvfb xauth)
+# Xvfb runs the kiosk without a display; the end-to-end tests start their own and tap with xdotool
+pkgs+=(xvfb xauth xdotool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -82,9 +82,12 @@ def _execute(console: Console, line: str) -> None:
 
 
 def _send(args: argparse.Namespace) -> int:
-    for command, reply in zip(args.commands, send(args.port, args.commands), strict=True):
-        print(f"> {command}\n{reply}")
-    return 0
+    """One command: its reply alone (for scripts: `send --port P ui | jq`); several: each under "> command".
+    Exit status 1 when any reply is an error."""
+    replies = send(args.port, args.commands)
+    for command, reply in zip(args.commands, replies, strict=True):
+        print(reply if len(replies) == 1 else f"> {command}\n{reply}")
+    return 1 if any(reply.startswith("error:") for reply in replies) else 0
 
 
 def _frames(args: argparse.Namespace) -> int:

@@ -10,8 +10,15 @@
     receipts                        printer: list received receipts; `receipt N` prints one as text
     show BK-7Q2X9K [QR]             camera: hold a code in front of the camera; `clear` takes it away
     stall on|off                    camera: stop/start delivering frames
+    payment approve                 card terminal: approve the next payments (the default)
+    payment decline 05              card terminal: decline the next payments with this result code (hex)
+    payment timeout                 card terminal: go silent in the next payment after charging it
+    payment linkloss [STEP]         card terminal: cut the link in the next payment (default: after charging)
+    payment pin 8                   card terminal: 8 s of PIN entry from now on
+    payment ledger                  card terminal: every charge and reversal it booked
     unplug scanner | replug printer any device: pull or reconnect its cable
     status                          what is running where
+    ui                              the kiosk's screen as the customer sees it, as JSON (read-only)
     help
 
 `ControlServer` accepts these lines on 127.0.0.1:<port>; each reply is its lines followed by a line
@@ -22,11 +29,11 @@ from __future__ import annotations
 import shlex
 import socket
 import threading
-from typing import Any
+from typing import Any, Callable
 
 _OWNER = {"scan": "scanner", "raw": "scanner", "paper": "printer", "cover": "printer", "offline": "printer",
           "mute": "printer", "runout": "printer", "receipts": "printer", "receipt": "printer",
-          "show": "camera", "clear": "camera", "stall": "camera"}
+          "show": "camera", "clear": "camera", "stall": "camera", "payment": "payment"}
 
 
 class CommandError(ValueError):
@@ -34,8 +41,10 @@ class CommandError(ValueError):
 
 
 class Console:
-    def __init__(self, simulators: dict[str, Any]) -> None:
+    def __init__(self, simulators: dict[str, Any], queries: dict[str, Callable[[], str]] | None = None) -> None:
         self.simulators = simulators
+        # read-only views the kiosk adds (e.g. "ui": what the customer sees); they must not change anything
+        self.queries: dict[str, Callable[[], str]] = dict(queries or {})
 
     def execute(self, line: str) -> str:
         """Run one command line; returns the reply text. Never raises: errors are replies too."""
@@ -61,6 +70,8 @@ class Console:
     def _run(self, verb: str, args: list[str]) -> str:
         if verb == "help":
             return __doc__.split("\n\n")[1]
+        if verb in self.queries:
+            return self.queries[verb]()
         if verb == "status":
             return "\n".join(f"{name}: {getattr(sim, 'url', 'in-process')}" for name, sim in self.simulators.items())
         if verb in ("unplug", "replug"):
@@ -75,6 +86,8 @@ class Console:
         if verb == "scan":
             _need(args, 1, "scan CODE [SYMBOLOGY]")
             return "sent" if sim.scan(args[0], args[1] if len(args) > 1 else None) else "not sent: no kiosk connected"
+        if verb == "payment":
+            return _payment(sim, args)
         if verb == "raw":
             _need(args, 1, "raw HEX")
             return "sent" if sim.send_raw(bytes.fromhex("".join(args))) else "not sent: no kiosk connected"
@@ -109,6 +122,39 @@ class Console:
             sim.clear()
             return "cleared"
         raise CommandError(f"unknown command {verb!r}")
+
+
+def _payment(sim: Any, args: list[str]) -> str:
+    from devices.zvt.sim import STEPS, Fault
+    _need(args, 1, "payment approve|decline CODE|timeout|linkloss [STEP]|pin SECONDS|ledger")
+    what = args[0].lower()
+    if what == "approve":
+        sim.config.result_code = 0
+        return "payments will be approved"
+    if what == "decline":
+        _need(args, 2, "payment decline CODE (hex, e.g. 05)")
+        code = int(args[1], 16)
+        if not 0x01 <= code <= 0xFF:
+            raise CommandError(f"result code {args[1]!r} out of range 01..FF")
+        sim.config.result_code = code
+        return f"payments will be declined with result {code:02X}"
+    if what in ("timeout", "linkloss"):
+        step = args[1] if len(args) > 1 else "authorised"
+        if step not in STEPS:
+            raise CommandError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
+        sim.inject(Fault("silent" if what == "timeout" else "drop", step))
+        return f"the next payment {'goes silent' if what == 'timeout' else 'loses its link'} at {step}"
+    if what == "pin":
+        _need(args, 2, "payment pin SECONDS")
+        seconds = float(args[1])
+        if not 0 <= seconds <= 600:
+            raise CommandError("PIN entry takes 0 to 600 seconds")
+        sim.config.pin_delay = seconds
+        return f"PIN entry takes {seconds:g} s"
+    if what == "ledger":
+        return "\n".join(f"{e.kind} {e.amount} receipt {e.receipt_no} trace {e.trace_no}"
+                         + (" reversed" if e.reversed else "") for e in list(sim.ledger)) or "nothing booked"
+    raise CommandError(f"unknown payment command {what!r}; try 'help'")
 
 
 def _need(args: list[str], count: int, usage: str) -> None:

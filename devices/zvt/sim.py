@@ -22,12 +22,14 @@ that the kiosk masks what a misbehaving terminal sends).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import threading
 import time
 import tty
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from devices.zvt.apdu import ACK, Apdu, ZvtError, bcd, bmp, encode_pan, parse_bmps, unbcd
@@ -79,7 +81,10 @@ class _Dropped(Exception):
 
 
 class TerminalSimulator:
-    def __init__(self, config: SimConfig | None = None, serial_timeouts: dict | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, serial_timeouts: dict | None = None,
+                 state_file: str | os.PathLike[str] | None = None) -> None:
+        """`state_file`: keep the ledger and counters there, as a terminal keeps them in non-volatile
+        memory, so a restarted simulator (and the kiosk reconciling with it) sees what it booked before."""
         self.config = config or SimConfig()
         self.ledger: list[LedgerEntry] = []
         self.faults: list[Fault] = []
@@ -98,6 +103,27 @@ class TerminalSimulator:
         self._threads: list[threading.Thread] = []
         self._server: socket.socket | None = None
         self._sessions: list = []
+        self._state_file = Path(state_file) if state_file else None
+        if self._state_file is not None and self._state_file.exists():
+            self._load()
+
+    def _load(self) -> None:
+        state = json.loads(self._state_file.read_text(encoding="utf-8"))
+        self.ledger = [LedgerEntry(**entry) for entry in state["ledger"]]
+        self._trace_no, self._receipt_no, self._eod_from = state["trace_no"], state["receipt_no"], state["eod_from"]
+
+    def _save(self) -> None:
+        """Called with the lock held, after every booking, before the ECR hears of it."""
+        if self._state_file is None:
+            return
+        state = {"ledger": [asdict(e) for e in self.ledger], "trace_no": self._trace_no,
+                 "receipt_no": self._receipt_no, "eod_from": self._eod_from}
+        tmp = self._state_file.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._state_file)
 
     # -- ledger views ----------------------------------------------------------------------------
 
@@ -320,6 +346,7 @@ class TerminalSimulator:
                 entry = LedgerEntry("payment", amount, self._receipt_no, trace)
                 self.ledger.append(entry)
                 self._busy_until = time.monotonic() + self.config.busy_after_payment
+            self._save()
         self._at(t, command, "authorised")
         info = self._status_info(result, amount, trace, entry.receipt_no if entry else None)
         self._send_and_wait_ack(t, command, Apdu(0x04, 0x0F, info), "status-info")
@@ -391,6 +418,7 @@ class TerminalSimulator:
                 result = SUCCESS
                 entry = LedgerEntry("reversal", original.amount, self._receipt_no, self._trace_no, original.trace_no)
                 self.ledger.append(entry)
+                self._save()
         if entry is None:
             self._finish(t, command, result)
             return
@@ -415,6 +443,7 @@ class TerminalSimulator:
             self.config.end_of_day_required = False
             self._trace_no += 1
             trace = self._trace_no
+            self._save()
         totals = bcd(first, 2) + bcd(last, 2) + bcd(len(payments), 2) + bcd(total, 6)
         info = bmp(0x27, bytes([SUCCESS])) + bmp(0x04, bcd(total, 6)) + bmp(0x0B, bcd(trace, 3)) + bmp(0x60, totals)
         self._send_and_wait_ack(t, command, Apdu(0x04, 0x0F, info), "status-info")

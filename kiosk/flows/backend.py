@@ -36,8 +36,12 @@ RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross"
 
 class KioskBackend:
     def __init__(self, settings: Settings, events: EventQueue, *, simulate: bool = False,
-                 start_server: bool | None = None, translator: Translator | None = None):
+                 start_server: bool | None = None, translator: Translator | None = None,
+                 announce=None):
+        """`announce(text)`: where start-up facts a person needs go (the control port, the local server's
+        address); the `kiosk` command prints them, by default they are only logged."""
         self.settings, self.events, self.simulate = settings, events, simulate
+        self.announce = announce or log.info
         self.kiosk_id = settings.kiosk.id
         self.currency = settings.money.currency
         self.vat_rates = dict(settings.money.vat_rates)
@@ -57,6 +61,7 @@ class KioskBackend:
         if payment is not None and hasattr(payment, "attach"):
             payment.attach(self.journal)
         self.server_url = settings.server.url
+        self.control_port: int | None = None
         self.server = None
         self.sync = None
         self._closing = threading.Event()
@@ -75,8 +80,9 @@ class KioskBackend:
                 port = self.devices.start_control(SIM_CONTROL_PORT)
             except OSError:  # taken, e.g. by a second simulated kiosk: any free port will do
                 port = self.devices.start_control(0)
-            log.info("simulator control port %d: python -m devices.sim send --port %d \"scan 4006381333931\"",
-                     port, port)
+            self.control_port = port
+            self.announce(f"simulator control port {port}: python -m devices.sim send --port {port} "
+                          f"\"scan 4006381333931\"")
         return self
 
     def close(self) -> None:
@@ -115,6 +121,7 @@ class KioskBackend:
                                      cwd=Path(__file__).resolve().parents[2])
             token = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
             self.server_url = self.server.url
+            self.announce(f"local central server {self.server.url} (data in {folder})")
             if token and not self._closing.is_set():
                 self._start_sync(self.server.url, token)
         except Exception as exc:  # the kiosk works without its server; sync catches up later

@@ -1,0 +1,124 @@
+"""Check-in, help, idle abandonment, the technician's way in, paper out and a restart, on the launched kiosk."""
+from __future__ import annotations
+
+import time
+
+from launched import BREAD, MILK, TECHNICIAN_PIN
+
+
+def test_checkin_by_booking_qr_prints_a_ticket(launch):
+    kiosk = launch()
+    kiosk.scan("BOOKING:DEMO1234", "QR")
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_booking", 10, "the booking")
+    assert "Alex Example" in view["booking"]
+    kiosk.tap("checkin_confirm")
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_done", 10, "the ticket")
+    ticket = view["ticket_no"]
+    assert ticket.isdigit()
+    kiosk.screenshot("ticket")
+    [receipts] = kiosk.send("receipts")
+    assert receipts.startswith("1: ") and "cut" in receipts
+    [text] = kiosk.send("receipt 1")
+    assert ticket in text and "Alex Example" in text, text
+    [checkin] = [t for t in kiosk.journal() if t["kind"] == "checkin"]
+    assert checkin["record"]["body"]["booking_code"] == "DEMO1234"
+    assert str(checkin["record"]["body"]["ticket_no"]) == ticket
+    kiosk.assert_books_agree()
+
+
+def test_help_call_reaches_journal_and_server(launch):
+    kiosk = launch()
+    kiosk.scan(MILK)
+    view = kiosk.tap("help")
+    assert view["help"] and any("help" in text.lower() for text in view["texts"])
+    kiosk.screenshot("help")
+    [call] = kiosk.events("help_called")
+    assert call["screen"] == "checkout" and call["items"] == 1
+    kiosk.assert_books_agree()  # the help call is on the central server too
+
+
+def test_idle_session_is_abandoned_and_journaled(launch):
+    kiosk = launch(KIOSK_UI_IDLE_TIMEOUT_S="3", KIOSK_UI_STILL_THERE_COUNTDOWN_S="4")
+    kiosk.scan(MILK)
+    kiosk.scan(BREAD)
+    view = kiosk.wait_ui(lambda v: v["still_there_left"] >= 0, 15, "\"still there?\"")
+    assert view["screen"] == "checkout"
+    kiosk.screenshot("still-there")
+    kiosk.wait_screen("attract", 20)
+    [abandoned] = kiosk.events("session_abandoned")
+    assert abandoned["items"] == 2
+    assert kiosk.ledger() == []
+    kiosk.assert_books_agree()
+
+
+def test_technician_reaches_the_maintenance_screen(launch):
+    kiosk = launch()
+    view = kiosk.wait_screen("attract")
+    logo = kiosk.button(view, "logo")
+    for _ in range(5):
+        kiosk.xclick(logo["x"] + logo["w"] // 2, logo["y"] + logo["h"] // 2)
+        time.sleep(0.15)
+    kiosk.wait_ui(lambda v: any(b["tag"] == "pin_1" for b in v["buttons"]), 10, "the technician PIN pad")
+    for digit in TECHNICIAN_PIN:
+        kiosk.tap(f"pin_{digit}")
+    kiosk.tap("pin_ok")
+    view = kiosk.wait_screen("maintenance", 20)
+    assert any("demo-technician" in text for text in view["texts"]), view["texts"]
+    kiosk.screenshot("maintenance")
+
+
+def test_paper_out_receipt_goes_to_the_qr_code(launch):
+    kiosk = launch()
+    kiosk.send("paper out")
+    kiosk.scan(BREAD)
+    kiosk.tap("pay")
+    view = kiosk.wait_screen("receipt", 30)
+    print_button = [b for b in view["buttons"] if b["tag"] == "receipt_print"]
+    if print_button and print_button[0]["enabled"]:  # offered although the printer is known to be out
+        kiosk.tap("receipt_print")
+    view = kiosk.wait_ui(lambda v: v["state"] == "receipt_qr", 20, "the receipt as a QR code")
+    assert view["receipt_url"].startswith("http")
+    kiosk.screenshot("paper-out-qr")
+    kiosk.send("paper ok")
+    kiosk.assert_books_agree()
+
+
+def test_sigterm_mid_session_then_restart(launch):
+    kiosk = launch()
+    kiosk.scan(MILK)
+    kiosk.scan(BREAD)
+    kiosk.tap("pay")
+    kiosk.wait_screen("receipt", 30)
+    kiosk.tap("receipt_none")
+    kiosk.tap("thanks_done")
+    kiosk.scan(MILK)  # the next customer has an item in the cart when the kiosk is stopped
+    kiosk.terminate()
+    journal_before = kiosk.journal()
+    kiosk.start()
+    view = kiosk.wait_screen("attract")
+    assert view["cart"] == []
+    kiosk.scan(BREAD)
+    kiosk.tap("pay")
+    kiosk.wait_screen("receipt", 30)
+    sales = kiosk.assert_books_agree()
+    assert len(sales) == 2
+    journal_after = kiosk.journal()
+    assert journal_after[:len(journal_before)] == journal_before  # nothing lost or changed by the restart
+    assert [t["seq"] for t in journal_after] == list(range(1, len(journal_after) + 1))  # no gaps
+
+
+def test_sigterm_during_pin_entry_then_restart_settles_the_payment(launch):
+    kiosk = launch()
+    kiosk.send("payment pin 20")
+    kiosk.scan(MILK)
+    kiosk.tap("pay")
+    kiosk.wait_ui(lambda v: v["state"] == "payment", 10, "PIN entry")
+    kiosk.terminate()
+    kiosk.start()
+    kiosk.wait_screen("attract")
+    kiosk.assert_books_agree()  # the interrupted payment is settled: nothing charged, nothing sold
+    assert kiosk.ledger() == [] and [t for t in kiosk.journal() if t["kind"] == "sale"] == []
+    kiosk.scan(BREAD)
+    kiosk.tap("pay")
+    kiosk.wait_screen("receipt", 30)
+    assert len(kiosk.assert_books_agree()) == 1
