@@ -32,3 +32,10 @@ def test_drain_limit_and_wait_for():
     found = q.wait_for(lambda e: e.data.get("code") == "4", timeout=1)
     assert found is not None and len(q) == 0
     assert q.wait_for(lambda e: True, timeout=0.05) is None
+
+
+def test_an_empty_queue_is_still_a_queue():
+    from kiosk.events import EventQueue
+    queue = EventQueue()
+    assert len(queue) == 0 and bool(queue)  # `events or EventQueue()` must keep the caller's queue
+    assert (queue or EventQueue()) is queue

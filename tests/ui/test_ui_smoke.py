@@ -69,3 +69,24 @@ def test_sigterm_stops_the_locked_down_kiosk(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_app_drains_the_queue_it_is_given_and_refuses_a_backend_on_another(ui_settings):
+    """An empty EventQueue once counted as "no queue" (`events or EventQueue()`): the app drained a queue
+    of its own and no device event ever reached the screen."""
+    from types import SimpleNamespace
+
+    import pytest
+    from kivy.app import App
+
+    from kiosk.events import EventQueue
+    from screens.app import KioskApp
+    running = App.get_running_app()
+    try:
+        devices_queue = EventQueue()
+        app = KioskApp(ui_settings, events=devices_queue)
+        assert app.events is devices_queue
+        with pytest.raises(RuntimeError, match="miswired"):
+            app.attach(SimpleNamespace(events=EventQueue()))
+    finally:
+        App._running_app = running
