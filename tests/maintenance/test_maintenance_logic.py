@@ -289,3 +289,40 @@ def test_journal_page_says_a_settled_payment_was_once_in_doubt(journal):
     journal.record_payment_result(intent, "reversed")
     text = MaintenanceModel._payment_row(page, journal.payment_history()[0])["text"]
     assert "500 ct  reversed at " in text and "(in doubt from " in text
+
+
+def _payment_texts(journal) -> list[str]:
+    from types import SimpleNamespace
+
+    from screens.maintenance.model import MaintenanceModel
+    page = SimpleNamespace(app=SimpleNamespace(money=lambda amount: f"{amount} ct"))
+    return [MaintenanceModel._payment_row(page, p)["text"] for p in journal.payment_history()]
+
+
+def test_only_payments_that_really_went_into_doubt_say_so(journal):
+    """Issue 11: every card payment is marked in doubt just before it goes to the terminal (so a crash
+    leaves it to be resolved); a plain approval or decline must not show "(in doubt from ...)"."""
+    import uuid
+
+    from devices.zvt.sim import Fault, SimConfig, TerminalSimulator
+    from tests.payment.helpers import make_flow
+
+    sim = TerminalSimulator(SimConfig()).start_tcp()
+    try:
+        flow = make_flow(sim, journal)
+        assert flow.pay(str(uuid.uuid4()), 500).status == "approved"
+        sim.config.result_code = 0x05
+        assert flow.pay(str(uuid.uuid4()), 300).status == "declined"
+        sim.config.result_code = 0
+        sim.inject(Fault("drop", "status-info"))  # the link is cut after the terminal approved
+        assert flow.pay(str(uuid.uuid4()), 700).status == "approved"  # resolved at once, but it was in doubt
+        flow.close()
+    finally:
+        sim.stop()
+    lost, declined, approved = journal.payment_history()
+    assert approved["in_doubt_at"] is None and declined["in_doubt_at"] is None
+    assert lost["in_doubt_at"] is not None and lost["created_at"] <= lost["in_doubt_at"] <= lost["updated_at"]
+    lost_text, declined_text, approved_text = _payment_texts(journal)
+    assert "500 ct  approved at " in approved_text and "in doubt" not in approved_text
+    assert "300 ct  declined at " in declined_text and "in doubt" not in declined_text
+    assert "700 ct  approved at " in lost_text and "(in doubt from " in lost_text
