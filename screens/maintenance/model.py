@@ -75,6 +75,8 @@ class MaintenanceModel(EventDispatcher):
     last_scan = StringProperty("")
     preview_device = StringProperty("")  # a camera whose live preview (with decode overlay) is shown
     sync_rows = ListProperty()
+    sync_message = StringProperty("")  # the outcome of "Sync now" / the USB export, shown on the Sync page
+    sync_message_bad = BooleanProperty(False)
     tx_rows = ListProperty()
     payment_rows = ListProperty()
     help_rows = ListProperty()
@@ -125,6 +127,11 @@ class MaintenanceModel(EventDispatcher):
 
     def _say(self, text: str, bad: bool = False) -> None:
         self.message, self.message_bad = text, bad
+
+    def _say_sync(self, text: str, bad: bool = False) -> None:
+        """On the Sync page itself, in full: an export error (a missing stick, a full disk) is long and
+        must be read; the header keeps "Logged in as ..."."""
+        self.sync_message, self.sync_message_bad = text, bad
 
     def _background(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
         def run():
@@ -210,6 +217,7 @@ class MaintenanceModel(EventDispatcher):
             self._ticker.cancel()
             self._ticker = None
         self.who = self.role = ""
+        self.sync_message, self.sync_message_bad = "", False
         self.app.customer_mode = True
         self.shown = False
         self.page = "pin"
@@ -355,10 +363,10 @@ class MaintenanceModel(EventDispatcher):
             return
         sync = getattr(self.backend, "sync", None)
         if sync is None:
-            self._say("sync is not running on this kiosk", bad=True)
+            self._say_sync("sync is not running on this kiosk", bad=True)
         else:
             sync.wake()
-            self._say("sync started")
+            self._say_sync("sync started")
         self._refresh_sync()
 
     def export_queue(self) -> None:
@@ -368,9 +376,9 @@ class MaintenanceModel(EventDispatcher):
         try:
             files, count = export_unsent(self.journal, folder, self.settings.kiosk.id)
         except ExportError as exc:
-            self._say(str(exc), bad=True)
+            self._say_sync(f"Export failed: {exc}", bad=True)
             return
-        self._say(f"{count} unsent transactions written to {len(files)} file(s) in {folder}")
+        self._say_sync(f"{count} unsent transactions written to {len(files)} file(s) in {folder}")
         self._refresh_sync()
 
     # --- Journal ----------------------------------------------------------------------------------

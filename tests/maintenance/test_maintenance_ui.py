@@ -115,7 +115,9 @@ def test_an_attendant_cannot_exit_to_the_desktop(seen):
 
 
 def test_the_usb_export_and_the_session_timeout(seen):
-    assert seen["export"]["no_stick"].startswith("no USB stick at ")
+    no_stick = seen["export"]["no_stick"]  # on the Sync page in full; the header still says who is logged in
+    assert no_stick["text"].startswith("Export failed: no USB stick at ") and no_stick["visible"] and no_stick["bad"]
+    assert no_stick["header"] == seen["export"]["header_before"] == "Logged in as tom (technician)"
     assert seen["export"]["done"].startswith(f"{seen['export']['depth']} unsent transactions written to 1 file(s)")
     assert len(seen["export"]["files"]) == 1
     assert not seen["timeout"]["shown"]
