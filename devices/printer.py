@@ -93,6 +93,15 @@ class ReceiptPrinter(Device):
         self._ids = itertools.count(1)
         self._escpos: escpos_printer.Escpos | None = None
 
+    @property
+    def endpoint(self) -> str:
+        s = self.settings
+        if s.driver in ("network", "simulator"):
+            return f"{s.host}:{s.port}"
+        if s.driver == "usb":
+            return f"USB {s.usb_vendor_id:04x}:{s.usb_product_id:04x}"
+        return s.url or ("/dev/usb/lp0" if s.driver == "file" else "")
+
     # -- for the kiosk ------------------------------------------------------------------------
 
     def print_receipt(self, receipt: Receipt) -> int:

@@ -449,7 +449,11 @@ class MaintenanceModel(EventDispatcher):
     # --- Config -----------------------------------------------------------------------------------
 
     def _refresh_config(self) -> None:
-        rows = [{"key": k, "value": v, "editable": e} for k, v, e in effective(self.settings, self.editor.editable)]
+        devices = self.backend.devices
+        in_use = {snap["name"]: ("simulator on " if snap["name"] in devices.simulators else "") + snap["endpoint"]
+                  for snap in devices.snapshot() if snap.get("endpoint")}
+        rows = [{"key": k, "value": v, "editable": e}
+                for k, v, e in effective(self.settings, self.editor.editable, in_use)]
         self.config_rows = [r for r in rows if r["editable"]] + [r for r in rows if not r["editable"]]
 
     def start_edit(self, key: str) -> None:

@@ -201,8 +201,11 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
         pages[page] = app.maintenance.view.ids.pages.current
     drv.tap("tab_logs")
     drv.tap("level_ERROR")
+    config_page = app.maintenance.view.ids.pages.get_screen("config")
     note(pages=pages, logs_error_only=text_of(drv, "log_text"), sync_rows=model.sync_rows,
-         help_rows=model.help_rows, system_rows=model.system_rows)
+         help_rows=model.help_rows, system_rows=model.system_rows,
+         config_ports={row.key: row.value for row in config_page.ids.rows.children
+                       if row.key in ("devices.printer.port", "devices.payment.port")})
     drv.tap("level_INFO")
     # --- export of the unsent queue ----------------------------------------------------------------------
     drv.tap("tab_sync")

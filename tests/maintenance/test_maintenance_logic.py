@@ -326,3 +326,37 @@ def test_only_payments_that_really_went_into_doubt_say_so(journal):
     assert "500 ct  approved at " in approved_text and "in doubt" not in approved_text
     assert "300 ct  declined at " in declined_text and "in doubt" not in declined_text
     assert "700 ct  approved at " in lost_text and "(in doubt from " in lost_text
+
+
+def test_config_page_shows_the_simulators_ports_in_use_beside_the_configured_ones():
+    """Issue 11: with driver "simulator" the real driver talks to an in-process simulator on a random
+    port; the Config page showed only the configured port."""
+    from types import SimpleNamespace
+
+    from devices.manager import DeviceManager
+    from kiosk.events import EventQueue
+    from screens.maintenance.model import MaintenanceModel
+    settings = config.Settings()  # every device its simulator
+    manager = DeviceManager(settings.devices, EventQueue())
+    try:
+        snapshots = {snap["name"]: snap for snap in manager.snapshot()}
+        printer, payment, scanner = (manager.simulators[n] for n in ("printer", "payment", "scanner"))
+        assert snapshots["printer"]["endpoint"] == f"127.0.0.1:{printer.port}" != "127.0.0.1:9100"
+        assert snapshots["payment"]["endpoint"] == f"127.0.0.1:{payment.port}"
+        assert snapshots["scanner"]["endpoint"] == scanner.url
+        page = SimpleNamespace(settings=settings, backend=SimpleNamespace(devices=manager),
+                               editor=SimpleNamespace(editable=[]))
+        MaintenanceModel._refresh_config(page)
+        rows = {row["key"]: row["value"] for row in page.config_rows}
+    finally:
+        manager.close_all()
+    assert rows["devices.printer.port"] == f"9100   (in use: simulator on 127.0.0.1:{printer.port})"
+    assert rows["devices.printer.host"] == f'"127.0.0.1"   (in use: simulator on 127.0.0.1:{printer.port})'
+    assert rows["devices.payment.port"] == f"20007   (in use: simulator on 127.0.0.1:{payment.port})"
+    assert rows["devices.scanner.url"].endswith(f"   (in use: simulator on {scanner.url})")
+    assert rows["devices.printer.columns"] == "42" and rows["devices.printer.driver"] == '"simulator"'
+    # a real driver where it is configured: nothing to add
+    real = settings.model_copy(update={"devices": settings.devices.model_copy(update={
+        "printer": settings.devices.printer.model_copy(update={"driver": "network", "host": "10.0.0.7"})})})
+    shown = {k: v for k, v, _ in effective(real, [], {"printer": "10.0.0.7:9100"})}
+    assert shown["devices.printer.host"] == '"10.0.0.7"' and shown["devices.printer.port"] == "9100"

@@ -68,6 +68,13 @@ def test_every_page_renders(seen):
     assert "WARNING" not in seen["logs_error_only"]  # the level filter
 
 
+def test_the_config_page_shows_the_ports_in_use(seen):
+    sim_port, driver_port = seen["switch"]["sim_port"], seen["switch"]["driver_port"]
+    assert seen["config_ports"]["devices.printer.port"].endswith(f"(in use: simulator on 127.0.0.1:{sim_port})")
+    assert driver_port == sim_port  # the printer was switched to its simulator on the Devices page
+    assert "(in use: simulator on 127.0.0.1:" in seen["config_ports"]["devices.payment.port"]
+
+
 def test_a_test_print_reaches_the_printer_simulator(seen):
     assert "TEST PAGE" in seen["test_print"]["receipt_text"]
     assert seen["test_print"]["check"] == "OK: test page queued"
