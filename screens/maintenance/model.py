@@ -25,7 +25,7 @@ from kiosk.maintenance import logs, system
 from kiosk.maintenance.access import Maintenance, NotAllowed
 from kiosk.maintenance.audit import verify_chain
 from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, toml_value
-from kiosk.maintenance.device_ops import reconnect, switch_to_simulator
+from kiosk.maintenance.device_ops import reconnect, switch_to_simulator, test_print
 from kiosk.maintenance.export import ExportError, export_unsent
 from kiosk.maintenance.lockout import PinLockout
 from kiosk.maintenance.technicians import TechnicianStore
@@ -303,7 +303,10 @@ class MaintenanceModel(EventDispatcher):
                 text = "scan any code now: it is shown below"
             self._checks[name] = ("OK: " if ok else "FAILED: ") + text
             self._refresh_devices()
-        self._background(lambda: device.health_check(level), done)
+        if level == "external" and device.kind == "printer":
+            self._background(lambda: test_print(device, self.settings.kiosk.id), done)
+        else:
+            self._background(lambda: device.health_check(level), done)
 
     def close_preview(self) -> None:
         self.preview_device = ""

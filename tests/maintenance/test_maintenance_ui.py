@@ -77,6 +77,7 @@ def test_the_config_page_shows_the_ports_in_use(seen):
 
 def test_a_test_print_reaches_the_printer_simulator(seen):
     assert "TEST PAGE" in seen["test_print"]["receipt_text"]
+    assert "Kiosk: kiosk-001" in seen["test_print"]["receipt_text"] and "Time: " in seen["test_print"]["receipt_text"]
     assert seen["test_print"]["check"] == "OK: test page queued"
 
 
