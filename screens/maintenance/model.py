@@ -37,6 +37,12 @@ EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Ca
 
 
 DEMO_TECHNICIAN_PIN, DEMO_ATTENDANT_PIN = "1379", "2468"
+LANG = "en"  # the maintenance screen's language; its counts still take their plural form from the catalog
+
+
+def counted(translator, singular: str, plural: str, n: int, **values) -> str:
+    """"1 item" / "2 items" through gettext's plural forms ({count} is n)."""
+    return translator.ngettext(singular, plural, n, LANG).format(count=n, **values)
 
 
 def seed_demo(store: TechnicianStore) -> None:
@@ -201,7 +207,7 @@ class MaintenanceModel(EventDispatcher):
         self.locked = result.locked_for_s > 0
         self.pin_bad = True
         self.pin_message = self._lock_text() if self.locked else \
-            f"Wrong PIN: {result.tries_left} {'try' if result.tries_left == 1 else 'tries'} left"
+            "Wrong PIN: " + counted(self.app.translator, "{count} try left", "{count} tries left", result.tries_left)
 
     def cancel_pad(self) -> None:
         self.close()
@@ -381,7 +387,10 @@ class MaintenanceModel(EventDispatcher):
         except ExportError as exc:
             self._say_sync(f"Export failed: {exc}", bad=True)
             return
-        self._say_sync(f"{count} unsent transactions written to {len(files)} file(s) in {folder}")
+        tr = self.app.translator
+        self._say_sync(counted(tr, "{count} unsent transaction written", "{count} unsent transactions written", count)
+                       + " " + counted(tr, "to {count} file in {folder}", "to {count} files in {folder}", len(files),
+                                       folder=folder))
         self._refresh_sync()
 
     # --- Journal ----------------------------------------------------------------------------------
@@ -392,7 +401,8 @@ class MaintenanceModel(EventDispatcher):
         for record in self.journal.recent(30):
             body = record.body
             if body.kind == "sale":
-                what = f"sale {self.app.money(body.total)} ({len(body.lines)} lines)"
+                lines = counted(self.app.translator, "{count} line", "{count} lines", len(body.lines))
+                what = f"sale {self.app.money(body.total)} ({lines})"
             elif body.kind == "checkin":
                 what = f"check-in {body.booking_code}, ticket {body.ticket_no}"
             else:
@@ -422,9 +432,9 @@ class MaintenanceModel(EventDispatcher):
             if body.event == "maintenance_audit" and body.details.get("action") == "help_done":
                 break  # everything older was dealt with
             if body.event == "help_called":
+                items = counted(self.app.translator, "{count} item", "{count} items", int(body.details.get("items", 0)))
                 calls.append({"uuid": record.uuid, "text": f"{local_time(record.device_time)}  on the "
-                                                           f"{body.details.get('screen', '?')} screen, "
-                                                           f"{body.details.get('items', 0)} items"})
+                                                           f"{body.details.get('screen', '?')} screen, {items}"})
         return calls
 
     def reprint(self, sale_uuid: str) -> None:
@@ -518,7 +528,9 @@ class MaintenanceModel(EventDispatcher):
     def check_audit(self) -> list[str]:
         problems = verify_chain(self.journal.audit_records(), self.journal.audit_written())
         self.audit_ok = not problems
-        self.audit_text = (f"Audit log: {self.journal.audit_written()} records, chain intact" if not problems
+        written = self.journal.audit_written()
+        self.audit_text = ("Audit log: " + counted(self.app.translator, "{count} record, chain intact",
+                                                   "{count} records, chain intact", written) if not problems
                            else "Audit log TAMPERED: " + "; ".join(problems[:3]))
         return problems
 

@@ -360,3 +360,21 @@ def test_config_page_shows_the_simulators_ports_in_use_beside_the_configured_one
         "printer": settings.devices.printer.model_copy(update={"driver": "network", "host": "10.0.0.7"})})})
     shown = {k: v for k, v, _ in effective(real, [], {"printer": "10.0.0.7:9100"})}
     assert shown["devices.printer.host"] == '"10.0.0.7"' and shown["devices.printer.port"] == "9100"
+
+
+def test_counts_on_the_maintenance_pages_take_their_plural_form(journal):
+    """Issue 11: "1 items" on the Journal page's help calls (and the like): counts go through ngettext."""
+    from types import SimpleNamespace
+
+    from kiosk.i18n import Translator
+    from screens.maintenance.model import MaintenanceModel, counted
+    tr = Translator(("en", "de", "nl"))
+    journal.record_event("help_called", {"screen": "checkout", "items": 2})
+    journal.record_event("help_called", {"screen": "checkout", "items": 1})
+    page = SimpleNamespace(journal=journal, app=SimpleNamespace(translator=tr))
+    one, two = (call["text"] for call in MaintenanceModel._open_help_calls(page))
+    assert one.endswith("on the checkout screen, 1 item") and two.endswith("on the checkout screen, 2 items")
+    assert counted(tr, "{count} try left", "{count} tries left", 1) == "1 try left"
+    assert counted(tr, "to {count} file in {folder}", "to {count} files in {folder}", 2, folder="/usb") == \
+        "to 2 files in /usb"
+    assert counted(tr, "{count} record, chain intact", "{count} records, chain intact", 1) == "1 record, chain intact"

@@ -126,7 +126,9 @@ def test_the_usb_export_and_the_session_timeout(seen):
     no_stick = seen["export"]["no_stick"]  # on the Sync page in full; the header still says who is logged in
     assert no_stick["text"].startswith("Export failed: no USB stick at ") and no_stick["visible"] and no_stick["bad"]
     assert no_stick["header"] == seen["export"]["header_before"] == "Logged in as tom (technician)"
-    assert seen["export"]["done"].startswith(f"{seen['export']['depth']} unsent transactions written to 1 file(s)")
+    depth = seen["export"]["depth"]
+    assert seen["export"]["done"].startswith(
+        f"{depth} unsent {'transaction' if depth == 1 else 'transactions'} written to 1 file in ")
     assert len(seen["export"]["files"]) == 1
     assert not seen["timeout"]["shown"]
     assert seen["timeout"]["last_audit"]["details"] == {"reason": "timeout: 2 minutes without a touch"}
