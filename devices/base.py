@@ -101,10 +101,16 @@ class Device:
         except Exception as exc:  # a health check reports, it never raises
             return False, _describe(exc)
 
+    @property
+    def endpoint(self) -> str:
+        """Where the driver actually talks to its device ("127.0.0.1:41235", "/dev/ttyACM0"); with
+        driver "simulator" that is the in-process simulator's random port, not the configured one."""
+        return ""
+
     def snapshot(self) -> dict[str, Any]:
         """One row for the maintenance screen."""
         return {"name": self.name, "kind": self.kind, "state": self._state, "last_error": self._last_error,
-                "statistics": dict(self.statistics)}
+                "statistics": dict(self.statistics), "endpoint": self.endpoint}
 
     # -- for subclasses -----------------------------------------------------------------------
 

@@ -96,6 +96,10 @@ class Camera(Device):
         self._worker: threading.Thread | None = None
         self._last_error_report = -ERROR_REPORT_INTERVAL_S
 
+    @property
+    def endpoint(self) -> str:
+        return f"/dev/video{self.settings.index}" if self._open_capture == self._open_opencv else "virtual camera"
+
     def latest_frame(self) -> tuple[int, np.ndarray | None]:
         """(frame number, newest BGR frame) for the live preview; the number says if it is new."""
         return self._latest

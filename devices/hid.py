@@ -120,6 +120,10 @@ class HidScanner(Device):
         self._open_device = open_device or _open_evdev
         self._device: Any = None
 
+    @property
+    def endpoint(self) -> str:
+        return self.settings.hid_device
+
     def _connect(self) -> None:
         self._device = self._open_device(self.settings.hid_device)
         self._device.grab()  # exclusive: keystrokes reach nobody else

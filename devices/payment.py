@@ -55,6 +55,11 @@ class PaymentTerminal(Device):
         self._paying: str | None = None  # the sale of the last pay() call
         self._cancelled = False  # cancel() was called for it
 
+    @property
+    def endpoint(self) -> str:
+        s = self.settings
+        return s.url if s.driver == "zvt-serial" else f"{s.host}:{s.port}"
+
     # -- what the kiosk uses (any thread) ---------------------------------------------------------
 
     def attach(self, journal, finish_sale: FinishSale | None = None) -> None:

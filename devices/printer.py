@@ -19,6 +19,7 @@ import queue
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 
 import serial
 from escpos import printer as escpos_printer
@@ -82,6 +83,7 @@ class _UrlSerial(escpos_printer.Serial):
 
 class ReceiptPrinter(Device):
     kind = "printer"
+    kiosk_id = ""  # named on the test page; set by the kiosk (the device layer does not know its id)
 
     def __init__(self, name: str, events: EventQueue, settings: PrinterSettings) -> None:
         super().__init__(name, events)
@@ -92,6 +94,15 @@ class ReceiptPrinter(Device):
         self._queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._escpos: escpos_printer.Escpos | None = None
+
+    @property
+    def endpoint(self) -> str:
+        s = self.settings
+        if s.driver in ("network", "simulator"):
+            return f"{s.host}:{s.port}"
+        if s.driver == "usb":
+            return f"USB {s.usb_vendor_id:04x}:{s.usb_product_id:04x}"
+        return s.url or ("/dev/usb/lp0" if s.driver == "file" else "")
 
     # -- for the kiosk ------------------------------------------------------------------------
 
@@ -255,16 +266,20 @@ class ReceiptPrinter(Device):
 
     def _check(self, level: str) -> str:
         if level == "external":
-            p = _test_page(self.settings.columns, self.builder.code_page)
+            p = _test_page(self.settings.columns, self.builder.code_page, self.kiosk_id)
             self.submit(p, "test page")
             return "test page queued"
         return self.status.problem or f"ready, paper {self.status.paper.replace('_', ' ')}"
 
 
-def _test_page(columns: int, code_page: str) -> bytes:
+def _test_page(columns: int, code_page: str, kiosk_id: str = "", at: datetime | None = None) -> bytes:
+    """Which kiosk printed it and when (local time), so a page found later by the printer can be placed."""
+    at = at or datetime.now().astimezone()
     p = escpos_printer.Dummy()
     p.charcode(code_page)
     p.textln("TEST PAGE".center(columns))
+    p.textln(f"Kiosk: {kiosk_id or 'unknown'}"[:columns])
+    p.textln(f"Time: {at:%d.%m.%Y %H:%M:%S %Z}".strip()[:columns])
     p.textln("€ ä ö ü ß Ä Ö Ü")
     p.textln("-" * columns)
     p.cut()

@@ -123,6 +123,10 @@ class SerialScanner(Device):
         self.reader = CodeReader(self)
         self._port: serial.SerialBase | None = None
 
+    @property
+    def endpoint(self) -> str:
+        return self.settings.url
+
     def _connect(self) -> None:
         s = self.settings
         self._port = serial.serial_for_url(s.url, baudrate=s.baudrate, bytesize=s.bytesize, parity=s.parity,

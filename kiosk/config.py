@@ -174,6 +174,8 @@ class DevicesSection(Section):
 
 class ServerSection(Section):
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] = "http://127.0.0.1:8765"
+    # where customers open their receipt (QR code, printed receipt): <public_receipt_url>/r/<token>; "" = url
+    public_receipt_url: Annotated[str, Field(pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
     token: str = ""
     start_local: bool = True  # `kiosk --simulate` starts a local central server at url
     sync_interval_s: PositiveSeconds = 5
@@ -344,6 +346,7 @@ _PATTERN_HINTS = {
     "id": "expected 1 to 64 letters, digits, '.', '_' or '-'",
     "currency": "expected a three-letter ISO 4217 code such as \"EUR\"",
     "url": "expected an http:// or https:// URL",
+    "public_receipt_url": "expected an http:// or https:// URL, or \"\" for the server url",
     "password": "expected 6 digits",
 }
 

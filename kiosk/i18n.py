@@ -6,7 +6,9 @@ missing or older than its `.po` (a fresh checkout before setup), the `.po` is re
 kiosk still speaks every language.
 
 English msgids are the source text. `Translator.gettext(msgid, lang)` never fails: an unknown
-language or msgid gives the msgid back.
+language or msgid gives the msgid back. A text with a count goes through
+`Translator.ngettext(singular, plural, n, lang)` (each catalog's Plural-Forms picks the form), e.g.
+`tr.ngettext("{count} item", "{count} items", n, lang).format(count=n)`, never "1 items".
 """
 from __future__ import annotations
 
@@ -52,10 +54,19 @@ class _PoCatalog(gettext.NullTranslations):
         super().__init__()
         with po_path.open("rb") as f:
             catalog = read_po(f)
-        self._messages = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+        usable = [m for m in catalog if m.id and m.string and not m.fuzzy]
+        self._messages = {m.id: m.string for m in usable if isinstance(m.id, str)}
+        self._plurals = {m.id[0]: m.string for m in usable if isinstance(m.id, tuple) and all(m.string)}
+        self._plural = gettext.c2py(catalog.plural_expr)
 
     def gettext(self, message: str) -> str:
         return self._messages.get(message, message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        forms = self._plurals.get(singular)
+        if forms is None:
+            return singular if n == 1 else plural
+        return forms[min(self._plural(n), len(forms) - 1)]
 
 
 def _load(lang: str, locale_dir: Path) -> gettext.NullTranslations:
@@ -77,6 +88,13 @@ class Translator:
     def gettext(self, msgid: str, lang: str) -> str:
         catalog = self._catalogs.get(lang)
         return catalog.gettext(msgid) if catalog is not None else msgid
+
+    def ngettext(self, singular: str, plural: str, n: int, lang: str) -> str:
+        """The form for `n` in `lang` ("{count} item" / "{count} items"); English rules when unknown."""
+        catalog = self._catalogs.get(lang)
+        if catalog is None:
+            return singular if n == 1 else plural
+        return catalog.ngettext(singular, plural, n)
 
     def __call__(self, msgid: str, lang: str, **values: object) -> str:
         """Translated text with {name} placeholders filled in."""
@@ -137,14 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 # --- the messages the kiosk shows -----------------------------------------------------------------
 
 _ROOT = Path(__file__).resolve().parent.parent
-_CALL = re.compile(r"""(?:\btr|gettext)\(\s*(?P<q>['"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+_CALL = re.compile(r"""(?:\btr|(?<!n)gettext)\(\s*(?P<q>['"])(?P<text>(?:\\.|(?!(?P=q)).)*)(?P=q)""")
+_NCALL = re.compile(r"""(?:ngettext|counted)\([^'"()]*?(?P<q1>['"])(?P<one>(?:\\.|(?!(?P=q1)).)*)(?P=q1)\s*,\s*"""
+                    r"""(?P<q2>['"])(?P<many>(?:\\.|(?!(?P=q2)).)*)(?P=q2)""")
 
 
 def source_messages(root: Path = _ROOT) -> set[str]:
@@ -156,8 +173,7 @@ def source_messages(root: Path = _ROOT) -> set[str]:
              *sorted((root / "kiosk" / "flows").glob("*.py"))]
     for path in files:
         for match in _CALL.finditer(path.read_text(encoding="utf-8")):
-            found.add(match["text"].encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
-                      if "\\" in match["text"] else match["text"])
+            found.add(_unescape(match["text"]))
     for name, value in vars(texts).items():
         if name.startswith("_"):
             continue
@@ -171,6 +187,22 @@ def source_messages(root: Path = _ROOT) -> set[str]:
     return found
 
 
+def source_plurals(root: Path = _ROOT) -> set[tuple[str, str]]:
+    """Every (singular, plural) pair of the ngettext (and maintenance `counted`) calls in the screens
+    (the maintenance pages too: technicians see counts as well) and in kiosk/."""
+    found: set[tuple[str, str]] = set()
+    files = [*sorted((root / "screens").rglob("*.kv")), *sorted((root / "screens").rglob("*.py")),
+             *sorted((root / "kiosk").rglob("*.py"))]
+    for path in files:
+        for match in _NCALL.finditer(path.read_text(encoding="utf-8")):
+            found.add((_unescape(match["one"]), _unescape(match["many"])))
+    return found
+
+
+def _unescape(text: str) -> str:
+    return text.encode().decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in text else text
+
+
 def update_catalogs(languages: tuple[str, ...] = ("en", "de", "nl"), locale_dir: Path = LOCALE_DIR,
                     translations: dict[str, dict[str, str]] | None = None) -> dict[str, list[str]]:
     """Writes `kiosk.pot` from the sources and brings each language's `.po` up to date: new msgids
@@ -178,7 +210,7 @@ def update_catalogs(languages: tuple[str, ...] = ("en", "de", "nl"), locale_dir:
     the msgids still without a translation."""
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
-    messages = sorted(source_messages())
+    messages: list = [*sorted(source_messages()), *sorted(source_plurals())]
     template = Catalog(project="selfservice-kiosk", domain=DOMAIN)
     for msgid in messages:
         template.add(msgid)
@@ -199,5 +231,13 @@ def update_catalogs(languages: tuple[str, ...] = ("en", "de", "nl"), locale_dir:
         po.parent.mkdir(parents=True, exist_ok=True)
         with po.open("wb") as f:
             write_po(f, catalog, width=120)
-        missing[lang] = [m for m in messages if not catalog.get(m).string]
+        missing[lang] = [m for m in messages if not all(_forms(catalog.get(m).string))]
     return missing
+
+
+def _forms(string: str | tuple) -> tuple:
+    return string if isinstance(string, tuple) else (string,)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

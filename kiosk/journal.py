@@ -226,25 +226,37 @@ class Journal:
             return intent_id
         return self._write(work)
 
-    def record_payment_result(self, intent_id: str, status: str, facts: Mapping[str, Any] | None = None) -> None:
-        """Any outcome but a completed sale: declined, cancelled, reversed, or in doubt."""
+    def record_payment_result(self, intent_id: str, status: str, facts: Mapping[str, Any] | None = None,
+                              *, write_ahead: bool = False) -> None:
+        """Any outcome but a completed sale: declined, cancelled, reversed, or in doubt.
+
+        `write_ahead=True` (with "in_doubt"): the mark written just before a request goes to the
+        terminal, so a crash leaves the payment to be resolved. That alone is no doubt yet: the time
+        it went into doubt is kept only when the outcome really turned out unknown (`note_doubt`)."""
         if status not in ("declined", "cancelled", "reversed", "in_doubt"):
             raise JournalError(f"record_payment_result: unknown status {status!r} (approved goes through complete_sale)")
 
         def work(conn: sqlite3.Connection) -> None:
-            self._update_payment(conn, intent_id, status, facts or {})
+            self._update_payment(conn, intent_id, status, facts or {}, doubt=status == "in_doubt" and not write_ahead)
         self._write(work)
 
+    def note_doubt(self, intent_id: str) -> None:
+        """The outcome of this open payment is really unknown (link lost, kiosk restarted, reversal
+        failed): keep when it went into doubt, the time of its last journal write, for the technician."""
+        self._write(lambda conn: conn.execute(
+            "UPDATE payments SET in_doubt_at = COALESCE(in_doubt_at, updated_at) "
+            "WHERE intent_id = ? AND status IN ('intent', 'in_doubt')", (intent_id,)))
+
     def _update_payment(self, conn: sqlite3.Connection, intent_id: str, status: str,
-                        facts: Mapping[str, Any], tx_seq: int | None = None) -> None:
+                        facts: Mapping[str, Any], tx_seq: int | None = None, doubt: bool = False) -> None:
         row = conn.execute("SELECT facts FROM payments WHERE intent_id = ?", (intent_id,)).fetchone()
         if row is None:
             raise JournalError(f"no payment intent {intent_id}")
         merged = {**json.loads(row[0]), **facts}
         at = self.clock()
         conn.execute("UPDATE payments SET status = ?, facts = ?, updated_at = ?, tx_seq = COALESCE(?, tx_seq), "
-                     "in_doubt_at = COALESCE(in_doubt_at, CASE WHEN ? = 'in_doubt' THEN ? END) WHERE intent_id = ?",
-                     (status, json.dumps(merged), at, tx_seq, status, at, intent_id))
+                     "in_doubt_at = COALESCE(in_doubt_at, CASE WHEN ? THEN ? END) WHERE intent_id = ?",
+                     (status, json.dumps(merged), at, tx_seq, doubt, at, intent_id))
 
     def complete_sale(self, sale_uuid: str, intent_id: str, payment_facts: Mapping[str, Any]) -> Committed:
         """The terminal approved: the sale (from the intent's draft), its payment facts and its outbox

@@ -31,6 +31,10 @@ from kiosk.events import ERROR, STATUS, EventQueue
 
 log = logging.getLogger("kiosk.sync")
 SOURCE = "sync"
+# httpx logs every request at INFO: with a poll every few seconds that buried the kiosk's log. The sync
+# client logs what changes instead (offline, online again, backlog drained); requests only as warnings.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class SyncError(Exception):
@@ -292,7 +296,10 @@ class SyncClient:
         return {"queue_depth": depth, "oldest_unsent_age_s": age}
 
     def _succeeded(self) -> None:
+        was = self.status()
         self._update(online=True, last_success_at=time.time(), last_error=None, attempt=0)
+        if not was.online:
+            log.info("sync: server %s reachable%s", self.http.base_url, " again" if was.last_error else "")
 
     def _failed(self, exc: Exception) -> float:
         message = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
@@ -314,6 +321,8 @@ class SyncClient:
             self._status = new = replace(old, **changes)
         if new != old:
             self._post(STATUS, status=new)
+        if old.queue_depth and not new.queue_depth:
+            log.info("sync: backlog drained, everything up to #%d sent", new.acknowledged_through)
 
     def _post(self, kind: str, **data) -> None:
         if self.events is not None:

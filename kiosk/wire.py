@@ -183,6 +183,7 @@ class ReceiptPayment(Api):
 
 class Receipt(Api):
     kiosk_id: str
+    shop_name: str = ""  # the kiosk's name as enrolled at the server ("" when it was enrolled without one)
     device_time: str
     received_at: str
     currency: str

@@ -2,6 +2,7 @@
 
 import hmac
 import html
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
@@ -245,13 +246,38 @@ def _tagged(response: Response, etag: str, if_none_match: str | None, body):
     return body
 
 
+def _money(minor: int) -> str:
+    return f"{'-' if minor < 0 else ''}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+
+
+def _when(device_time: str) -> str:
+    """The kiosk's local time of the sale as people write it: "23.11.2026 12:00" (the ISO text if unreadable)."""
+    try:
+        return f"{datetime.fromisoformat(device_time):%d.%m.%Y %H:%M}"
+    except ValueError:
+        return device_time
+
+
 def _receipt_html(r: Receipt) -> str:
-    e = html.escape
-    money = lambda v: f"{'-' if v < 0 else ''}{abs(v) // 100}.{abs(v) % 100:02d}"
-    lines = "".join(f"<tr><td>{e(l.name)}{' (void)' if l.voided else ''}</td><td>{l.quantity}</td>"
-                    f"<td>{money(l.total)}</td></tr>" for l in r.lines)
+    e, money, cur = html.escape, _money, html.escape(r.currency)
+    shop = e(r.shop_name or r.kiosk_id)
+    lines = "".join(f"<tr><td>{e(l.name)}{' (void)' if l.voided else ''}</td><td class=n>{l.quantity}</td>"
+                    f"<td class=n>{money(l.total)}</td><td>{e(l.vat_code)}</td></tr>" for l in r.lines)
+    vat = "".join(f"<tr class=vat-rate><td>{e(v.code)}</td><td class=n>{v.rate // 100}.{v.rate % 100:02d} %</td>"
+                  f"<td class=n>{money(v.net)}</td><td class=n>{money(v.vat)}</td><td class=n>{money(v.gross)}</td></tr>"
+                  for v in r.vat)
+    vat_total = (f"<tr class=vat-total><th>Total</th><td></td><th class=n>{money(sum(v.net for v in r.vat))}</th>"
+                 f"<th class=n>{money(sum(v.vat for v in r.vat))}</th><th class=n>{money(sum(v.gross for v in r.vat))}"
+                 f"</th></tr>")
     pays = "".join(f"<li>{e(p.brand or p.method)} {'•••• ' + e(p.card_last4) if p.card_last4 else ''}: "
-                   f"{money(p.amount)} {e(r.currency)} ({e(p.status)})</li>" for p in r.payments)
-    return (f"<!doctype html><meta charset=utf-8><title>Receipt</title><h1>Receipt</h1>"
-            f"<p>{e(r.kiosk_id)} · {e(r.device_time)}</p><table>{lines}</table>"
-            f"<p><b>Total {money(r.total)} {e(r.currency)}</b></p><ul>{pays}</ul>")
+                   f"{money(p.amount)} {cur} ({e(p.status)})</li>" for p in r.payments)
+    return (f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'>"
+            f"<title>Receipt · {shop}</title><style>body{{font-family:sans-serif;max-width:32em;margin:1em auto;"
+            f"padding:0 1em}}table{{width:100%;border-collapse:collapse}}td,th{{padding:.2em .4em;text-align:left}}"
+            f".n{{text-align:right}}</style>"
+            f"<h1 class=shop>{shop}</h1><p class=when>{e(_when(r.device_time))} · {e(r.kiosk_id)}</p>"
+            f"<table class=lines>{lines}</table>"
+            f"<p class=total><b>Total {money(r.total)} {cur}</b></p>"
+            f"<table class=vat><tr><th>VAT</th><th class=n>rate</th><th class=n>net</th><th class=n>VAT</th>"
+            f"<th class=n>gross</th></tr>{vat}{vat_total}</table>"
+            f"<ul class=payments>{pays}</ul>")

@@ -133,8 +133,9 @@ def receipt(conn: Connection, token: str) -> Receipt | None:
         return None
     record = TransactionRecord.model_validate_json(row.payload)
     sale = record.body
+    shop = conn.execute(sa.select(kiosks.c.name).where(kiosks.c.id == record.kiosk_id)).scalar()
     return Receipt(
-        kiosk_id=record.kiosk_id, device_time=record.device_time, received_at=row.received_at,
+        kiosk_id=record.kiosk_id, shop_name=shop or "", device_time=record.device_time, received_at=row.received_at,
         currency=sale.currency, total=sale.total,
         lines=[ReceiptLine(name=l.name, quantity=l.quantity, unit_price=l.unit_price, total=l.total,
                            vat_code=l.vat_code, voided=l.voided) for l in sale.lines],

@@ -94,7 +94,8 @@ class PaymentFlow:
             return PaymentResult("cancelled", "payment.unavailable")
         intent = self.journal.record_payment_intent(sale_uuid, amount, self.currency, draft=draft)
         self._step("intent journaled")
-        self.journal.record_payment_result(intent, "in_doubt", {"stage": "authorising", "prior_trace": prior})
+        self.journal.record_payment_result(intent, "in_doubt", {"stage": "authorising", "prior_trace": prior},
+                                           write_ahead=True)
         self._step("prior trace journaled")
         if self._cancel_requested:  # the customer cancelled before anything went to the terminal
             self.journal.record_payment_result(intent, "cancelled", {"resolved": "cancelled before sending"})
@@ -125,6 +126,7 @@ class PaymentFlow:
         results = []
         for record in self.journal.payments_in_doubt():
             intent = _field(record, "intent_id")
+            self.journal.note_doubt(intent)  # left open by a lost link or a crash: it really was in doubt
             facts = _field(record, "facts") or {}
             try:
                 results.append(self._resolve(intent, _field(record, "sale_uuid"), _field(record, "amount"), facts))
@@ -155,12 +157,13 @@ class PaymentFlow:
         return PaymentResult(status, customer_message(code)[0], facts)
 
     def _reverse(self, intent, facts: dict[str, Any]) -> PaymentResult:
-        self.journal.record_payment_result(intent, "in_doubt", dict(facts, stage="reversing"))
+        self.journal.record_payment_result(intent, "in_doubt", dict(facts, stage="reversing"), write_ahead=True)
         self._step("reversing journaled")
         try:
             outcome = self.ecr().reversal(facts["receipt_no"])
         except (LinkError, ZvtError):
             self._drop_link()
+            self.journal.note_doubt(intent)
             return PaymentResult("in_doubt", "payment.checking", facts)
         if outcome.approved or outcome.result_code == ALREADY_REVERSED:
             if "trace_no" in outcome.status:
@@ -168,12 +171,14 @@ class PaymentFlow:
             self.journal.record_payment_result(intent, "reversed", dict(facts, reversal=receipt_facts(outcome.status)))
             self._step("reversed journaled")
             return PaymentResult("reversed", "payment.cancelled", facts)
+        self.journal.note_doubt(intent)
         return PaymentResult("in_doubt", "payment.checking", facts)  # stays in doubt; retried by recover()
 
     # -- resolving the unknown ---------------------------------------------------------------------
 
     def _resolve_now(self, intent, sale_uuid: str, amount: int) -> PaymentResult:
         """Right after a lost link: one attempt to resolve; otherwise the payment stays in doubt."""
+        self.journal.note_doubt(intent)
         record = next((r for r in self.journal.payments_in_doubt() if _field(r, "intent_id") == intent), None)
         facts = (_field(record, "facts") or {}) if record is not None else {}
         try:

@@ -174,7 +174,8 @@ class KioskBackend:
     def receipt_url(self, sale_uuid: str) -> str:
         record = self.journal.transaction(sale_uuid)
         token = getattr(record.body, "receipt_token", "") if record else ""
-        return f"{self.server_url.rstrip('/')}/r/{token}" if token else ""
+        base = self.settings.server.public_receipt_url or self.server_url  # not 127.0.0.1 on a customer's phone
+        return f"{base.rstrip('/')}/r/{token}" if token else ""
 
     def print_receipt(self, sale_uuid: str, lang: str) -> int | None:
         from devices.receipt import Receipt, Shop
@@ -184,7 +185,8 @@ class KioskBackend:
             return None
         labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
         shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
-        receipt = Receipt.from_record(record, shop, qr_base_url=self.server_url.rstrip("/") + "/r/", labels=labels)
+        base = self.settings.server.public_receipt_url or self.server_url
+        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels)
         return printer.print_receipt(receipt)
 
     def check_booking(self, code: str | None) -> CheckinCheck:

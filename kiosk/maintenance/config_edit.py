@@ -45,8 +45,16 @@ def started_from(argv: list[str], environ: Mapping[str, str]) -> str:
     return environ.get("KIOSK_CONFIG", "kiosk.toml")
 
 
-def effective(settings: config.Settings, editable: list[str]) -> list[tuple[str, str, bool]]:
-    """(key, value as TOML, editable) for every setting; secrets are not shown."""
+CONNECTION_KEYS = ("host", "port", "url", "hid_device", "index")  # of a [devices.*] section
+
+
+def effective(settings: config.Settings, editable: list[str],
+              in_use: Mapping[str, str] | None = None) -> list[tuple[str, str, bool]]:
+    """(key, value as TOML, editable) for every setting; secrets are not shown.
+
+    `in_use`: device name -> where its driver really talks to ("simulator on 127.0.0.1:41235", from
+    the device snapshot's endpoint). It is shown beside that device's connection keys when it differs
+    from them: with driver "simulator" the driver talks to an in-process simulator on a random port."""
     rows = []
     for keys in config.leaf_paths():
         value: Any = settings
@@ -54,6 +62,9 @@ def effective(settings: config.Settings, editable: list[str]) -> list[tuple[str,
             value = getattr(value, key)
         name = ".".join(keys)
         shown = "(set)" if keys[-1] in ("token", "password") and value else toml_value(value)
+        actual = (in_use or {}).get(keys[1], "") if len(keys) == 3 and keys[0] == "devices" else ""
+        if actual and keys[2] in CONNECTION_KEYS and (actual.startswith("simulator") or str(value) not in actual):
+            shown += f"   (in use: {actual})"
         rows.append((name, shown, name in editable))
     return rows
 

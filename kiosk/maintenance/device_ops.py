@@ -12,6 +12,12 @@ def reconnect(manager, name: str) -> None:
     device.open()
 
 
+def test_print(printer, kiosk_id: str) -> tuple[bool, str]:
+    """The Devices page's "Test print": the printer's external check, its test page naming this kiosk."""
+    printer.kiosk_id = kiosk_id
+    return printer.health_check("external")
+
+
 def switch_to_simulator(manager, section: Any, name: str, journal=None) -> None:
     """Replace device `name` by its real driver pointed at a fresh simulator (blocking, as above)."""
     from devices.manager import BUILDERS, _resolve

@@ -25,7 +25,7 @@ from kiosk.maintenance import logs, system
 from kiosk.maintenance.access import Maintenance, NotAllowed
 from kiosk.maintenance.audit import verify_chain
 from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, toml_value
-from kiosk.maintenance.device_ops import reconnect, switch_to_simulator
+from kiosk.maintenance.device_ops import reconnect, switch_to_simulator, test_print
 from kiosk.maintenance.export import ExportError, export_unsent
 from kiosk.maintenance.lockout import PinLockout
 from kiosk.maintenance.technicians import TechnicianStore
@@ -37,6 +37,12 @@ EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Ca
 
 
 DEMO_TECHNICIAN_PIN, DEMO_ATTENDANT_PIN = "1379", "2468"
+LANG = "en"  # the maintenance screen's language; its counts still take their plural form from the catalog
+
+
+def counted(translator, singular: str, plural: str, n: int, **values) -> str:
+    """"1 item" / "2 items" through gettext's plural forms ({count} is n)."""
+    return translator.ngettext(singular, plural, n, LANG).format(count=n, **values)
 
 
 def seed_demo(store: TechnicianStore) -> None:
@@ -75,6 +81,8 @@ class MaintenanceModel(EventDispatcher):
     last_scan = StringProperty("")
     preview_device = StringProperty("")  # a camera whose live preview (with decode overlay) is shown
     sync_rows = ListProperty()
+    sync_message = StringProperty("")  # the outcome of "Sync now" / the USB export, shown on the Sync page
+    sync_message_bad = BooleanProperty(False)
     tx_rows = ListProperty()
     payment_rows = ListProperty()
     help_rows = ListProperty()
@@ -125,6 +133,11 @@ class MaintenanceModel(EventDispatcher):
 
     def _say(self, text: str, bad: bool = False) -> None:
         self.message, self.message_bad = text, bad
+
+    def _say_sync(self, text: str, bad: bool = False) -> None:
+        """On the Sync page itself, in full: an export error (a missing stick, a full disk) is long and
+        must be read; the header keeps "Logged in as ..."."""
+        self.sync_message, self.sync_message_bad = text, bad
 
     def _background(self, work: Callable[[], Any], done: Callable[[Any, BaseException | None], None]) -> None:
         def run():
@@ -194,7 +207,7 @@ class MaintenanceModel(EventDispatcher):
         self.locked = result.locked_for_s > 0
         self.pin_bad = True
         self.pin_message = self._lock_text() if self.locked else \
-            f"Wrong PIN: {result.tries_left} {'try' if result.tries_left == 1 else 'tries'} left"
+            "Wrong PIN: " + counted(self.app.translator, "{count} try left", "{count} tries left", result.tries_left)
 
     def cancel_pad(self) -> None:
         self.close()
@@ -210,6 +223,7 @@ class MaintenanceModel(EventDispatcher):
             self._ticker.cancel()
             self._ticker = None
         self.who = self.role = ""
+        self.sync_message, self.sync_message_bad = "", False
         self.app.customer_mode = True
         self.shown = False
         self.page = "pin"
@@ -295,7 +309,10 @@ class MaintenanceModel(EventDispatcher):
                 text = "scan any code now: it is shown below"
             self._checks[name] = ("OK: " if ok else "FAILED: ") + text
             self._refresh_devices()
-        self._background(lambda: device.health_check(level), done)
+        if level == "external" and device.kind == "printer":
+            self._background(lambda: test_print(device, self.settings.kiosk.id), done)
+        else:
+            self._background(lambda: device.health_check(level), done)
 
     def close_preview(self) -> None:
         self.preview_device = ""
@@ -355,10 +372,10 @@ class MaintenanceModel(EventDispatcher):
             return
         sync = getattr(self.backend, "sync", None)
         if sync is None:
-            self._say("sync is not running on this kiosk", bad=True)
+            self._say_sync("sync is not running on this kiosk", bad=True)
         else:
             sync.wake()
-            self._say("sync started")
+            self._say_sync("sync started")
         self._refresh_sync()
 
     def export_queue(self) -> None:
@@ -368,9 +385,12 @@ class MaintenanceModel(EventDispatcher):
         try:
             files, count = export_unsent(self.journal, folder, self.settings.kiosk.id)
         except ExportError as exc:
-            self._say(str(exc), bad=True)
+            self._say_sync(f"Export failed: {exc}", bad=True)
             return
-        self._say(f"{count} unsent transactions written to {len(files)} file(s) in {folder}")
+        tr = self.app.translator
+        self._say_sync(counted(tr, "{count} unsent transaction written", "{count} unsent transactions written", count)
+                       + " " + counted(tr, "to {count} file in {folder}", "to {count} files in {folder}", len(files),
+                                       folder=folder))
         self._refresh_sync()
 
     # --- Journal ----------------------------------------------------------------------------------
@@ -381,7 +401,8 @@ class MaintenanceModel(EventDispatcher):
         for record in self.journal.recent(30):
             body = record.body
             if body.kind == "sale":
-                what = f"sale {self.app.money(body.total)} ({len(body.lines)} lines)"
+                lines = counted(self.app.translator, "{count} line", "{count} lines", len(body.lines))
+                what = f"sale {self.app.money(body.total)} ({lines})"
             elif body.kind == "checkin":
                 what = f"check-in {body.booking_code}, ticket {body.ticket_no}"
             else:
@@ -411,9 +432,9 @@ class MaintenanceModel(EventDispatcher):
             if body.event == "maintenance_audit" and body.details.get("action") == "help_done":
                 break  # everything older was dealt with
             if body.event == "help_called":
+                items = counted(self.app.translator, "{count} item", "{count} items", int(body.details.get("items", 0)))
                 calls.append({"uuid": record.uuid, "text": f"{local_time(record.device_time)}  on the "
-                                                           f"{body.details.get('screen', '?')} screen, "
-                                                           f"{body.details.get('items', 0)} items"})
+                                                           f"{body.details.get('screen', '?')} screen, {items}"})
         return calls
 
     def reprint(self, sale_uuid: str) -> None:
@@ -441,7 +462,11 @@ class MaintenanceModel(EventDispatcher):
     # --- Config -----------------------------------------------------------------------------------
 
     def _refresh_config(self) -> None:
-        rows = [{"key": k, "value": v, "editable": e} for k, v, e in effective(self.settings, self.editor.editable)]
+        devices = self.backend.devices
+        in_use = {snap["name"]: ("simulator on " if snap["name"] in devices.simulators else "") + snap["endpoint"]
+                  for snap in devices.snapshot() if snap.get("endpoint")}
+        rows = [{"key": k, "value": v, "editable": e}
+                for k, v, e in effective(self.settings, self.editor.editable, in_use)]
         self.config_rows = [r for r in rows if r["editable"]] + [r for r in rows if not r["editable"]]
 
     def start_edit(self, key: str) -> None:
@@ -503,7 +528,9 @@ class MaintenanceModel(EventDispatcher):
     def check_audit(self) -> list[str]:
         problems = verify_chain(self.journal.audit_records(), self.journal.audit_written())
         self.audit_ok = not problems
-        self.audit_text = (f"Audit log: {self.journal.audit_written()} records, chain intact" if not problems
+        written = self.journal.audit_written()
+        self.audit_text = ("Audit log: " + counted(self.app.translator, "{count} record, chain intact",
+                                                   "{count} records, chain intact", written) if not problems
                            else "Audit log TAMPERED: " + "; ".join(problems[:3]))
         return problems
 

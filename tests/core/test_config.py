@@ -81,6 +81,9 @@ BAD_FILES = [
     ('[devices.printer]\nbaudrate = 12345\n',
      "kiosk.toml: devices.printer.baudrate: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, "
      "115200, 230400, got 12345"),
+    ('[server]\npublic_receipt_url = "receipts.example.com"\n',
+     'kiosk.toml: server.public_receipt_url: expected an http:// or https:// URL, or "" for the server url, '
+     'got "receipts.example.com"'),
     ('[kiosk]\nmode = "shop"\n',
      'kiosk.toml: kiosk.mode: expected one of "checkout", "checkin" or "both", got "shop"'),
     ('[kiosk]\nid = "lobby 1!"\n',

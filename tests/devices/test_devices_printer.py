@@ -190,3 +190,20 @@ def test_jobs_caught_by_a_silent_printer_are_failed_not_lost(rig):
     assert wait_until(lambda: device.state == IDLE, 15)
     assert device.reprint(first) and device.reprint(second)
     assert [d.text for d in sim.wait_for_receipts(2)] == ["hello", "world"]
+
+
+def test_the_test_page_names_the_kiosk_and_the_time(rig):
+    """Issue 11: a test page found later by the printer said neither which kiosk printed it nor when."""
+    import re
+    from datetime import datetime, timedelta
+
+    from kiosk.maintenance.device_ops import test_print
+    sim, device, events = rig
+    assert test_print(device, "kiosk-042") == (True, "test page queued")
+    sim.wait_for_receipts(1)
+    text = sim.text()
+    assert "TEST PAGE" in text and "Kiosk: kiosk-042" in text
+    found = re.search(r"Time: (\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d)", text)
+    assert found, text
+    printed = datetime.strptime(found[1], "%d.%m.%Y %H:%M:%S")
+    assert abs(printed - datetime.now()) < timedelta(minutes=1)

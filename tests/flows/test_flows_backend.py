@@ -62,3 +62,42 @@ def test_attendants_of_the_maintenance_store_may_approve_age_checks(tmp_path):
         assert backend.verify_attendant("999999") is None
     finally:
         backend.close()
+
+
+def test_qr_code_and_printed_receipt_use_the_public_receipt_url(tmp_path):
+    """Issue 11: the QR screen showed the kiosk's own 127.0.0.1 server address, which no customer's phone reaches."""
+    import uuid
+
+    from devices.sim.escpos import Code
+
+    def sale(journal) -> tuple[str, str]:
+        sale_uuid, token = str(uuid.uuid4()), uuid.uuid4().hex
+        line = {"line_no": 1, "item_id": "04006381333931", "name": "Milk", "quantity": 1, "unit_price": 119,
+                "total": 119, "vat_code": "B", "vat_rate": 700}
+        intent = journal.record_payment_intent(sale_uuid, 119, "EUR", {
+            "lines": [line], "vat": [{"code": "B", "rate": 700, "gross": 119, "net": 111, "vat": 8}],
+            "receipt_token": token})
+        journal.complete_sale(sale_uuid, intent, {"brand": "girocard", "masked_pan": "672559******1234"})
+        return sale_uuid, token
+
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path / "plain")})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        sale_uuid, token = sale(backend.journal)
+        assert backend.receipt_url(sale_uuid) == f"http://127.0.0.1:8765/r/{token}"  # "" = the server url
+    finally:
+        backend.close()
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path / "public"),
+                                    "KIOSK_SERVER_PUBLIC_RECEIPT_URL": '"https://receipts.example.com/shop/"'})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False).open()
+    try:
+        sale_uuid, token = sale(backend.journal)
+        url = f"https://receipts.example.com/shop/r/{token}"
+        assert backend.receipt_url(sale_uuid) == url
+        printer = backend.devices.simulators["printer"]
+        assert wait_until(lambda: backend.devices["printer"].state == "idle", 30)
+        assert backend.print_receipt(sale_uuid, "en") is not None
+        [printed] = printer.wait_for_receipts(1)
+        assert [item.data for item in printed.items if isinstance(item, Code)] == [url.encode()]
+    finally:
+        backend.close()

@@ -201,16 +201,24 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
         pages[page] = app.maintenance.view.ids.pages.current
     drv.tap("tab_logs")
     drv.tap("level_ERROR")
+    config_page = app.maintenance.view.ids.pages.get_screen("config")
     note(pages=pages, logs_error_only=text_of(drv, "log_text"), sync_rows=model.sync_rows,
-         help_rows=model.help_rows, system_rows=model.system_rows)
+         help_rows=model.help_rows, system_rows=model.system_rows,
+         config_ports={row.key: row.value for row in config_page.ids.rows.children
+                       if row.key in ("devices.printer.port", "devices.payment.port")})
     drv.tap("level_INFO")
     # --- export of the unsent queue ----------------------------------------------------------------------
     drv.tap("tab_sync")
+    header_before = text_of(drv, "message")
     drv.tap("export_queue")
-    no_stick = text_of(drv, "message")
+    drv.frames(3)
+    no_stick = {"text": text_of(drv, "sync_message"), "header": text_of(drv, "message"),
+                "visible": drv.visible(drv.find("sync_message")), "bad": model.sync_message_bad}
+    shots["sync_export_failed"] = shot(drv, "sync_export_failed")
     (Path(model.settings.maintenance.usb_export_dir)).mkdir(parents=True, exist_ok=True)
     drv.tap("export_queue")
-    note(export={"no_stick": no_stick, "done": text_of(drv, "message"), "depth": backend.journal.outbox_stats()[0],
+    note(export={"no_stick": no_stick, "header_before": header_before, "done": text_of(drv, "sync_message"),
+                 "depth": backend.journal.outbox_stats()[0],
                  "files": sorted(p.name for p in Path(model.settings.maintenance.usb_export_dir).iterdir())})
     # --- config edit: a bad value, then a good one ---------------------------------------------------------
     drv.tap("tab_config")
@@ -325,7 +333,7 @@ def sync_scenario(drv, backend, model, calls, config_path) -> None:
     rows = lambda: dict(model.sync_rows)  # noqa: E731
     drv.tap("sync_now")
     drv.wait_until(lambda: rows()["Unsent transactions"] == "0" and ": reachable" in rows()["Server"], 30, "synced")
-    note(sync_online=rows(), sync_now_message=text_of(drv, "message"))
+    note(sync_online=rows(), sync_now_message=text_of(drv, "sync_message"))
     shot(drv, "sync_online")
     backend.server.kill()
     backend.record_event("help_called", {"screen": "attract", "items": 0})

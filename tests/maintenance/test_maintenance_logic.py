@@ -289,3 +289,92 @@ def test_journal_page_says_a_settled_payment_was_once_in_doubt(journal):
     journal.record_payment_result(intent, "reversed")
     text = MaintenanceModel._payment_row(page, journal.payment_history()[0])["text"]
     assert "500 ct  reversed at " in text and "(in doubt from " in text
+
+
+def _payment_texts(journal) -> list[str]:
+    from types import SimpleNamespace
+
+    from screens.maintenance.model import MaintenanceModel
+    page = SimpleNamespace(app=SimpleNamespace(money=lambda amount: f"{amount} ct"))
+    return [MaintenanceModel._payment_row(page, p)["text"] for p in journal.payment_history()]
+
+
+def test_only_payments_that_really_went_into_doubt_say_so(journal):
+    """Issue 11: every card payment is marked in doubt just before it goes to the terminal (so a crash
+    leaves it to be resolved); a plain approval or decline must not show "(in doubt from ...)"."""
+    import uuid
+
+    from devices.zvt.sim import Fault, SimConfig, TerminalSimulator
+    from tests.payment.helpers import make_flow
+
+    sim = TerminalSimulator(SimConfig()).start_tcp()
+    try:
+        flow = make_flow(sim, journal)
+        assert flow.pay(str(uuid.uuid4()), 500).status == "approved"
+        sim.config.result_code = 0x05
+        assert flow.pay(str(uuid.uuid4()), 300).status == "declined"
+        sim.config.result_code = 0
+        sim.inject(Fault("drop", "status-info"))  # the link is cut after the terminal approved
+        assert flow.pay(str(uuid.uuid4()), 700).status == "approved"  # resolved at once, but it was in doubt
+        flow.close()
+    finally:
+        sim.stop()
+    lost, declined, approved = journal.payment_history()
+    assert approved["in_doubt_at"] is None and declined["in_doubt_at"] is None
+    assert lost["in_doubt_at"] is not None and lost["created_at"] <= lost["in_doubt_at"] <= lost["updated_at"]
+    lost_text, declined_text, approved_text = _payment_texts(journal)
+    assert "500 ct  approved at " in approved_text and "in doubt" not in approved_text
+    assert "300 ct  declined at " in declined_text and "in doubt" not in declined_text
+    assert "700 ct  approved at " in lost_text and "(in doubt from " in lost_text
+
+
+def test_config_page_shows_the_simulators_ports_in_use_beside_the_configured_ones():
+    """Issue 11: with driver "simulator" the real driver talks to an in-process simulator on a random
+    port; the Config page showed only the configured port."""
+    from types import SimpleNamespace
+
+    from devices.manager import DeviceManager
+    from kiosk.events import EventQueue
+    from screens.maintenance.model import MaintenanceModel
+    settings = config.Settings()  # every device its simulator
+    manager = DeviceManager(settings.devices, EventQueue())
+    try:
+        snapshots = {snap["name"]: snap for snap in manager.snapshot()}
+        printer, payment, scanner = (manager.simulators[n] for n in ("printer", "payment", "scanner"))
+        assert snapshots["printer"]["endpoint"] == f"127.0.0.1:{printer.port}" != "127.0.0.1:9100"
+        assert snapshots["payment"]["endpoint"] == f"127.0.0.1:{payment.port}"
+        assert snapshots["scanner"]["endpoint"] == scanner.url
+        page = SimpleNamespace(settings=settings, backend=SimpleNamespace(devices=manager),
+                               editor=SimpleNamespace(editable=[]))
+        MaintenanceModel._refresh_config(page)
+        rows = {row["key"]: row["value"] for row in page.config_rows}
+    finally:
+        manager.close_all()
+    assert rows["devices.printer.port"] == f"9100   (in use: simulator on 127.0.0.1:{printer.port})"
+    assert rows["devices.printer.host"] == f'"127.0.0.1"   (in use: simulator on 127.0.0.1:{printer.port})'
+    assert rows["devices.payment.port"] == f"20007   (in use: simulator on 127.0.0.1:{payment.port})"
+    assert rows["devices.scanner.url"].endswith(f"   (in use: simulator on {scanner.url})")
+    assert rows["devices.printer.columns"] == "42" and rows["devices.printer.driver"] == '"simulator"'
+    # a real driver where it is configured: nothing to add
+    real = settings.model_copy(update={"devices": settings.devices.model_copy(update={
+        "printer": settings.devices.printer.model_copy(update={"driver": "network", "host": "10.0.0.7"})})})
+    shown = {k: v for k, v, _ in effective(real, [], {"printer": "10.0.0.7:9100"})}
+    assert shown["devices.printer.host"] == '"10.0.0.7"' and shown["devices.printer.port"] == "9100"
+
+
+def test_counts_on_the_maintenance_pages_take_their_plural_form(journal):
+    """Issue 11: "1 items" on the Journal page's help calls (and the like): counts go through ngettext."""
+    from types import SimpleNamespace
+
+    from kiosk.i18n import Translator
+    from screens.maintenance.model import MaintenanceModel, counted
+    tr = Translator(("en", "de", "nl"))
+    journal.record_event("help_called", {"screen": "checkout", "items": 2})
+    journal.record_event("help_called", {"screen": "checkout", "items": 1})
+    page = SimpleNamespace(journal=journal, app=SimpleNamespace(translator=tr))
+    one, two = (call["text"] for call in MaintenanceModel._open_help_calls(page))
+    assert one.endswith("on the checkout screen, 1 item") and two.endswith("on the checkout screen, 2 items")
+    assert counted(tr, "{count} try left", "{count} tries left", 1) == "1 try left"
+    assert counted(tr, "to {count} file in {folder}", "to {count} files in {folder}", 2, folder="/usb") == \
+        "to 2 files in /usb"
+    assert counted(tr, "{count} record, chain intact", "{count} records, chain intact", 1) == "1 record, chain intact"

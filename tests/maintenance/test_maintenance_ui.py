@@ -68,8 +68,16 @@ def test_every_page_renders(seen):
     assert "WARNING" not in seen["logs_error_only"]  # the level filter
 
 
+def test_the_config_page_shows_the_ports_in_use(seen):
+    sim_port, driver_port = seen["switch"]["sim_port"], seen["switch"]["driver_port"]
+    assert seen["config_ports"]["devices.printer.port"].endswith(f"(in use: simulator on 127.0.0.1:{sim_port})")
+    assert driver_port == sim_port  # the printer was switched to its simulator on the Devices page
+    assert "(in use: simulator on 127.0.0.1:" in seen["config_ports"]["devices.payment.port"]
+
+
 def test_a_test_print_reaches_the_printer_simulator(seen):
     assert "TEST PAGE" in seen["test_print"]["receipt_text"]
+    assert "Kiosk: kiosk-001" in seen["test_print"]["receipt_text"] and "Time: " in seen["test_print"]["receipt_text"]
     assert seen["test_print"]["check"] == "OK: test page queued"
 
 
@@ -115,8 +123,12 @@ def test_an_attendant_cannot_exit_to_the_desktop(seen):
 
 
 def test_the_usb_export_and_the_session_timeout(seen):
-    assert seen["export"]["no_stick"].startswith("no USB stick at ")
-    assert seen["export"]["done"].startswith(f"{seen['export']['depth']} unsent transactions written to 1 file(s)")
+    no_stick = seen["export"]["no_stick"]  # on the Sync page in full; the header still says who is logged in
+    assert no_stick["text"].startswith("Export failed: no USB stick at ") and no_stick["visible"] and no_stick["bad"]
+    assert no_stick["header"] == seen["export"]["header_before"] == "Logged in as tom (technician)"
+    depth = seen["export"]["depth"]
+    assert seen["export"]["done"].startswith(
+        f"{depth} unsent {'transaction' if depth == 1 else 'transactions'} written to 1 file in ")
     assert len(seen["export"]["files"]) == 1
     assert not seen["timeout"]["shown"]
     assert seen["timeout"]["last_audit"]["details"] == {"reason": "timeout: 2 minutes without a touch"}

@@ -202,3 +202,42 @@ def test_kiosk_config_pull_with_etag(server):
     assert got.json()["config"] == {"ui": {"large_text": True}}
     again = httpx.get(f"{server.url}/v1/kiosks/{kiosk}/config", headers=auth | {"If-None-Match": got.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_receipt_page_shows_the_shop_a_vat_table_and_a_human_time(server):
+    """Issue 11: the public receipt page (/r/<token>) lacked the shop name, the VAT per rate and a readable time."""
+    import re
+
+    kiosk = "k-" + uuid.uuid4().hex[:10]
+    reply = httpx.post(f"{server.url}/v1/admin/kiosks", json={"kiosk_id": kiosk, "name": "Corner Shop & Café"},
+                       headers=server.admin, timeout=30)
+    auth = {"Authorization": f"Bearer {reply.json()['token']}"}
+    token = uuid.uuid4().hex + "VatTable"
+    record = sale(kiosk, 1, token=token)
+    lines = [dict(line_no=1, item_id="04006381333931", name="Milk", quantity=2, unit_price=119, total=238,
+                  vat_code="B", vat_rate=700),
+             dict(line_no=2, item_id="04000000000023", name="Red wine", quantity=1, unit_price=699, total=699,
+                  vat_code="A", vat_rate=1900)]
+    vat = [dict(code="A", rate=1900, gross=699, net=587, vat=112), dict(code="B", rate=700, gross=238, net=222, vat=16)]
+    record["body"].update(total=937, lines=lines, vat=vat,
+                          payments=[dict(method="card", amount=937, status="approved", brand="VISA",
+                                         masked_pan="412345******1234")])
+    assert post(server, kiosk, auth, batch(record)).json()["accepted"] == 1
+    page = httpx.get(f"{server.url}/r/{token}")
+    assert page.status_code == 200
+    text = page.text
+    assert "<h1 class=shop>Corner Shop &amp; Café</h1>" in text
+    assert "23.11.2026 12:00" in text and "2026-11-23T12:00:00" not in text
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr class=vat-rate>(.*?)</tr>", text)]
+    assert rows == [["A", "19.00 %", "5.87", "1.12", "6.99"], ["B", "7.00 %", "2.22", "0.16", "2.38"]]
+    cents = lambda s: int(s.replace(".", ""))  # noqa: E731
+    assert sum(cents(gross) for *_, gross in rows) == 937
+    assert all(cents(net) + cents(vat) == cents(gross) for _, _, net, vat, gross in rows)
+    assert re.search(r"<tr class=vat-total><th>Total</th><td></td><th class=n>8.09</th><th class=n>1.28</th>"
+                     r"<th class=n>9.37</th></tr>", text)
+    assert "<b>Total 9.37 EUR</b>" in text and "412345" not in text
+    assert httpx.get(f"{server.url}/v1/receipts/{token}").json()["shop_name"] == "Corner Shop & Café"
+    unnamed, unnamed_auth = server.enroll()  # enrolled without a name: the page names the kiosk
+    other = uuid.uuid4().hex + "NoName"
+    post(server, unnamed, unnamed_auth, batch(sale(unnamed, 1, token=other)))
+    assert f"<h1 class=shop>{unnamed}</h1>" in httpx.get(f"{server.url}/r/{other}").text

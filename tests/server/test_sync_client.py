@@ -261,3 +261,37 @@ def test_a_delta_failing_half_way_leaves_the_old_catalog(kiosk, tmp_path):
         assert {i.price for i in catalog.plu_items()} == {40}
     finally:
         catalog.close()
+
+
+def test_the_log_has_state_changes_not_every_poll(kiosk, tmp_path, caplog):
+    """Issue 11: the 5-second poll flooded the INFO log (an httpx line per request). Only changes are
+    logged: going offline (once per distinct error), coming back, the backlog drained."""
+    import logging
+    import socket
+
+    server, kiosk_id, journal, client = kiosk
+    with socket.socket() as s:  # a port nobody listens on: the server is "down"
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    caplog.set_level(logging.INFO)
+    sync = client(url=dead, timeout_s=1, config_path=tmp_path / "server-config.json")
+    for n in range(5):
+        journal.record_event("offline sale stand-in", {"n": n})
+    sync.start()
+    wait_for(lambda: sync.status().attempt >= 3, what="failed attempts")
+    sync.http.base_url = server.url  # the network is back
+    wait_for(lambda: sync.status().online and journal.outbox_stats()[0] == 0, what="online and drained")
+    wait_for(lambda: sync.status().queue_depth == 0, what="the drained queue in the status")
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    assert [m for level, m in lines if level == "WARNING"] == [m for level, m in lines if "sync failed" in m]
+    assert len([m for _, m in lines if "sync failed" in m]) == 1, lines  # the same error: logged once
+    assert len([m for _, m in lines if "reachable again" in m]) == 1, lines
+    assert len([m for _, m in lines if "backlog" in m and "sent" in m]) == 1, lines
+    assert not any("HTTP Request" in m for _, m in lines), lines
+    caplog.clear()
+    rounds = set()
+    while len(rounds) < 10:  # quiet polls: nothing to send, nothing new to pull
+        wait_for(lambda: sync.status().last_success_at not in rounds, what="the next poll")
+        rounds.add(sync.status().last_success_at)
+    sync.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
