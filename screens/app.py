@@ -260,7 +260,8 @@ class KioskApp(App):
                 "status_text": tr("Removed") if line.voided else (tr("Age check") if line.needs_approval else ""),
             } for line in cart.lines])  # oldest first, as on a till slip; the list scrolls to the newest
             self.total_text = money(cart.total.amount)
-            self.items_text = tr("Items: {count}").format(count=self.translator.number(cart.item_count, lang))
+            self.items_text = self.translator.ngettext("{count} item", "{count} items", cart.item_count, lang).format(
+                count=self.translator.number(cart.item_count, lang))
             self.can_pay = cart.can_pay or bool(cart.awaiting_approval)
             self.age_waiting = bool(cart.awaiting_approval)
         else:
@@ -274,7 +275,8 @@ class KioskApp(App):
             self.plu_items = [self._item_row(item) for item in s.plu_items()]
         self.checkin_code = s.checkin_code
         b = s.booking
-        self.booking_text = "" if b is None else tr("{name}\n{time}\n{people} people").format(
+        self.booking_text = "" if b is None else self.translator.ngettext(
+            "{name}\n{time}\n{people} person", "{name}\n{time}\n{people} people", b.party_size, lang).format(
             name=b.name, time=self.translator.datetime(b.slot_start, lang),
             people=self.translator.number(b.party_size, lang))
         self.ticket_no = str(s.ticket_no or "")

@@ -112,11 +112,13 @@ class KioskBackend:
             if self._closing.is_set():
                 return
             env = dict(self.server.env)
-            out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate"],
+            out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate",
+                                  "--name", self.settings.kiosk.name],
                                  env=env, capture_output=True, text=True, timeout=60,
                                  cwd=Path(__file__).resolve().parents[2])
             if out.returncode != 0:
-                out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id],
+                out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id,
+                                      "--name", self.settings.kiosk.name],
                                      env=env, capture_output=True, text=True, timeout=60,
                                      cwd=Path(__file__).resolve().parents[2])
             token = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
