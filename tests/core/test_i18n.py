@@ -2,6 +2,7 @@
 from the .po alone, and every counted text of the sources translated in each catalog."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -56,4 +57,5 @@ def test_every_counted_text_is_translated_with_both_forms(lang):
         message = catalog.get((one, many))
         assert message is not None and message.id == (one, many), f"{lang}: {one!r} has no plural entry"
         assert all(message.string), f"{lang}: {one!r} lacks a form"
-        assert all("{count}" in form for form in message.string)
+        placeholders = set(re.findall(r"{\w+}", one))
+        assert all(set(re.findall(r"{\w+}", form)) == placeholders for form in message.string), message.string
