@@ -69,7 +69,7 @@ class LaunchedKiosk:
     def start(self, timeout: float = 120) -> "LaunchedKiosk":
         """`make run`, the README's command, and wait until the attract screen is up with every device ready."""
         self.output = []
-        self.proc = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
         threading.Thread(target=self._read_output, args=(self.proc,), daemon=True).start()
         self._wait(lambda: self.control_port and self.server_url, timeout, "the control port and server address")

@@ -122,3 +122,11 @@ def test_sigterm_during_pin_entry_then_restart_settles_the_payment(launch):
     kiosk.tap("pay")
     kiosk.wait_screen("receipt", 30)
     assert len(kiosk.assert_books_agree()) == 1
+
+
+def test_camera_reads_a_booking_qr_held_in_front_of_it(launch):
+    kiosk = launch(KIOSK_DEVICES_CAMERA_ENABLED="true", KIOSK_DEVICES_CAMERA_FPS="10")
+    kiosk.send("show BOOKING:DEMO1234 QR")
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_booking", 20, "the booking read by the camera")
+    assert "Alex Example" in view["booking"]
+    kiosk.send("clear")
