@@ -293,6 +293,8 @@ class Session:
                 self.start_checkout(now)
             else:
                 return
+        if self.state == PAYMENT_FAILED and data.get("category") in ("product", "gs1"):
+            self.back_to_cart()  # one more item before trying again
         if self.state in (CHECKOUT, LOOKUP):
             self._scan_item(data)
         elif self.state == AGE_CHECK:
@@ -302,6 +304,8 @@ class Session:
                 self.attendant(code, now)
         elif self.state in (PAYMENT, PAYMENT_IN_DOUBT):
             self._say(texts.FINISH_PAYING, kind="info")
+        elif self.state == RECEIPT:
+            self._say(texts.RECEIPT_FIRST, kind="info")
         elif self.state in (CHECKIN, CHECKIN_BOOKING):
             booking = data.get("booking") or code_from_qr(code) or code
             self.checkin_code = (normalize_code(booking) or booking).upper()[:20]  # the scan replaces what was typed

@@ -46,6 +46,7 @@ PRINTER_FAILED = "Your receipt could not be printed. Scan the QR code instead, o
 TICKET_NOT_PRINTED = "The ticket could not be printed. Please remember your number."
 CHECKOUT_UNAVAILABLE = "Shopping is not available right now. Check-in still works."
 FINISH_PAYING = "Please finish paying first; scan more items after."
+RECEIPT_FIRST = "Your payment is done. Please choose your receipt first; then scan to start a new purchase."
 AGE_CHECK_FIRST = "Please tap \"Keep shopping while I wait\" first, then scan the item again."
 
 # What happens next when a wait runs too long (Session.waits); help is called at the same time.

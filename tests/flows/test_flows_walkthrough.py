@@ -77,6 +77,23 @@ def test_a_scan_while_paying_says_why_it_is_not_taken_and_the_result_clears_it(b
     assert session.state == s.RECEIPT and session.message is None
 
 
+def test_a_scan_after_a_decline_goes_back_to_the_cart_with_the_item(backend):
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    first = backend.payments[0][0]
+    session.handle(terminal("result", sale_uuid=first, status="declined", message_id="payment.declined"), 3.0)
+    session.handle(scan(BREAD), 4.0)
+    assert session.state == s.CHECKOUT and len(session.cart.active_lines) == 2 and session.cart.sale_uuid != first
+
+
+def test_a_scan_on_the_receipt_choice_says_to_choose_first(backend):
+    session = checkout(backend, MILK)
+    sale = approved(backend, session)
+    session.handle(scan(BREAD), 4.0)
+    assert session.state == s.RECEIPT and session.message.msgid == texts.RECEIPT_FIRST
+    assert session.sale_uuid == sale and len(session.cart.lines) == 1
+
+
 def test_a_product_scan_in_the_age_check_says_why_and_a_badge_still_approves(backend):
     session = checkout(backend, BEER)
     session.handle(scan(MILK), 2.0)
