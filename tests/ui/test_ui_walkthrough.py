@@ -39,13 +39,16 @@ def test_terminal_not_answering_tells_the_customer_and_a_late_approval_still_mov
     assert backend.journal.transaction(session.sale_uuid).body.total == 119
 
 
-def test_help_box_fits_the_screen_and_the_header_shows_help_is_coming_until_the_session_ends(driver, backend):
+def test_help_box_fits_the_screen_and_the_header_shows_help_is_coming_until_the_session_ends(driver, backend,
+                                                                                             artifacts):
     driver.tap("help")
     assert "cart" not in driver.find("help_text").text  # attract: there is no cart
+    driver.screenshot(artifacts / "walkthrough" / "help_box_attract.png")
     driver.tap("help_ok")
     assert not driver.has("help_ok") and driver.find("help").text == "Help is on its way"
     scan(driver, backend, MILK)
     assert driver.find("help").text == "Help is on its way"  # the scan started a session on the same call
+    driver.screenshot(artifacts / "walkthrough" / "help_on_its_way_checkout.png")
     driver.tap("cancel_session")
     driver.tap("start_checkout")
     driver.tap("help")
