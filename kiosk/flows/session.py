@@ -93,6 +93,7 @@ class Session:
         self.notice = ""  # a msgid the current screen shows as a line of its own (cleared on a new state)
         self.help_called = False  # an attendant is on the way (until the session ends)
         self.help_box = False  # the "help is on its way" box is shown
+        self.help_since: float | None = None
         self.last_touch = now
         self.still_there_until: float | None = None
         self.search_text = ""
@@ -172,13 +173,13 @@ class Session:
         self.message = None
         self._changed()
 
-    def call_help(self, reason: str = "customer") -> None:
+    def call_help(self, reason: str = "customer", now: float | None = None) -> None:
         """The customer asks for an attendant (or a wait ran too long: `reason`): journaled (the
         maintenance screen lists open calls). Help stays on its way until the session ends."""
         details = {"screen": self.state, "sale_uuid": self.cart.sale_uuid if self.cart else None,
                    "items": self.cart.item_count if self.cart else 0, "reason": reason}
         self.backend.record_event("help_called", details)
-        self.help_called = True
+        self.help_called, self.help_since = True, now
         self.help_box = reason == "customer"  # a timeout says what happens next on the screen itself
         self._changed()
 
@@ -218,6 +219,10 @@ class Session:
             return
         if self.state in NOT_IDLE or waiting:
             self.last_touch = now
+            if self.state in (ATTRACT, OUT_OF_SERVICE) and self.help_called and self.help_since is not None \
+                    and now - self.help_since >= self.idle_timeout_s + self.countdown_s:
+                self.help_called = self.help_box = False  # no session to end here: as long as an abandoned one
+                self._changed()
             if self.state in (ATTRACT, OUT_OF_SERVICE) and self.state != self._rest_state():
                 self._go(self._rest_state())
             return
@@ -253,7 +258,7 @@ class Session:
             self._print_failed(overdue=True)
         else:
             self.notice = texts.OVERDUE[what]
-        self.call_help(reason=f"{what}_timeout")
+        self.call_help(reason=f"{what}_timeout", now=now)
         return False
 
     def still_there_left(self, now: float) -> int | None:

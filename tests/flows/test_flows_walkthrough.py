@@ -124,6 +124,16 @@ def test_help_box_text_fits_the_screen_and_help_stays_on_its_way_until_the_sessi
     assert session.help_text == texts.HELP_OTHER
 
 
+def test_help_called_on_attract_stays_on_its_way_as_long_as_an_idle_session_would(backend):
+    session = new(backend)
+    session.call_help(now=1.0)
+    session.dismiss_help()
+    session.tick(1.0 + 79)
+    assert session.help_called
+    session.tick(1.0 + 80)
+    assert not session.help_called and session.state == s.ATTRACT
+
+
 def test_age_check_after_pay_goes_straight_on_to_payment_once_approved(backend):
     session = checkout(backend, MILK, BEER)
     session.back_to_cart()
