@@ -108,6 +108,14 @@ class Cart:
         line.voided = True
         return line
 
+    def restore_line(self, line_no: int) -> CartLine:
+        """Undoes a void: the line counts again, as it was."""
+        if not 1 <= line_no <= len(self.lines) or not self.lines[line_no - 1].voided:
+            raise CartError("no_line", f"there is no removed line {line_no} in the cart")
+        line = self.lines[line_no - 1]
+        line.voided = False
+        return line
+
     def approve_age(self, approver: str) -> list[CartLine]:
         """An attendant has checked the customer's age: every waiting line is approved."""
         waiting = self.awaiting_approval

@@ -96,6 +96,20 @@ class UISection(Section):
     idle_timeout_s: PositiveSeconds = 60
     still_there_countdown_s: PositiveSeconds = 20
     large_text: bool = False
+    # the longest a customer waits for each of these before being told what happens next (help is called)
+    payment_timeout_s: PositiveSeconds = 180
+    cancelling_timeout_s: PositiveSeconds = 30
+    in_doubt_timeout_s: PositiveSeconds = 60
+    age_check_timeout_s: PositiveSeconds = 120
+    printing_timeout_s: PositiveSeconds = 30
+
+    @property
+    def waits(self) -> dict[str, int]:
+        """Seconds per waiting state, as `kiosk.flows.session.Session` uses them."""
+        return {name: getattr(self, f"{name}_timeout_s") for name in WAITS}
+
+
+WAITS = ("payment", "cancelling", "in_doubt", "age_check", "printing")
 
 
 class SerialSettings(Section):

@@ -69,7 +69,13 @@ class KioskApp(App):
     state = StringProperty(flow.ATTRACT)
     message_text = StringProperty("")
     message_help = BooleanProperty(False)
-    help_visible = BooleanProperty(False)
+    help_visible = BooleanProperty(False)  # the help box
+    help_open = BooleanProperty(False)  # an attendant is on the way (the header says so)
+    help_text = StringProperty("")
+    notice_text = StringProperty("")  # what the screen says of its own wait or failure (not a box)
+    choose_hint = BooleanProperty(False)
+    can_print = BooleanProperty(True)
+    age_items_text = StringProperty("")
     still_there_left = NumericProperty(-1)
     cart_lines = ListProperty()
     total_text = StringProperty("")
@@ -236,7 +242,10 @@ class KioskApp(App):
         if self.high_contrast != s.large_text:
             self.set_large_text(s.large_text)
         self.checkout_available = s.checkout_available
-        self.help_visible = s.help_called
+        self.help_visible = s.help_box
+        self.help_open = s.help_called
+        self.choose_hint = s.choose_hint
+        self.can_print = s.printer_ready
         self._refresh_texts()
         self.state = s.state
         screen = SCREEN_OF_STATE[s.state]
@@ -250,6 +259,8 @@ class KioskApp(App):
         m = s.message
         self.message_text = self.tr_fill(m.msgid, m.params) if m else ""
         self.message_help = bool(m and m.help)
+        self.notice_text = tr(s.notice) if s.notice else ""
+        self.help_text = tr(s.help_text)
         cart = s.cart
         if cart is not None:
             money = self.money
@@ -264,9 +275,11 @@ class KioskApp(App):
                 count=self.translator.number(cart.item_count, lang))
             self.can_pay = cart.can_pay or bool(cart.awaiting_approval)
             self.age_waiting = bool(cart.awaiting_approval)
+            self.age_items_text = ", ".join(line.item.name(lang) for line in cart.awaiting_approval)
         else:
             self.cart_lines, self.total_text, self.items_text = [], self.money(0), ""
             self.can_pay = self.age_waiting = False
+            self.age_items_text = ""
         self.payment_text = tr(s.payment_text) if s.payment_text else ""
         self.payment_message = tr(s.payment_message) if s.payment_message else ""
         self.search_text = s.search_text
@@ -339,10 +352,7 @@ class KioskApp(App):
             self.set_large_text(not self.high_contrast)
 
     def touch_to_start(self) -> None:
-        if self.offers_checkout and not self.offers_checkin:
-            self.start_checkout()
-        elif self.offers_checkin and not self.offers_checkout:
-            self.start_checkin()
+        self.act("touch_to_start")
 
     def start_checkout(self) -> None:
         self.act("start_checkout")

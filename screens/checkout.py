@@ -60,11 +60,12 @@ class CheckoutScreen(CustomerScreen):
     def _follow_newest(self, _app, lines) -> None:
         """A new line: show the bottom of the list, where the line just scanned is. With scroll_y at 0 a
         list taller than its box stays at its bottom while it grows, so the new line is drawn in view in
-        the same frame; a shorter list is shown from its top (scroll_y 1)."""
+        the same frame; a shorter list is shown from its top (scroll_y 1). A list not laid out yet (the
+        first scan on attract, before this screen was ever shown) has no height: it starts at its top."""
         if len(lines) > self._lines:
             cart = self.ids.cart
             row_height = cart.layout_manager.default_size[1]
-            cart.scroll_y = 0 if len(lines) * row_height > cart.height else 1
+            cart.scroll_y = 0 if cart.height > 0 and len(lines) * row_height > cart.height else 1
         self._lines = len(lines)
 
     def on_enter(self, *_):

@@ -45,6 +45,7 @@ class KioskBackend:
         self.kiosk_id = settings.kiosk.id
         self.currency = settings.money.currency
         self.vat_rates = dict(settings.money.vat_rates)
+        self.waits = settings.ui.waits
         self.translator = translator or Translator(settings.locale.languages)
         data = settings.data_path
         data.mkdir(parents=True, exist_ok=True)

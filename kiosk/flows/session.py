@@ -13,6 +13,11 @@
 On top of any state: a message (unknown barcode, wrong code...), the help call, and the idle
 "still there?" countdown which abandons the session. Everything the customer does is journaled
 through the backend. All methods run on one thread (the UI's); nothing here blocks.
+
+No wait strands a customer: paying, cancelling, a payment in doubt, an age check and a receipt or
+ticket being printed each have a limit (`waits`, from [ui] in kiosk.toml). When `tick` finds one
+exceeded, the screen's `notice` says what happens next and help is called (journaled with the
+reason). A timeout never decides a payment: a late result from the terminal still moves on.
 """
 from __future__ import annotations
 
@@ -40,6 +45,8 @@ class Backend(Protocol):
     vat_rates: dict[str, int]
     catalog: Any  # kiosk.catalog.Catalog
     bookings: Any  # kiosk.bookings.Bookings
+
+    waits: dict[str, float]  # seconds per wait (kiosk.config.WAITS)
 
     def device_state(self, name: str) -> str | None: ...  # None: no such device configured
     def pay(self, sale_uuid: str, amount: int, draft: dict) -> None: ...  # result comes as events
@@ -71,6 +78,7 @@ class Session:
         self.default_language = default_language
         self.default_large_text = default_large_text
         self.idle_timeout_s, self.countdown_s = idle_timeout_s, countdown_s
+        self.waits = dict(backend.waits)
         self.version = 0  # bumped on every change the screens should show
         self._reset(now)
 
@@ -82,7 +90,10 @@ class Session:
         self.large_text = self.default_large_text
         self.cart: Cart | None = None
         self.message: Message | None = None
-        self.help_called = False
+        self.notice = ""  # a msgid the current screen shows as a line of its own (cleared on a new state)
+        self.help_called = False  # an attendant is on the way (until the session ends)
+        self.help_box = False  # the "help is on its way" box is shown
+        self.help_since: float | None = None
         self.last_touch = now
         self.still_there_until: float | None = None
         self.search_text = ""
@@ -92,7 +103,12 @@ class Session:
         self.cancel_requested = False
         self.paying_sale: str | None = None
         self.sale_uuid: str | None = None  # the completed sale of this session
-        self.receipt_job: int | None = None
+        self.print_job: int | None = None  # the receipt or ticket being printed
+        self.print_kind = ""  # "receipt" | "ticket"
+        self.pay_after_approval = False  # the customer pressed Pay while an item awaited the age check
+        self.choose_hint = False  # attract in "both" mode was touched outside its two buttons
+        self._wait_for: str | None = None
+        self._wait_since: float | None = None  # None: not waiting, or told already
         self.booking: Booking | None = None
         self.ticket_no: int | None = None
         self.checkin_code = ""
@@ -103,6 +119,8 @@ class Session:
 
     def _go(self, state: str) -> None:
         assert state in STATES, state
+        if state != self.state:
+            self.notice = ""
         self.state = state
         self.version += 1
 
@@ -155,17 +173,28 @@ class Session:
         self.message = None
         self._changed()
 
-    def call_help(self) -> None:
-        """The customer asks for an attendant: journaled (the maintenance screen lists open calls)."""
+    def call_help(self, reason: str = "customer", now: float | None = None) -> None:
+        """The customer asks for an attendant (or a wait ran too long: `reason`): journaled (the
+        maintenance screen lists open calls). Help stays on its way until the session ends."""
         details = {"screen": self.state, "sale_uuid": self.cart.sale_uuid if self.cart else None,
-                   "items": self.cart.item_count if self.cart else 0}
+                   "items": self.cart.item_count if self.cart else 0, "reason": reason}
         self.backend.record_event("help_called", details)
-        self.help_called = True
+        self.help_called, self.help_since = True, now
+        self.help_box = reason == "customer"  # a timeout says what happens next on the screen itself
         self._changed()
 
     def dismiss_help(self) -> None:
-        self.help_called = False
+        """OK on the help box: the box goes, the call stays open."""
+        self.help_box = False
         self._changed()
+
+    @property
+    def help_text(self) -> str:
+        if self.state in (PAYMENT, PAYMENT_IN_DOUBT):
+            return texts.HELP_PAYMENT
+        if self.cart is not None and self.state in (CHECKOUT, LOOKUP, AGE_CHECK, PAYMENT_FAILED):
+            return texts.HELP_CART
+        return texts.HELP_OTHER
 
     def cancel(self, now: float) -> None:
         """The customer leaves on purpose ("cancel" on checkout or check-in)."""
@@ -182,12 +211,18 @@ class Session:
     # --- time ------------------------------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Called about once a second: idle countdown, thank-you timeout, device changes on attract."""
-        if self.state == THANKS and self.thanks_until is not None and now >= self.thanks_until:
+        """Called about once a second: waits, idle countdown, thank-you timeout, device changes on attract."""
+        waiting = self._check_wait(now)
+        if self.state == THANKS and self.thanks_until is not None and now >= self.thanks_until \
+                and self.print_job is None:
             self._reset(now)
             return
-        if self.state in NOT_IDLE:
+        if self.state in NOT_IDLE or waiting:
             self.last_touch = now
+            if self.state in (ATTRACT, OUT_OF_SERVICE) and self.help_called and self.help_since is not None \
+                    and now - self.help_since >= self.idle_timeout_s + self.countdown_s:
+                self.help_called = self.help_box = False  # no session to end here: as long as an abandoned one
+                self._changed()
             if self.state in (ATTRACT, OUT_OF_SERVICE) and self.state != self._rest_state():
                 self._go(self._rest_state())
             return
@@ -198,6 +233,33 @@ class Session:
         elif now >= self.still_there_until:
             self.backend.record_event("session_abandoned", self._session_facts())
             self._reset(now)
+
+    def _waiting_for(self) -> str | None:
+        """What the customer is waiting for now, as a key of `waits`."""
+        if self.state == PAYMENT:
+            return "cancelling" if self.cancel_requested else "payment"
+        if self.state == PAYMENT_IN_DOUBT:
+            return "in_doubt"
+        if self.state == AGE_CHECK:
+            return "age_check"
+        return "printing" if self.print_job is not None else None
+
+    def _check_wait(self, now: float) -> bool:
+        """Times the current wait from the first tick that sees it; True while it is within its limit."""
+        what = self._waiting_for()
+        if what != self._wait_for:
+            self._wait_for, self._wait_since = what, now
+        if what is None or self._wait_since is None:
+            return False
+        if now - self._wait_since < self.waits[what]:
+            return True
+        self._wait_since = None  # said once
+        if what == "printing":
+            self._print_failed(overdue=True)
+        else:
+            self.notice = texts.OVERDUE[what]
+        self.call_help(reason=f"{what}_timeout", now=now)
+        return False
 
     def still_there_left(self, now: float) -> int | None:
         if self.still_there_until is None:
@@ -214,12 +276,12 @@ class Session:
         elif event.source == "session" and event.kind == "payment_failed":
             self._payment_event({"event": "result", "sale_uuid": self.paying_sale, "status": "cancelled",
                                  "message_id": "payment.unavailable"}, now)
-        elif event.source == "printer" and event.kind == DATA and event.data.get("job") == "failed":
-            if event.data.get("job_id") == self.receipt_job and self.receipt_job is not None:
-                self.receipt_job = None
-                if self.state == THANKS and self.sale_uuid is not None:
-                    self._go(RECEIPT_QR)  # the receipt is still there for the customer, as a QR code
-                self._say(texts.PRINTER_FAILED, help=True)
+        elif event.source == "printer" and event.kind == DATA and event.data.get("job_id") == self.print_job \
+                and self.print_job is not None:
+            if event.data.get("job") == "failed":
+                self._print_failed(overdue=False)
+            elif event.data.get("job") == "printed":
+                self.print_job = None
         elif event.kind == STATUS:
             self._changed()  # availability may have changed; tick() moves attract <-> out of service
 
@@ -227,6 +289,8 @@ class Session:
         """A code from the scanner or the camera, routed by what the customer is doing."""
         self.touch(now)
         code = str(data.get("code", ""))
+        if self.state in (THANKS, RECEIPT_QR, CHECKIN_DONE):
+            self._reset(now)  # done: this is the next customer's first item (or booking)
         if self.state == ATTRACT:
             if data.get("category") == "booking" and self.checkin_offered:
                 self.start_checkin(now)
@@ -234,14 +298,37 @@ class Session:
                 self.start_checkout(now)
             else:
                 return
+        if self.state == PAYMENT_FAILED and data.get("category") in ("product", "gs1"):
+            self.back_to_cart()  # one more item before trying again
         if self.state in (CHECKOUT, LOOKUP):
             self._scan_item(data)
         elif self.state == AGE_CHECK:
-            self.attendant(code, now)
+            if data.get("category") in ("product", "gs1") and self.backend.verify_attendant(code) is None:
+                self._say(texts.AGE_CHECK_FIRST, kind="info")
+            else:
+                self.attendant(code, now)
+        elif self.state in (PAYMENT, PAYMENT_IN_DOUBT):
+            self._say(texts.FINISH_PAYING, kind="info")
+        elif self.state == RECEIPT:
+            self._say(texts.RECEIPT_FIRST, kind="info")
         elif self.state in (CHECKIN, CHECKIN_BOOKING):
-            self.enter_booking(data.get("booking") or code_from_qr(code) or code, now)
+            booking = data.get("booking") or code_from_qr(code) or code
+            self.checkin_code = (normalize_code(booking) or booking).upper()[:20]  # the scan replaces what was typed
+            self.enter_booking(booking, now)
 
     # --- checkout -----------------------------------------------------------------------------------------
+
+    def touch_to_start(self, now: float) -> None:
+        """A tap on attract outside its buttons: starts the kiosk's one flow; with two, points at them."""
+        if self.state != ATTRACT:
+            return
+        if self.checkin_offered and not self.checkout_offered:
+            self.start_checkin(now)
+        elif self.checkout_offered and not self.checkin_offered:
+            self.start_checkout(now)
+        else:
+            self.choose_hint = True
+            self._changed()
 
     def start_checkout(self, now: float) -> None:
         if not self.checkout_available:
@@ -323,6 +410,18 @@ class Session:
                                                   "item": line.item.key, "quantity": line.quantity})
         self._changed()
 
+    def restore(self, line_no: int) -> None:
+        """Undo a removal: the voided line counts again."""
+        assert self.cart is not None
+        try:
+            line = self.cart.restore_line(line_no)
+        except CartError as exc:
+            self._cart_error(exc)
+            return
+        self.backend.record_event("line_restored", {"sale_uuid": self.cart.sale_uuid, "line_no": line_no,
+                                                    "item": line.item.key, "quantity": line.quantity})
+        self._added(line)
+
     # --- lookup ---------------------------------------------------------------------------------------------
 
     def open_lookup(self) -> None:
@@ -371,19 +470,24 @@ class Session:
                                                    "lines": ",".join(str(line.line_no) for line in lines)})
         self.message = None
         self._go(CHECKOUT)
+        if self.pay_after_approval:
+            self.pay(now)  # the customer had asked to pay: go straight on
 
     def remove_restricted(self) -> None:
         """The customer does not want to wait: the waiting lines are voided."""
         assert self.cart is not None
         for line in self.cart.awaiting_approval:
             self.void(line.line_no)
+        self.pay_after_approval = False
         self._go(CHECKOUT)
 
     # --- payment -------------------------------------------------------------------------------------------------
 
     def pay(self, now: float) -> None:
         assert self.cart is not None
+        self.pay_after_approval = False
         if self.cart.awaiting_approval:
+            self.pay_after_approval = True
             self._go(AGE_CHECK)
             return
         if not self.cart.can_pay:
@@ -416,6 +520,7 @@ class Session:
 
     def back_to_cart(self) -> None:
         if self.state in (PAYMENT_FAILED, AGE_CHECK, LOOKUP):
+            self.pay_after_approval = False
             if self.state == PAYMENT_FAILED and self.cart is not None:
                 self.cart.sale_uuid = str(uuid.uuid4())
             self._go(CHECKOUT)
@@ -439,6 +544,8 @@ class Session:
     def _payment_result(self, status: str, message_id: str, now: float) -> None:
         self.last_touch = now
         self.payment_message = texts.PAYMENT_MESSAGES.get(message_id, texts.PAYMENT_MESSAGES["payment.declined"])
+        if self.message is not None and self.message.msgid == texts.FINISH_PAYING:
+            self.message = None
         if status == "approved":
             self.sale_uuid, self.paying_sale = self.paying_sale, None
             self._go(RECEIPT)
@@ -464,12 +571,27 @@ class Session:
             self._go(RECEIPT_QR)
             return
         if choice == "print":
-            self.receipt_job = self.backend.print_receipt(self.sale_uuid, self.lang)
-            if self.receipt_job is None:
-                self._say(texts.PRINTER_FAILED, help=True)
-                self._go(RECEIPT_QR)
+            self.print_job, self.print_kind = self.backend.print_receipt(self.sale_uuid, self.lang), "receipt"
+            if self.print_job is None:
+                self._print_failed(overdue=False)
                 return
         self._thanks(now)
+
+    @property
+    def printer_ready(self) -> bool:
+        return self._usable("printer")
+
+    def _print_failed(self, overdue: bool) -> None:
+        """The receipt or ticket will not come out: the receipt is still there as a QR code, the ticket's
+        number on the screen, with a line saying so (not a box over the QR code or the number)."""
+        kind, self.print_job = self.print_kind, None
+        if kind == "receipt" and self.sale_uuid is not None:
+            self._go(RECEIPT_QR)
+            self.notice = texts.OVERDUE["receipt"] if overdue else texts.PRINTER_FAILED
+        elif kind == "ticket" and self.ticket_no is not None:
+            self._go(CHECKIN_DONE)
+            self.notice = texts.OVERDUE["ticket"] if overdue else texts.TICKET_NOT_PRINTED
+        self._changed()
 
     def receipt_url(self) -> str:
         return self.backend.receipt_url(self.sale_uuid) if self.sale_uuid else ""
@@ -526,7 +648,7 @@ class Session:
             if result.reason == "too_early" and result.booking is not None:
                 params["time"] = result.booking.slot_start
             self.backend.record_event("checkin_refused", {"reason": result.reason, "code": normal or ""})
-            self._say(texts.CHECKIN_REASONS[result.reason], **params)
+            self._say(texts.CHECKIN_REASONS[result.reason], help=True, **params)
             if self.state != CHECKIN:
                 self._go(CHECKIN)
             return
@@ -537,7 +659,8 @@ class Session:
     def confirm_checkin(self) -> None:
         assert self.booking is not None
         self.ticket_no = self.backend.complete_checkin(self.booking)
-        job = self.backend.print_ticket(self.ticket_no, self.booking, self.lang)
-        if job is None:
-            self._say(texts.TICKET_NOT_PRINTED, kind="info")
+        self.print_job = self.backend.print_ticket(self.ticket_no, self.booking, self.lang)
+        self.print_kind = "ticket"
         self._go(CHECKIN_DONE)
+        if self.print_job is None:
+            self._print_failed(overdue=False)

@@ -31,6 +31,8 @@ def terminal_status_text(code: int) -> str:
 # Payment result message ids -> msgid: the terminal driver's own English texts, so the catalogs hold
 # each sentence once. (Its intermediate status texts are replaced by TERMINAL_STATUS above.)
 PAYMENT_MESSAGES = {key: text for key, text in _ZVT_MESSAGES.items() if not key.startswith("payment.status.")}
+# the kiosk takes cards only: say what the customer can do here
+PAYMENT_MESSAGES["payment.declined"] = "Your card was declined. You can try the card again, use another card, or call for help."
 
 UNKNOWN_ITEM = "We do not know this barcode ({code}). Please try again, look the item up, or call for help."
 INVALID_CODE = "This barcode could not be read correctly. Please scan it again."
@@ -43,6 +45,27 @@ WRONG_ATTENDANT = "This PIN or badge is not valid. Please try again."
 PRINTER_FAILED = "Your receipt could not be printed. Scan the QR code instead, or ask staff."
 TICKET_NOT_PRINTED = "The ticket could not be printed. Please remember your number."
 CHECKOUT_UNAVAILABLE = "Shopping is not available right now. Check-in still works."
+FINISH_PAYING = "Please finish paying first; scan more items after."
+RECEIPT_FIRST = "Your payment is done. Please choose your receipt first; then scan to start a new purchase."
+AGE_CHECK_FIRST = "Please tap \"Keep shopping while I wait\" first, then scan the item again."
+
+# What happens next when a wait runs too long (Session.waits); help is called at the same time.
+OVERDUE = {
+    "payment": "The card terminal is not answering. Please do not pay again: an attendant is on the way "
+               "and will check your payment.",
+    "cancelling": "The card terminal has not confirmed the cancellation yet. Please do not pay again: an "
+                  "attendant is on the way.",
+    "in_doubt": "We are still checking your payment. Please do not pay again. An attendant has been called.",
+    "age_check": "No attendant has come yet, so we have called again. You can keep shopping, or remove the "
+                 "item and pay for the rest.",
+    "receipt": "The printer is not answering. Scan the QR code for your receipt; an attendant has been called.",
+    "ticket": "The ticket could not be printed. Please remember your number; an attendant has been called.",
+}
+
+# The help box, by what the customer has in hand
+HELP_CART = "An attendant has been called and will be with you shortly. Your items stay in the cart."
+HELP_PAYMENT = "An attendant has been called and will be with you shortly. Please stay here and do not pay again."
+HELP_OTHER = "An attendant has been called and will be with you shortly."
 
 CHECKIN_REASONS = {
     "unknown": "We cannot find this booking. Please check the code.",

@@ -23,6 +23,7 @@ class FakeBackend:
     def __init__(self, tmp_path):
         settings = config.Settings()
         self.vat_rates = dict(settings.money.vat_rates)
+        self.waits = settings.ui.waits
         self.catalog = Catalog(tmp_path / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
         self.bookings = Bookings(tmp_path / "bookings.sqlite")
         self.attendants = Attendants(tmp_path / "attendants.json")

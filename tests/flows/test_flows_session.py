@@ -50,7 +50,7 @@ def test_unknown_barcode_says_so_offers_help_and_keeps_the_cart(backend):
     assert len(session.cart.active_lines) == 1
     session.call_help()
     assert session.help_called and backend.events[-1] == ("help_called", {
-        "screen": "checkout", "sale_uuid": session.cart.sale_uuid, "items": 1})
+        "screen": "checkout", "sale_uuid": session.cart.sale_uuid, "items": 1, "reason": "customer"})
 
 
 def test_invalid_and_non_product_codes_are_refused_with_a_reason(backend):
@@ -87,6 +87,7 @@ def test_age_restricted_item_waits_for_attendant_pin_without_losing_the_cart(bac
     session.back_to_cart()
     session.pay(4.0)  # cannot pay while an item waits: back to the age check
     assert session.state == s.AGE_CHECK and backend.payments == []
+    session.back_to_cart()  # "keep shopping while I wait": no longer on the way to pay
     session.attendant(DEMO_PIN, 5.0)
     assert session.state == s.CHECKOUT and session.cart.can_pay
     assert session.cart.lines[1].approved_by == "demo-attendant"
@@ -203,7 +204,7 @@ def test_printer_down_offers_the_qr_code_instead(backend):
     approved(backend, session)
     backend.states["printer"] = "error"
     session.receipt("print", 4.0)
-    assert session.state == s.RECEIPT_QR and session.message.msgid == texts.PRINTER_FAILED
+    assert session.state == s.RECEIPT_QR and session.notice == texts.PRINTER_FAILED and session.message is None
 
 
 def test_thank_you_rating_is_journaled_and_returns_to_attract(backend):
@@ -296,7 +297,7 @@ def test_help_is_journaled_from_every_state(backend):
         session.call_help()
         assert backend.events[-1][0] == "help_called" and backend.events[-1][1]["screen"] == state
         session.dismiss_help()
-        assert not session.help_called
+        assert not session.help_box and session.help_called  # the box goes, help is still coming
 
 
 def test_failed_receipt_print_switches_to_the_qr_code(backend):
@@ -305,8 +306,8 @@ def test_failed_receipt_print_switches_to_the_qr_code(backend):
     approved(backend, session)
     session.receipt("print", 4.0)
     assert session.state == s.THANKS
-    session.handle(Event("printer", DATA, {"job": "failed", "job_id": session.receipt_job}), 5.0)
-    assert session.state == s.RECEIPT_QR and session.message.msgid == texts.PRINTER_FAILED
+    session.handle(Event("printer", DATA, {"job": "failed", "job_id": session.print_job}), 5.0)
+    assert session.state == s.RECEIPT_QR and session.notice == texts.PRINTER_FAILED
 
 
 def test_language_and_large_text_return_to_the_defaults_after_each_customer(backend):

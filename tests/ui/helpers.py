@@ -7,11 +7,20 @@ BEER, UNKNOWN = "4000000000075", "4000000000990"
 
 
 def scan(driver, backend, code: str, symbology: str | None = None) -> None:
-    """Scanner bytes in; returns once the session has handled the code (cart, message or state changed)."""
+    """Scanner bytes in; returns once the session has handled the code (not merely changed: a device's
+    status event changes it too)."""
     session = driver.app.session
-    before = session.version
-    assert backend.devices.simulators["scanner"].scan(code, symbology)
-    driver.wait_until(lambda: session.version != before, 10, f"scan of {code} to be handled")
+    handled = []
+
+    def scanned(data, now):
+        type(session).scanned(session, data, now)
+        handled.append(data.get("code"))
+    session.scanned = scanned
+    try:
+        assert backend.devices.simulators["scanner"].scan(code, symbology)
+        driver.wait_until(lambda: code in handled, 10, f"scan of {code} to be handled")
+    finally:
+        del session.scanned
 
 
 def lines(driver) -> list[tuple[str, str, bool]]:

@@ -22,6 +22,37 @@ STAGES = ["attract", "checkout", "message", "still_there", "lookup", "age_check"
           "out_of_service"]
 
 
+def _overdue(what: str):
+    def extra(session, _backend):
+        session.notice = texts.OVERDUE[what]
+        session.call_help(reason=f"{what}_timeout")
+    return extra
+
+
+def _printer_out(_session, backend):
+    backend.device_state = lambda device: "paper_out" if device == "printer" else "idle"
+
+
+def _notice(msgid: str):
+    def extra(session, _backend):
+        session.notice = msgid
+    return extra
+
+
+# variant -> (the stage it starts from, what changes then): the walkthrough's states (issue 11)
+VARIANTS = {
+    "attract_choose": ("attract", lambda session, _b: session.touch_to_start(0.0)),
+    "checkout_removed": ("checkout", lambda session, _b: session.void(2)),
+    "age_check_overdue": ("age_check", _overdue("age_check")),
+    "payment_overdue": ("payment", _overdue("payment")),
+    "payment_in_doubt_overdue": ("payment_in_doubt", _overdue("in_doubt")),
+    "receipt_no_printer": ("receipt", _printer_out),
+    "receipt_qr_print_failed": ("receipt_qr", _notice(texts.PRINTER_FAILED)),
+    "checkin_done_no_ticket": ("checkin_done", _notice(texts.TICKET_NOT_PRINTED)),
+}
+STAGES += list(VARIANTS)
+
+
 def _code(code: str) -> dict:
     return {"code": code, "gtin": code.zfill(14), "category": "product", "symbology": "EAN-13", "valid": True}
 
@@ -31,6 +62,7 @@ def stage(driver, backend, name: str) -> None:
     here the point is what each screen looks like)."""
     app = driver.app
     session = app.session
+    name, extra = VARIANTS.get(name, (name, None))
     backend.__dict__.pop("device_state", None)
     session.__dict__.pop("receipt_url", None)
     session.mode = app.settings.kiosk.mode
@@ -75,6 +107,8 @@ def stage(driver, backend, name: str) -> None:
         backend.device_state = lambda _name: "offline"
         session.mode = "checkout"
         session._go(s.OUT_OF_SERVICE)
+    if extra is not None:
+        extra(session, backend)
     app.refresh(force=True)
     driver.frames(3)
 
