@@ -73,11 +73,12 @@ def test_paper_out_receipt_goes_to_the_qr_code(launch):
     kiosk.scan(BREAD)
     kiosk.tap("pay")
     view = kiosk.wait_screen("receipt", 30)
-    print_button = [b for b in view["buttons"] if b["tag"] == "receipt_print"]
-    if print_button and print_button[0]["enabled"]:  # offered although the printer is known to be out
-        kiosk.tap("receipt_print")
+    [printing] = [b for b in view["buttons"] if b["tag"] == "receipt_print"]
+    assert not printing["enabled"]  # not offered while the printer is known to be out of paper
+    assert any("printer" in text.lower() for text in view["texts"]), view["texts"]  # and the customer is told why
+    kiosk.tap("receipt_qr_choice")
     view = kiosk.wait_ui(lambda v: v["state"] == "receipt_qr", 20, "the receipt as a QR code")
-    assert view["receipt_url"].startswith("http")
+    assert view["receipt_url"].startswith("http") and view["message"] == ""
     kiosk.screenshot("paper-out-qr")
     kiosk.send("paper ok")
     kiosk.assert_books_agree()
