@@ -1,6 +1,7 @@
 """Building blocks shared by all customer screens: buttons, flags, the header bar, overlays."""
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Line, Quad, Rectangle
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
@@ -153,7 +154,8 @@ class KeyPad(BoxLayout):
     def __init__(self, **kw):
         kw.setdefault("orientation", "vertical")
         super().__init__(**kw)
-        self.bind(layout=self._build, target=self._build, extra=self._build, spacing=self._build)
+        rebuild = Clock.create_trigger(self._build, -1)  # once per frame however many properties change
+        self.bind(layout=rebuild, target=rebuild, extra=rebuild, spacing=rebuild)
         self._build()
 
     def _build(self, *_):

@@ -16,13 +16,13 @@ from .textfit import ink_rect, text_problems
 
 WATER, JUICE, SOAP, CHEESE = "4000000000051", "4000000000068", "4000000000099", "4000000000105"
 LONG_NAMES = [COFFEE, CHOCOLATE, WATER, JUICE, SOAP, CHEESE, BREAD]  # the longest German and Dutch names
-STAGES = ["attract", "checkout", "lookup", "lookup_one", "age_check", "payment", "payment_failed",
+STAGES = ["attract", "checkout", "lookup", "lookup_one", "lookup_grid", "age_check", "payment", "payment_failed",
           "payment_in_doubt", "receipt", "receipt_qr", "checkin", "checkin_booking", "checkin_done", "thanks",
           "out_of_service", "message", "message_one_button", "help", "still_there"]
 
 
 def stage_for_fit(driver, backend, name: str) -> None:
-    base = {"lookup_one": "lookup", "message_one_button": "checkout", "help": "checkout"}.get(name, name)
+    base = {"lookup_one": "lookup", "lookup_grid": "lookup", "message_one_button": "checkout", "help": "checkout"}.get(name, name)
     stage(driver, backend, base)
     session, now = driver.app.session, driver.app.now()
     if base == "checkout":
@@ -30,6 +30,8 @@ def stage_for_fit(driver, backend, name: str) -> None:
             session.scanned(_code(code), now)
     if name == "lookup_one":
         session.search("zart" if session.lang == "de" else "choc")
+    elif name == "lookup_grid":
+        session.search("")  # the picture grid of items without a barcode
     elif name == "message_one_button":
         session._say(texts.WRONG_ATTENDANT)
     elif name == "help":
