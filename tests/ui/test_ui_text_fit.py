@@ -3,10 +3,10 @@ text is cut off, broken in the middle of a word, drawn past its widget or over a
 from __future__ import annotations
 
 import pytest
+from kivy.metrics import sp
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
-from kiosk.flows import session as s
 from kiosk.flows import texts
 from screens.widgets import Flag, Overlay
 
@@ -14,6 +14,7 @@ from .helpers import BREAD, CHOCOLATE, COFFEE
 from .test_ui_screens import _code, restore, stage  # noqa: F401  (restore is a fixture)
 from .textfit import ink_rect, text_problems
 
+MIN_TEXT_SP = 16  # the smallest text on a customer screen (× the large-text scale)
 WATER, JUICE, SOAP, CHEESE = "4000000000051", "4000000000068", "4000000000099", "4000000000105"
 LONG_NAMES = [COFFEE, CHOCOLATE, WATER, JUICE, SOAP, CHEESE, BREAD]  # the longest German and Dutch names
 STAGES = ["attract", "checkout", "lookup", "lookup_one", "lookup_grid", "age_check", "payment", "payment_failed",
@@ -58,6 +59,8 @@ def fit_problems(driver) -> list[str]:
         name = getattr(label, "tag", "") or label.text[:30]
         in_cart = any(type(p).__name__ == "CartRow" for p in _parents(label))
         problems += [f"{name!r}: {p}" for p in text_problems(label, may_shorten=in_cart)]
+        if label.font_size < sp(MIN_TEXT_SP) * driver.app.fs - 0.5:  # fitting by shrinking has a floor
+            problems.append(f"{name!r}: {label.font_size:.0f} px text, below {MIN_TEXT_SP} sp")
     rects = [(label, _clip(label, ink_rect(label))) for label in labels]
     rects = [(label, rect) for label, rect in rects if rect is not None]
     rects += [(flag, flag.to_window(*flag.pos) + tuple(flag.size)) for flag in flags]
