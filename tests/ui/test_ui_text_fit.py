@@ -23,7 +23,8 @@ STAGES = ["attract", "checkout", "lookup", "lookup_one", "lookup_grid", "age_che
 
 
 def stage_for_fit(driver, backend, name: str) -> None:
-    base = {"lookup_one": "lookup", "lookup_grid": "lookup", "message_one_button": "checkout", "help": "checkout"}.get(name, name)
+    base = {"lookup_one": "lookup", "lookup_grid": "lookup", "message_one_button": "checkout",
+            "help": "checkout"}.get(name, name)
     stage(driver, backend, base)
     session, now = driver.app.session, driver.app.now()
     if base == "checkout":
