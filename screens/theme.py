@@ -15,6 +15,7 @@ FONT_BOLD = "Roboto-Bold"
 MIN_TOUCH_DP = 48  # smallest tappable size anywhere
 BUTTON_DP = 72  # the usual button height
 BIG_BUTTON_DP = 96
+CART_ROW_DP = 84  # room for an item name on two lines (× the text scale)
 PAD_DP = 16
 BASE_SP = 22  # body text
 LARGE_TEXT_SCALE = 1.35
@@ -94,3 +95,16 @@ def relative_luminance(colour: tuple[float, ...]) -> float:
 def contrast_ratio(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
     lighter, darker = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
+
+
+# On-screen keyboard letters per language (rows separated by "|"): German QWERTZ with Ä Ö Ü ß; Dutch
+# and English QWERTY (the Dutch demo catalog needs no accented letters; tests/ui check that every letter
+# of the catalog's names can be typed in its language).
+KEYBOARDS = {"en": "QWERTYUIOP|ASDFGHJKL|ZXCVBNM", "de": "QWERTZUIOPÜ|ASDFGHJKLÖÄ|YXCVBNMß",
+             "nl": "QWERTYUIOP|ASDFGHJKL|ZXCVBNM"}
+
+
+def keyboard(lang: str, letters: str = "") -> str:
+    """The keyboard rows for `lang`; with `letters`, only keys among them (booking codes: A–Z)."""
+    rows = KEYBOARDS.get(lang, KEYBOARDS["en"])
+    return "|".join("".join(k for k in row if k in letters) for row in rows.split("|")) if letters else rows

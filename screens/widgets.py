@@ -1,13 +1,13 @@
 """Building blocks shared by all customer screens: buttons, flags, the header bar, overlays."""
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Line, Quad, Rectangle
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
-from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
@@ -142,28 +142,54 @@ class Overlay(FloatLayout):
         return True
 
 
-class KeyPad(GridLayout):
-    """An on-screen keyboard. `layout` is rows of keys separated by "|"; each key calls
+class KeyPad(BoxLayout):
+    """An on-screen keyboard. `layout` is rows of keys separated by "|"; the `extra` keys (delete, clear,
+    space: words, so twice as wide) end the last row; rows are centred. Each key calls
     app.keyboard_input(target, key)."""
     target = StringProperty("search")
     layout = StringProperty("QWERTYUIOP|ASDFGHJKL|ZXCVBNM")
     extra = ListProperty(["⌫", "clear"])  # keys added to the last row
+    WIDE = {" ": 4, "⌫": 2, "clear": 2}  # width in keys
 
     def __init__(self, **kw):
+        kw.setdefault("orientation", "vertical")
         super().__init__(**kw)
-        self.bind(layout=self._build, target=self._build, extra=self._build)
+        rebuild = Clock.create_trigger(self._build, -1)  # once per frame however many properties change
+        self.bind(layout=rebuild, target=rebuild, extra=rebuild, spacing=rebuild)
         self._build()
 
     def _build(self, *_):
         self.clear_widgets()
-        rows = self.layout.split("|")
-        rows[-1] = list(rows[-1]) + list(self.extra)
-        self.cols = max(len(r) for r in rows)
-        self.rows = len(rows)
-        for row in rows:
-            keys = list(row)
-            for key in keys:
-                button = KeyButton(key=key, target=self.target)
-                self.add_widget(button)
-            for _ in range(self.cols - len(keys)):
-                self.add_widget(Widget())
+        rows = [list(row) for row in self.layout.split("|")]
+        rows[-1] += list(self.extra)
+        widths = [sum(self.WIDE.get(key, 1) for key in row) for row in rows]
+        for row, width in zip(rows, widths):
+            line = BoxLayout(spacing=self.spacing)
+            margin = (max(widths) - width) / 2
+            if margin:
+                line.add_widget(Widget(size_hint_x=margin))
+            for key in row:
+                line.add_widget(KeyButton(key=key, target=self.target, size_hint_x=self.WIDE.get(key, 1)))
+            if margin:
+                line.add_widget(Widget(size_hint_x=margin))
+            self.add_widget(line)
+
+
+def star_points(cx: float, cy: float, radius: float) -> list[float]:
+    """The outline of a five-pointed star (for a Line with close=True): Roboto has no ★."""
+    from math import cos, pi, sin
+    points = []
+    for i in range(10):
+        r = radius if i % 2 == 0 else radius * 0.45
+        angle = pi / 2 + i * pi / 5
+        points += [cx + r * cos(angle), cy + r * sin(angle)]
+    return points
+
+
+def text_width(text: str, font_size: float, bold: bool = False) -> float:
+    """How wide `text` is drawn on one line in the theme's font (to size a button to its text)."""
+    from kivy.core.text import Label as CoreLabel
+    from screens import theme
+    label = CoreLabel(text=text, font_size=font_size, bold=bold, font_name=theme.FONT)
+    label.refresh()
+    return label.content_width
