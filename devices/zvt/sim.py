@@ -261,8 +261,9 @@ class TerminalSimulator(SimLink):
         totals (a count of 255 per card type, 12 BCD digits of turnover)."""
         kind = replies.card_type_of(self.config.card_brand)
         with self._lock:
-            same = [e for e in self.charges() if e.batch == self._batch and replies.card_type_of(e.brand) == kind]
-        return len(same) >= replies.COUNT_MAX or sum(e.amount for e in same) + amount > replies.TOTAL_MAX
+            batch = [e for e in self.charges() if e.batch == self._batch]
+        same = [e for e in batch if replies.card_type_of(e.brand) == kind]
+        return len(same) >= replies.COUNT_MAX or sum(e.amount for e in batch) + amount > replies.TOTAL_MAX
 
     def _receipt(self, entry: LedgerEntry, title: str) -> list[Apdu]:
         """The payment receipt as the APDUs to send; none unless the ECR prints payment receipts as lines."""

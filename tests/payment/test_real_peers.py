@@ -239,3 +239,14 @@ def test_log_lines_name_the_refusal(fresh, caplog):
     caplog.set_level(logging.INFO, logger="devices.zvt.sim")
     ecr.pay(100)
     assert "no ECR registered" in caplog.text
+
+
+def test_a_full_turnover_file_refuses_payments_until_the_end_of_day(registered):
+    sim, ecr = registered
+    assert ecr.pay(10 ** 12 - 1).approved
+    full = ecr.pay(1)  # one cent more would not fit the 12 BCD digits of the end-of-day totals
+    assert full.result_code == 0x6A and full.message[0] == "payment.unavailable" and len(sim.ledger) == 1
+    assert ecr.end_of_day().status["totals"]["total"] == 10 ** 12 - 1
+    sim.ledger += [LedgerEntry("payment", 1, n, n, batch=2) for n in range(10, 10 + 255)]
+    assert ecr.pay(1).result_code == 0x6A  # 255 girocard payments: the one-byte count is full
+    assert ecr.end_of_day().status["totals"]["girocard_count"] == 255 and ecr.pay(1).approved
