@@ -139,7 +139,7 @@ class TerminalSimulator(SimLink):
         self._batch, self.registration = state["batch"], state["registration"]
 
     def _save(self) -> None:
-        """Called with the lock held, after every booking, before the ECR hears of it."""
+        """Called by _commit (lock held) once the replies are encoded, before the ECR hears of the change."""
         if self._state_file is None:
             return
         tmp = self._state_file.with_suffix(".tmp")
@@ -155,6 +155,8 @@ class TerminalSimulator(SimLink):
         """Payments that stand (charged and not reversed)."""
         with self._lock:
             return [e for e in self.ledger if e.kind == "payment" and not e.reversed]
+
+    # -- commands --------------------------------------------------------------------------------
 
     def _command(self, t, apdu: Apdu) -> None:
         handlers = {(0x06, 0x00): self._registration, (0x06, 0x01): self._payment, (0x06, 0x30): self._reversal,
