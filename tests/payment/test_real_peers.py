@@ -250,3 +250,16 @@ def test_a_full_turnover_file_refuses_payments_until_the_end_of_day(registered):
     sim.ledger += [LedgerEntry("payment", 1, n, n, batch=2) for n in range(10, 10 + 255)]
     assert ecr.pay(1).result_code == 0x6A  # 255 girocard payments: the one-byte count is full
     assert ecr.end_of_day().status["totals"]["girocard_count"] == 255 and ecr.pay(1).approved
+
+
+def test_the_kiosk_registers_again_when_the_terminal_forgot_it(sim, journal):
+    from tests.payment.helpers import make_flow
+    flow = make_flow(sim, journal)
+    try:
+        assert flow.pay(str(uuid.uuid4()), 100).status == "approved"
+        sim.registration = None  # the terminal restarted; over serial the link never dropped
+        assert flow.pay(str(uuid.uuid4()), 200).status == "approved"
+        assert sim.registration == 0xBE and [e.amount for e in sim.charges()] == [100, 200]
+        assert [p["status"] for p in journal.payments()] == ["approved", "approved"]
+    finally:
+        flow.close()
