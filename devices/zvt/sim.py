@@ -259,13 +259,10 @@ class TerminalSimulator(SimLink):
         self._finish(t, command, None if result == SUCCESS else result)
 
     def _batch_full(self, amount: int) -> bool:
-        """Like a terminal whose turnover file is full (6A): one more payment would not fit the end-of-day
-        totals (a count of 255 per card type, 12 BCD digits of turnover)."""
-        kind = replies.card_type_of(self.config.card_brand)
+        """Like a terminal whose turnover file is full (6A): one more payment would not fit the 12 BCD
+        digits of the end-of-day turnover."""
         with self._lock:
-            batch = [e for e in self.charges() if e.batch == self._batch]
-        same = [e for e in batch if replies.card_type_of(e.brand) == kind]
-        return len(same) >= replies.COUNT_MAX or sum(e.amount for e in batch) + amount > replies.TOTAL_MAX
+            return sum(e.amount for e in self.charges() if e.batch == self._batch) + amount > replies.TOTAL_MAX
 
     def _receipt(self, entry: LedgerEntry, title: str) -> list[Apdu]:
         """The payment receipt as the APDUs to send; none unless the ECR prints payment receipts as lines."""
@@ -321,9 +318,9 @@ class TerminalSimulator(SimLink):
         with self._lock:  # encode first: totals that do not fit BMP 60 give 06 1E and leave the period open
             payments = [e for e in self.charges() if e.batch == self._batch]
             by_type: dict[str, tuple[int, int]] = {}
-            for e in payments:
+            for e in payments:  # the count is one byte: it says 255 for more (an assumption), the turnover is exact
                 count, total = by_type.get(replies.card_type_of(e.brand), (0, 0))
-                by_type[replies.card_type_of(e.brand)] = (count + 1, total + e.amount)
+                by_type[replies.card_type_of(e.brand)] = (min(count + 1, replies.COUNT_MAX), total + e.amount)
             total = sum(e.amount for e in payments)
             first, last = self._eod_from, self._receipt_no
             trace = next_number(self._trace_no, TRACE_MAX)
