@@ -53,6 +53,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     try:
         ecr = Ecr(TcpTransport.connect("127.0.0.1", sim.port))
+        ecr.register()  # as the kiosk does on start (the terminal refuses payments before)
         ecr.pay(1)  # warm up
         tcp = timed(lambda: ecr.pay(1234), args.runs)
         ecr.transport.close()
@@ -63,6 +64,7 @@ def main() -> None:
         sim.config.status_texts, sim.config.receipt = (), False
 
         serial_ecr = Ecr(SerialTransport.open(pty_sim.path))
+        serial_ecr.register()
         serial = timed(lambda: serial_ecr.pay(1234), max(20, args.runs // 5))
         serial_ecr.transport.close()
 

@@ -24,6 +24,21 @@ CURRENCY_CODES = {"EUR": 978, "CHF": 756, "GBP": 826, "USD": 840, "DKK": 208, "S
                   "CZK": 203, "HUF": 348}
 POLL = 0.05  # how often a waiting exchange looks for an abort request
 
+# Registration config byte (06 00), bit by bit (PA00P015 "config-byte"; ecrterm and Portalum.Zvt agree):
+ECR_PRINTS_PAYMENT_RECEIPT = 0x02  # 1: the ECR prints payment receipts (the terminal prints none)
+ECR_PRINTS_ADMIN_RECEIPT = 0x04  # 1: the ECR prints administration receipts (end of day, diagnosis...)
+ECR_WANTS_INTERMEDIATE_STATUS = 0x08  # 1: the terminal sends 04 FF status ("insert card", "PIN"...); 0: none
+ECR_CONTROLS_PAYMENT = 0x10  # 1: no amount entry on the terminal keypad, payments only from the ECR
+ECR_CONTROLS_ADMIN = 0x20  # 1: administration (end of day...) cannot be started on the terminal
+ECR_PRINT_LINES = 0x80  # 1: receipts come as print lines/text blocks (06 D1/D3); 0: the ECR builds them from 04 0F
+# The kiosk: it prints every receipt itself from the terminal's lines, shows the status texts on its
+# screen, and nobody but the kiosk starts a payment or an administration function on an unattended terminal.
+KIOSK_CONFIG = (ECR_PRINTS_PAYMENT_RECEIPT | ECR_PRINTS_ADMIN_RECEIPT | ECR_WANTS_INTERMEDIATE_STATUS
+                | ECR_CONTROLS_PAYMENT | ECR_CONTROLS_ADMIN | ECR_PRINT_LINES)  # 0xBE
+
+# End-of-day totals (BMP 60): card types in the order a terminal sends them (PA00P015 06 50; ecrterm).
+TOTALS_CARD_TYPES = ("girocard", "jcb", "mastercard", "amex", "visa", "diners", "other")
+
 # Which status-information facts the kiosk keeps. Nothing else from the terminal is stored.
 RECEIPT_FACTS = ("result_code", "amount", "currency", "receipt_no", "trace_no", "original_trace_no", "turnover_no",
                  "date", "time", "brand", "card_type", "masked_pan", "auth_code", "terminal_id")
@@ -90,12 +105,22 @@ def parse_status(data: bytes) -> dict[str, Any]:
 
 
 def _parse_totals(raw: bytes) -> dict[str, int]:
-    """BMP 60 of an end of day as we use it: receipt-from (2 BCD), receipt-to (2 BCD), count (2 BCD),
-    total (6 BCD)."""
-    if len(raw) < 12:
-        raise ZvtError(f"end-of-day totals (BMP 60) need 12 bytes, got {len(raw)}")
-    return {"receipt_from": unbcd(raw[0:2]), "receipt_to": unbcd(raw[2:4]), "count": unbcd(raw[4:6]),
-            "total": unbcd(raw[6:12])}
+    """BMP 60 of an end of day: receipt-from and receipt-to (2 bytes BCD each), then per card type
+    (TOTALS_CARD_TYPES order) a 1-byte binary count and a 6-byte BCD turnover. `count`/`total` are
+    the sums; `<type>_count`/`<type>_total` are there for each card type that had any payment (flat,
+    so the journal event can keep them as they are)."""
+    if len(raw) < 4 or (len(raw) - 4) % 7:
+        raise ZvtError(f"end-of-day totals (BMP 60): {len(raw)} bytes is not 4 + 7 per card type")
+    totals: dict[str, int] = {"receipt_from": unbcd(raw[0:2], "receipt-from (BMP 60)"),
+                              "receipt_to": unbcd(raw[2:4], "receipt-to (BMP 60)"), "count": 0, "total": 0}
+    for n, pos in enumerate(range(4, len(raw), 7)):
+        name = TOTALS_CARD_TYPES[n] if n < len(TOTALS_CARD_TYPES) else f"type{n + 1}"
+        count, turnover = raw[pos], unbcd(raw[pos + 1:pos + 7], f"{name} turnover (BMP 60)")
+        totals["count"] += count
+        totals["total"] += turnover
+        if count or turnover:
+            totals[f"{name}_count"], totals[f"{name}_total"] = count, turnover
+    return totals
 
 
 def print_lines(apdu: Apdu) -> list[str]:
@@ -129,11 +154,21 @@ class Ecr:
 
     # -- commands ------------------------------------------------------------------------------
 
-    def register(self, config_byte: int = 0x86) -> Outcome:
-        """06 00: password, config byte (0x86 = ECR prints receipts, ECR sends intermediate status),
-        currency. Tells the terminal who we are; needed once after the terminal starts."""
+    def register(self, config_byte: int = KIOSK_CONFIG) -> Outcome:
+        """06 00: password, config byte, currency. Tells the terminal who we are and how to behave;
+        needed once after the terminal starts (it refuses payments before: result 6B).
+
+        The default 0xBE = 0x02 the ECR prints payment receipts + 0x04 the ECR prints administration
+        receipts + 0x80 as print lines (06 D1/D3), so the terminal prints nothing itself; 0x08 the
+        terminal sends intermediate status (04 FF) while the customer pays, without which a real
+        terminal sends none and the kiosk screen shows nothing during PIN entry; 0x10 no amount entry
+        on the terminal and 0x20 no administration started on the terminal (unattended kiosk)."""
         data = self.password + bytes([config_byte]) + bcd(self.currency, 2)
         return self._run("registration", Apdu(0x06, 0x00, data))
+
+    def log_off(self) -> Outcome:
+        """06 02: the terminal forgets the registration (answers 80 00 00 only, no completion)."""
+        return self._run("log off", Apdu(0x06, 0x02), ack_only=True)
 
     def pay(self, amount: int) -> Outcome:
         """06 01 authorisation of `amount` minor units."""
@@ -186,7 +221,7 @@ class Ecr:
             if waited >= timeout:
                 raise TimeoutError_(f"the terminal did not answer within {timeout:g} s")
 
-    def _run(self, name: str, command: Apdu, abortable: bool = False) -> Outcome:
+    def _run(self, name: str, command: Apdu, abortable: bool = False, ack_only: bool = False) -> Outcome:
         outcome = Outcome(name)
         self._send(command)
         answer = self._receive(self.first_answer_timeout, abortable, outcome)
@@ -195,6 +230,9 @@ class Ecr:
             return outcome
         if not answer.is_(0x80, 0x00):
             raise ZvtError(f"expected 80 00 after {name}, the terminal sent {answer.name}")
+        if ack_only:
+            outcome.result_code = SUCCESS
+            return outcome
         while True:
             message = self._receive(self.step_timeout, abortable, outcome)
             if message.is_(0x80, 0x00) or message.cls == 0x84:

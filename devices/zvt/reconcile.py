@@ -17,8 +17,8 @@ The rules, in the order things happen in `PaymentFlow.pay`:
    a crash mid-reversal sends the reversal again; "already reversed" (B4) counts as done.
 
 Every step is idempotent against the journal and the terminal, so resolution survives any number
-of crashes. 06 01 is sent once per intent; only a refusal (84 9C "busy": nothing was started)
-makes the kiosk send it again, for up to `busy_wait` seconds.
+of crashes. 06 01 is sent once per intent; only a refusal (nothing was started) makes the kiosk send
+it again: 84 9C "busy" for up to `busy_wait` seconds, 84 6B "not registered" once after registering.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from devices.zvt.apdu import ZvtError
 from devices.zvt.driver import RECEIPT_FACTS, Ecr, Outcome
-from devices.zvt.results import ABORTED, ALREADY_REVERSED, BUSY, MESSAGES, SUCCESS, customer_message
+from devices.zvt.results import ABORTED, ALREADY_REVERSED, BUSY, MESSAGES, NOT_REGISTERED, SUCCESS, customer_message
 from devices.zvt.transport import LinkError
 
 FinishSale = Callable[[str, Any, dict[str, Any], list[str]], None]  # (sale_uuid, intent_id, facts, receipt lines)
@@ -102,6 +102,8 @@ class PaymentFlow:
             return PaymentResult("cancelled", "payment.cancelled")
         try:
             outcome = self.ecr().pay(amount)
+            if outcome.refused and outcome.result_code == NOT_REGISTERED and self.ecr().register().approved:
+                outcome = self.ecr().pay(amount)  # the terminal restarted and forgot us (a serial link stays open)
             deadline = time.monotonic() + self.busy_wait
             while outcome.refused and outcome.result_code == BUSY and time.monotonic() < deadline:
                 time.sleep(0.25)  # busy with the last payment for a few seconds; refused = nothing started

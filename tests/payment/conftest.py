@@ -4,12 +4,13 @@ from __future__ import annotations
 import pytest
 
 from devices.zvt.sim import SimConfig, TerminalSimulator
-from tests.payment.helpers import make_journal
+from tests.payment.helpers import make_journal, register
 
 
 @pytest.fixture
 def sim():
     simulator = TerminalSimulator(SimConfig()).start_tcp()
+    register(simulator)
     yield simulator
     simulator.stop()
 

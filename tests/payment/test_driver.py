@@ -25,6 +25,7 @@ def terminal(request):
         sim.start_pty()
         transport = SerialTransport.open(sim.path, **SERIAL_TIMEOUTS)
     ecr = Ecr(transport, first_answer_timeout=5, step_timeout=10)
+    assert ecr.register().result_code == 0  # as the kiosk does on start; the terminal refuses payments before
     yield sim, ecr
     transport.close()
     sim.stop()
@@ -91,7 +92,8 @@ def test_end_of_day_totals(terminal):
     ecr.pay(250)
     outcome = ecr.end_of_day()
     assert outcome.approved
-    assert outcome.status["totals"] == {"receipt_from": 1, "receipt_to": 2, "count": 2, "total": 350}
+    assert outcome.status["totals"] == {"receipt_from": 1, "receipt_to": 2, "count": 2, "total": 350,
+                                        "girocard_count": 2, "girocard_total": 350}
     assert outcome.status["amount"] == 350 and "KASSENSCHNITT" in outcome.receipt_lines
     assert ecr.end_of_day().status["totals"]["count"] == 0  # a new period
 
@@ -149,6 +151,7 @@ def test_silent_terminal_times_out():
     try:
         sim.inject(Fault("silent", "received"))
         ecr = Ecr(TcpTransport.connect("127.0.0.1", sim.port), first_answer_timeout=0.3, step_timeout=0.3)
+        ecr.register()
         with pytest.raises(TimeoutError_, match="did not answer"):
             ecr.pay(100)
         ecr.transport.close()
@@ -162,7 +165,9 @@ def test_silent_terminal_times_out():
 def serial_terminal():
     sim = TerminalSimulator(serial_timeouts=SERIAL_TIMEOUTS).start_pty()
     transport = SerialTransport.open(sim.path, **SERIAL_TIMEOUTS)
-    yield sim, Ecr(transport, first_answer_timeout=5, step_timeout=10), transport
+    ecr = Ecr(transport, first_answer_timeout=5, step_timeout=10)
+    assert ecr.register().result_code == 0
+    yield sim, ecr, transport
     transport.close()
     sim.stop()
 

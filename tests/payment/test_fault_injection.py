@@ -234,6 +234,9 @@ def test_serial_link_faults_at_every_step_keep_books_straight(journal):
 
     rng = random.Random(6)
     try:
+        first = connect()
+        assert first.register().result_code == 0  # as the kiosk does on start
+        first.transport.close()
         for kind in ("drop", "corrupt", "nak"):
             for step in STEPS:
                 sim.inject(Fault(kind, step))

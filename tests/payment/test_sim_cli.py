@@ -17,6 +17,7 @@ def test_simulator_command_line_serves_and_prints_its_ledger():
         assert "ZVT terminal simulator on 127.0.0.1:" in first, first + proc.stderr.read()
         port = int(first.split("127.0.0.1:")[1].split()[0])
         ecr = Ecr(TcpTransport.connect("127.0.0.1", port))
+        assert ecr.register().result_code == 0
         assert ecr.pay(2500).approved
         ecr.transport.close()
     finally:

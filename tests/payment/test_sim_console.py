@@ -18,7 +18,9 @@ def test_console_starts_a_declining_terminal_that_the_driver_reaches():
         port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
         transport = TcpTransport.connect("127.0.0.1", port)
         try:
-            outcome = Ecr(transport, first_answer_timeout=10, step_timeout=10).pay(500)
+            ecr = Ecr(transport, first_answer_timeout=10, step_timeout=10)
+            assert ecr.register().result_code == 0
+            outcome = ecr.pay(500)
         finally:
             transport.close()
         assert not outcome.approved and outcome.result_code == 0x05
