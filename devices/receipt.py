@@ -197,7 +197,7 @@ def _two(left: str, right: str, width: int) -> list[str]:
 
 def _table(header: list[str], rows: list[list[str]], width: int) -> list[str]:
     """Columns as wide as their widest cell, with at least one space between them. The first column is
-    left-aligned, the others right-aligned; spare room goes after the first column. When a row does not
+    left-aligned, the others right-aligned; spare room is shared out between the columns. When a row does not
     fit on one line, its columns go over several lines (the same split for the header and every row),
     each continuation line right-aligned."""
     table = [header, *rows]
@@ -212,10 +212,12 @@ def _table(header: list[str], rows: list[list[str]], width: int) -> list[str]:
     for row in table:
         for n, group in enumerate(groups):
             cells = [row[i].rjust(widths[i]) for i in group]
-            if n == 0:
-                first = row[group[0]].ljust(widths[group[0]])
-                rest = " ".join(cells[1:])
-                line = first + (rest.rjust(width - len(first)) if rest else "")
+            if n == 0:  # spare room shared out between the gaps, the odd dots to the first
+                cells[0] = row[group[0]].ljust(widths[group[0]])
+                gaps = len(group) - 1
+                spare = max(0, width - sum(widths[i] for i in group) - gaps)
+                pads = [1 + spare // gaps + (spare % gaps if k == 0 else 0) for k in range(gaps)] if gaps else []
+                line = cells[0] + "".join(" " * pad + cell for pad, cell in zip(pads, cells[1:], strict=True))
             else:
                 line = " ".join(cells).rjust(width)
             out.extend(_wrap(line, width) if len(line) > width else [line])

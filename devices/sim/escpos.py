@@ -51,7 +51,7 @@ class EscPosParser:
     def __init__(self, status: Callable[[int], int] = lambda n: 0x12, answer: Callable[[bytes], object] =
                  lambda b: None, can_print: Callable[[], bool] = lambda: True, profile: str = "default") -> None:
         self.status, self.answer, self.can_print = status, answer, can_print
-        self.pages = code_pages(profile)
+        self.profile = profile
         self.documents: list[Document] = []
         self.errors: list[str] = []
         self.bytes_seen = 0
@@ -306,7 +306,7 @@ class EscPosParser:
                     self._set_decoder(kanji=self.kanji)
 
     def _code_page(self, pos: int, n: int) -> None:
-        name, codec = self.pages.get(n, (None, None))
+        name, codec = code_pages(self.profile).get(n, (None, None))  # loaded at the first ESC t
         if name is None:
             self._error(pos, f"ESC t {n}: no such code page in the printer profile; keeping {self.codec}",
                         f"ESC t {n}")

@@ -95,7 +95,8 @@ def code_pages(profile: str = "default") -> dict[int, tuple[str, str | None]]:
 
     encodings = CAPABILITIES["encodings"]
     pages: dict[int, tuple[str, str | None]] = {}
-    for n, name in CAPABILITIES["profiles"][profile].get("codePages", {}).items():
+    profiles = CAPABILITIES["profiles"]
+    for n, name in (profiles.get(profile) or profiles["default"]).get("codePages", {}).items():
         info = encodings.get(name, {})
         codec = info.get("python_encode")
         if codec is None and info.get("data"):

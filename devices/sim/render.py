@@ -74,7 +74,7 @@ def to_png(doc: Document, path: str | os.PathLike[str], columns: int = 42) -> Pa
                 raster = raster.resize((item.width * item.scale_x, item.height * item.scale_y), PILImage.NEAREST)
             parts.append(_placed(raster, item.align, paper_w))
         elif item.kind == "qr":
-            qr = qrcode.QRCode(box_size=max(1, item.size), border=2, error_correction=_QR_EC[item.options.get(
+            qr = qrcode.QRCode(box_size=min(max(1, item.size), 16), border=2, error_correction=_QR_EC[item.options.get(
                 "ec", "L")])  # model 1 and micro QR are drawn as model 2
             qr.add_data(item.data)
             parts.append(_placed(qr.make_image().get_image().convert("L"), item.align, paper_w))
@@ -163,9 +163,10 @@ def _modules(code: Code) -> tuple[str | None, str]:
 def _pdf417_stand_in(code: Code) -> PILImage.Image:
     """Not a decodable PDF417 symbol: start / stop patterns around rows of modules hashed from the data,
     sized by the module width, row height and columns that were set."""
-    size, row_h = max(1, code.size), max(1, code.options.get("row_height", 3)) * max(1, code.size)
-    columns = code.options.get("columns") or 4
-    rows = code.options.get("rows") or max(3, len(code.data) // (columns * 2) + 3)
+    size = min(max(1, code.size), 8)  # the ranges Epson allows: module 2-8, row height 2-8, 1-30 x 3-90
+    row_h = min(max(1, code.options.get("row_height", 3)), 8) * size
+    columns = min(code.options.get("columns") or 4, 30)
+    rows = min(code.options.get("rows") or max(3, len(code.data) // (columns * 2) + 3), 90)
     digest = hashlib.sha256(code.data).digest() * (1 + rows * columns * 17 // 256)
     bits = "".join(f"{b:08b}" for b in digest)
     start, stop = "11111111010101000", "111111101000101001"

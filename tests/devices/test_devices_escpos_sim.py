@@ -209,3 +209,24 @@ def test_every_code_page_python_escpos_can_select(profile, n, name):
     assert sample
     parser, _ = parse(b"\x1bt" + bytes([n]) + raw + b"\n", **({"profile": profile} if profile != "default" else {}))
     assert parser.errors == [] and parser.current.lines == [sample]
+
+
+# -- whatever arrives, it renders ---------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = [b"\x1b", b"\x1d", b"\x1c", b"\x10", b"(", b"k", b"L", b"v0", b"*", b"&", b"!", b"\x00", b"\x01",
+          b"\x02", b"\x03", b"\x08", b"\x30", b"\x31", b"\x32", b"\x41", b"\x43", b"\x45", b"\x50", b"\x51", b"p",
+          b"\xff", b"I", b"{C", b"\x0a", b"text ", b"\x1dV\x00", b"\x1c&", b"\x1c.", b"\xe4\xb8\xad"]
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(PIECES), max_size=50).map(b"".join))
+def test_any_stream_renders_to_text_and_png(data):
+    import tempfile
+    parser, _ = parse(data)
+    with tempfile.TemporaryDirectory() as folder:
+        for i, doc in enumerate([*parser.documents, parser.current]):
+            assert isinstance(to_text(doc), str)
+            to_png(doc, f"{folder}/{i}.png")
