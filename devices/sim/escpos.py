@@ -196,7 +196,7 @@ class EscPosParser:
                 self._image(gfx.raster(b[pos + 3], row_bytes, rows, bytes(b[pos + 8:pos + used])))
             return used
         if lead == GS and cmd == b"k":
-            return self._gs_k(b, pos, have)
+            return self._gs_k(b, pos)
         if lead == GS and cmd == b"V":  # GS V m [n]
             if have < 3:
                 return 0
@@ -234,27 +234,13 @@ class EscPosParser:
             return end + 1 - pos
         return None
 
-    def _gs_k(self, b: bytearray, pos: int, have: int) -> int:
-        """GS k m d1..dk NUL (m 0-6)  |  GS k m n d1..dn (m 65-79)."""
-        if have < 3:
-            return 0
-        m = b[pos + 2]
-        if m <= 6:
-            end = b.find(b"\x00", pos + 3, pos + 3 + 256)
-            if end < 0:
-                if have > 3 + 255:
-                    self._error(pos, "GS k barcode data without its terminating NUL; skipped 3 bytes", "GS k")
-                    return 3
-                return 0
-            self._barcode(pos, m, bytes(b[pos + 3:end]))
-            return end + 1 - pos
-        if have < 4:
-            return 0
-        n = b[pos + 3]
-        if have < 4 + n:
-            return 0
-        self._barcode(pos, m, bytes(b[pos + 4:pos + 4 + n]))
-        return 4 + n
+    def _gs_k(self, b: bytearray, pos: int) -> int:
+        used, m, data = codes.gs_k_split(b, pos)
+        if used and m < 0:
+            self._error(pos, "GS k barcode data without its terminating NUL; skipped 3 bytes", "GS k")
+        elif used:
+            self._barcode(pos, m, data)
+        return used
 
     # -- effects ------------------------------------------------------------------------------
 

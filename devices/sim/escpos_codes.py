@@ -51,6 +51,24 @@ def set_barcode_option(state: CodeState, cmd: bytes, n: int) -> str:
     return ""
 
 
+def gs_k_split(b: bytearray, pos: int) -> tuple[int, int, bytes]:
+    """GS k m d1..dk NUL (m 0-6) | GS k m n d1..dn (m 65-79): (bytes used, m, data); used 0 while
+    incomplete; m -1 (3 bytes used) when no NUL ends the data within 255 bytes."""
+    have = len(b) - pos
+    if have < 3:
+        return 0, 0, b""
+    m = b[pos + 2]
+    if m <= 6:
+        end = b.find(b"\x00", pos + 3, pos + 3 + 256)
+        if end < 0:
+            return (3, -1, b"") if have > 3 + 255 else (0, 0, b"")
+        return end + 1 - pos, m, bytes(b[pos + 3:end])
+    if have < 4 or have < 4 + b[pos + 3]:
+        return 0, 0, b""
+    n = b[pos + 3]
+    return 4 + n, m, bytes(b[pos + 4:pos + 4 + n])
+
+
 def barcode(state: CodeState, m: int, data: bytes, align: str) -> Code:
     name = SYMBOLOGIES.get(m, f"GS k {m}")
     text = code128_text(data) if m in (73, 74) else data.decode("latin-1")

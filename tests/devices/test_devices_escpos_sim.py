@@ -211,6 +211,16 @@ def test_every_code_page_python_escpos_can_select(profile, n, name):
     assert parser.errors == [] and parser.current.lines == [sample]
 
 
+
+def test_every_code_page_of_every_python_escpos_profile():
+    from escpos.capabilities import CAPABILITIES
+    checked = 0
+    for profile in CAPABILITIES["profiles"]:
+        for profile_, n, name in _encodable_pages(profile):
+            test_every_code_page_python_escpos_can_select(profile_, n, name)
+            checked += 1
+    assert checked > 700
+
 # -- whatever arrives, it renders ---------------------------------------------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
