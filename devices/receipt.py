@@ -182,6 +182,8 @@ def _lines(p: Dummy, lines: list[str]) -> None:
 def _wrap(text: str, width: int) -> list[str]:
     """`text` over as many lines of at most `width` characters as it needs (words longer than a line
     are split); never cut."""
+    if len(text) <= width:
+        return [text]
     return textwrap.wrap(text, max(1, width)) or [""]
 
 
