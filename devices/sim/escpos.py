@@ -267,6 +267,8 @@ class EscPosParser:
             elif cmd == b"d":
                 for _ in range(n):
                     self._print_line()
+            elif cmd in (b"J", b"K", b"e"):  # print the buffer, feed n dots forward / back
+                self._flush_line()
             elif cmd in (b"i", b"m"):
                 self._cut()
             elif cmd == b"?":

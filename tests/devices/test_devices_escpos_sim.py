@@ -69,6 +69,11 @@ def test_unknown_code_page_is_marked_not_silently_kept():
     assert parser.current.items[0].text.startswith("[?ESC t 200]") and "abc" in parser.current.items[0].text
 
 
+def test_feeding_by_dots_prints_the_line_buffer():
+    parser, _ = parse(b"ab\x1bJ\x10cd\x1be\x02ef\n")
+    assert parser.current.lines == ["ab", "cd", "ef"]
+
+
 # -- images: GS v 0 (4 modes), GS ( L, ESC * --------------------------------------------------------
 
 @pytest.mark.parametrize("impl", ["bitImageRaster", "graphics", "bitImageColumn"])
