@@ -5,6 +5,8 @@ import logging
 
 import pytest
 from escpos.printer import Dummy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image as PILImage
 
 from devices.sim.escpos import Code, EscPosParser, Image
@@ -227,9 +229,6 @@ def test_every_code_page_of_every_python_escpos_profile():
     assert checked > 700
 
 # -- whatever arrives, it renders ---------------------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 PIECES = [b"\x1b", b"\x1d", b"\x1c", b"\x10", b"(", b"k", b"L", b"v0", b"*", b"&", b"!", b"\x00", b"\x01",
           b"\x02", b"\x03", b"\x08", b"\x30", b"\x31", b"\x32", b"\x41", b"\x43", b"\x45", b"\x50", b"\x51", b"p",
