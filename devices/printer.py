@@ -306,8 +306,8 @@ def build(settings: PrinterSettings, events: EventQueue, name: str = "printer"):
     """The device manager's builder (see devices/manager.py)."""
     if settings.driver == "simulator":
         from devices.sim.printer import PrinterSimulator
-        sim = PrinterSimulator(transport="tcp", columns=settings.columns,
-                               out_dir=settings.simulator_out_dir or None).start()
+        sim = PrinterSimulator(transport="tcp", columns=settings.columns, out_dir=settings.simulator_out_dir or None,
+                               profile=settings.profile).start()
         settings = settings.model_copy(update={"host": "127.0.0.1", "port": sim.port})
         return ReceiptPrinter(name, events, settings), sim
     return ReceiptPrinter(name, events, settings), None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import textwrap
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -111,52 +112,51 @@ class ReceiptBuilder:
         if shop.logo:
             p._raw(_logo_bytes(shop.logo, self.profile))
         p.set(align="center", bold=True, double_height=True, double_width=True)
-        _textln(p, shop.name[: w // 2])
+        _lines(p, _wrap(shop.name, w // 2))  # double width: half the characters fit
         p.set(align="center", normal_textsize=True)
         for line in shop.address:
-            _textln(p, line[:w])
+            _lines(p, _wrap(line, w))
         if shop.vat_id:
-            _textln(p, f"{label('vat_id')} {shop.vat_id}"[:w])
+            _lines(p, _wrap(f"{label('vat_id')} {shop.vat_id}", w))
         p.set(align="left")
         _textln(p, "-" * w)
         for line in sale.lines:
             if line.voided:
                 continue
             amount = f"{money(line.total)} {line.vat_code}"
-            _textln(p, _two(line.name, amount, w))
+            _lines(p, _two(line.name, amount, w))
             if line.quantity > 1 and line.unit_price * line.quantity == line.total:
-                _textln(p, f"  {line.quantity} x {money(line.unit_price)}")
+                _lines(p, _wrap(f"  {line.quantity} x {money(line.unit_price)}", w))
             elif line.unit_price * line.quantity != line.total:  # weighed: quantity in grams
                 kg = f"{line.quantity / 1000:.3f}".replace(".", ",")
-                _textln(p, f"  {kg} kg x {money(line.unit_price)}/kg")
+                _lines(p, _wrap(f"  {kg} kg x {money(line.unit_price)}/kg", w))
         _textln(p, "-" * w)
         p.set(bold=True, double_height=True)
-        _textln(p, _two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
+        _lines(p, _two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
         p.set(bold=False, normal_textsize=True)
         _textln(p, "")
-        _textln(p, _columns([label("vat"), "%", label("net"), label("vat"), label("gross")], w))
-        for vat in sale.vat:
-            _textln(p, _columns([vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)], w))
+        rows = [[vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)] for vat in sale.vat]
+        _lines(p, _table([label("vat"), "%", label("net"), label("vat"), label("gross")], rows, w))
         for pay in sale.payments:
             _textln(p, "-" * w)
             title = label("card") + (f" {label('reversed')}" if pay.status == "reversed" else "")
-            _textln(p, _two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
+            _lines(p, _two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
             if pay.brand or pay.masked_pan:
-                _textln(p, _two(pay.brand, mask_pan(pay.masked_pan), w))
+                _lines(p, _two(pay.brand, mask_pan(pay.masked_pan), w))
             for key, value in (("auth", pay.auth_code), ("receipt_no", pay.receipt_no), ("trace", pay.trace_no),
                                ("terminal", pay.terminal_id)):
                 if value:
-                    _textln(p, _two(label(key), value, w))
+                    _lines(p, _two(label(key), value, w))
         _textln(p, "-" * w)
-        _textln(p, _two(label("transaction"), receipt.transaction_no, w))
+        _lines(p, _two(label("transaction"), receipt.transaction_no, w))
         if receipt.printed_at:
-            _textln(p, receipt.printed_at[:w])
+            _lines(p, _wrap(receipt.printed_at, w))
         if receipt.qr_url:
             p.set(align="center")
             p.qr(receipt.qr_url, native=True, size=4)
         p.set(align="center")
         for line in shop.footer:
-            _textln(p, line[:w])
+            _lines(p, _wrap(line, w))
         p.cut()
         return p.output
 
@@ -174,16 +174,56 @@ def _symbol(currency: str) -> str:
     return {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF"}.get(currency, currency)
 
 
-def _two(left: str, right: str, width: int) -> str:
-    """`left` and `right` on one line; a long `left` is cut so `right` always fits."""
-    room = width - len(right) - 1
-    return f"{left[:room]:<{room}} {right}" if room > 0 else right[:width]
+def _lines(p: Dummy, lines: list[str]) -> None:
+    for line in lines:
+        _textln(p, line)
 
 
-def _columns(cells: list[str], width: int) -> str:
-    first = 4
-    rest = (width - first) // (len(cells) - 1)
-    return (cells[0][:first].ljust(first) + "".join(c[:rest].rjust(rest) for c in cells[1:]))[:width]
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` over as many lines of at most `width` characters as it needs (words longer than a line
+    are split); never cut."""
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, max(1, width)) or [""]
+
+
+def _two(left: str, right: str, width: int) -> list[str]:
+    """`left` wrapped over full lines, `right` at the end of its last line when a space and `right` still
+    fit there, else right-aligned on a line of its own. Nothing is cut."""
+    lines = _wrap(left, width) if left else []
+    right_lines = _wrap(right, width)
+    if lines and len(lines[-1]) + 1 + len(right_lines[0]) <= width and len(right_lines) == 1:
+        return lines[:-1] + [lines[-1] + right.rjust(width - len(lines[-1]))]
+    return lines + [line.rjust(width) for line in right_lines]
+
+
+def _table(header: list[str], rows: list[list[str]], width: int) -> list[str]:
+    """Columns as wide as their widest cell, with at least one space between them. The first column is
+    left-aligned, the others right-aligned; spare room is shared out between the columns. When a row does not
+    fit on one line, its columns go over several lines (the same split for the header and every row),
+    each continuation line right-aligned."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    groups: list[list[int]] = [[]]
+    for i, w in enumerate(widths):
+        used = sum(widths[j] + 1 for j in groups[-1])
+        if groups[-1] and used + w > width:
+            groups.append([])
+        groups[-1].append(i)
+    out = []
+    for row in table:
+        for n, group in enumerate(groups):
+            cells = [row[i].rjust(widths[i]) for i in group]
+            if n == 0:  # spare room shared out between the gaps, the odd dots to the first
+                cells[0] = row[group[0]].ljust(widths[group[0]])
+                gaps = len(group) - 1
+                spare = max(0, width - sum(widths[i] for i in group) - gaps)
+                pads = [1 + spare // gaps + (spare % gaps if k == 0 else 0) for k in range(gaps)] if gaps else []
+                line = cells[0] + "".join(" " * pad + cell for pad, cell in zip(pads, cells[1:], strict=True))
+            else:
+                line = " ".join(cells).rjust(width)
+            out.extend(_wrap(line, width) if len(line) > width else [line])
+    return out
 
 
 @lru_cache(maxsize=8)

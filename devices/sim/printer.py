@@ -8,6 +8,7 @@ every receipt as `receipt-0001.txt` and `receipt-0001.png`.
     sim.set_paper("near_end" | "out" | "ok"); sim.set_cover(open=True); sim.set_offline(True)
     sim.run_out_after(5)     # paper runs out after 5 more printed elements (mid-job paper out)
     sim.set_mute(True)       # never answers status queries
+    PrinterSimulator(profile="TM-T88V")   # ESC t numbers as in that python-escpos profile
     sim.wait_for_receipts(1); sim.receipts[-1].text
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ PAPER_OUT = 0x60  # n=4: roll paper end
 
 class PrinterSimulator:
     def __init__(self, transport: str = "tcp", port: int = 0, path: str | None = None, columns: int = 42,
-                 out_dir: str | None = None) -> None:
+                 out_dir: str | None = None, profile: str = "default") -> None:
         self.columns = columns
         self.out_dir = Path(out_dir) if out_dir else None
         self.paper = "ok"
@@ -42,7 +43,7 @@ class PrinterSimulator:
         self.receipts: list[Document] = []
         self.status_queries = 0
         self._changed = threading.Condition()
-        self.parser = EscPosParser(self._status, self._answer, self._can_print)
+        self.parser = EscPosParser(self._status, self._answer, self._can_print, profile=profile)
         self.link: Link = make_link(transport, self._on_bytes, port=port, path=path)
 
     # -- control ------------------------------------------------------------------------------

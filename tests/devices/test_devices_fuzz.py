@@ -116,7 +116,9 @@ def test_status_bits_decode_like_an_epson_printer():
 
 ESCPOS_BYTES = st.one_of(st.binary(max_size=120), st.lists(st.sampled_from(
     [b"\x1b", b"\x1d", b"\x1c", b"\x10", b"\x04", b"\x0a", b"(", b"k", b"v", b"0", b"V", b"t", b"\x13", b"A", b"\x00",
-     b"\xff", b"\xd5", b"!", b"E", b"\x01", b"\x03", b"1", b"P", b"Q"]), max_size=60).map(b"".join))
+     b"\xff", b"\xd5", b"!", b"E", b"\x01", b"\x03", b"1", b"P", b"Q", b"&", b"*", b"L", b"p", b"2", b"8", b"I",
+     b"{C", b"\x1c&", b"\x1c.", b"\x1b&\x01AB", b"\x1d(L", b"\x1b*!", b"\x1dkI", b"\x1c", b"\x81"]),
+    max_size=60).map(b"".join))
 
 
 @FUZZ

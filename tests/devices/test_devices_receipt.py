@@ -63,3 +63,65 @@ def test_control_characters_in_data_never_become_printer_commands():
     [doc] = parser.documents  # no extra cut from the name
     assert any(line.startswith("Tee @ V") for line in doc.lines)
     assert "ß" in doc.text  # no reset to code page 437 either
+
+
+# -- issue 13: layout at every paper width -------------------------------------------------------
+
+NAMES = ["Bio-Vollkornbrot mit Sonnenblumenkernen und Kürbiskernen 750g",  # 60 characters, with spaces
+         "X" * 60,  # one word longer than any line
+         "Ein sehr langer Artikelname der umbricht ÄÖÜ äöü ß € 12345 ok"]
+
+
+def _big_sale():
+    """Totals up to 99.999.999,99 (9,999,999,999 minor units) and 60-character names."""
+    from kiosk.wire import Payment, SaleBody, SaleLine, VatSummary
+    amounts = [9_999_999_999, 1_154_939, 123_456_789]
+    lines = [SaleLine(line_no=i + 1, item_id=f"PLU:{i}", name=name, quantity=1, unit_price=amount, total=amount,
+                      vat_code="AB"[i % 2], vat_rate=(1900, 700)[i % 2])
+             for i, (name, amount) in enumerate(zip(NAMES, amounts, strict=True))]
+    vat = [VatSummary(code="A", rate=1900, gross=9_999_999_999, net=8_403_361_344, vat=1_596_638_655),
+           VatSummary(code="B", rate=700, gross=1_235_785, net=1_154_939, vat=80_846)]
+    pay = Payment(method="card", amount=9_999_999_999, status="approved", brand="VISA",
+                  masked_pan="411111******1111")
+    return SaleBody(currency="EUR", total=9_999_999_999, lines=lines, vat=vat, payments=[pay], receipt_token="t")
+
+
+def _rendered(columns):
+    from devices.sim.escpos import Line
+    from devices.sim.render import to_text
+    sale = _big_sale()
+    parser = EscPosParser()
+    parser.feed(ReceiptBuilder(columns=columns).build(Receipt(SHOP, sale, "kiosk-001/000123", "23.11.2026 15:40")))
+    [doc] = parser.documents
+    assert parser.errors == []
+    widths = [sum(len(run.text) * run.width for run in item.runs) for item in doc.items if isinstance(item, Line)]
+    return sale, doc, to_text(doc, columns).splitlines()[:-1], widths  # without the "(cut)" marker
+
+
+@pytest.mark.parametrize("columns", [32, 42, 48, 56])
+def test_every_line_fits_the_paper(columns):
+    _, _, lines, widths = _rendered(columns)
+    assert max(widths) <= columns
+    assert all(len(line) <= columns for line in lines), "\n".join(line for line in lines if len(line) > columns)
+
+
+@pytest.mark.parametrize("columns", [32, 42, 48, 56])
+def test_vat_table_amounts_are_separated_and_complete(columns):
+    """Issue 13: '7,00%11.549,39   808,4612.357,85' -- 9+ character amounts ran together."""
+    sale, _, lines, _ = _rendered(columns)
+    words = " ".join(lines).split()
+    for vat in sale.vat:
+        for amount in (vat.net, vat.vat, vat.gross):
+            assert money(amount) in words, (money(amount), lines)
+    assert "7,00%" in words and "19,00%" in words
+    assert f"{money(sale.total)}" in words and money(9_999_999_999) == "99.999.999,99"
+
+
+@pytest.mark.parametrize("columns", [32, 42, 48, 56])
+def test_long_item_names_wrap_instead_of_being_cut(columns):
+    import re
+    sale, _, lines, _ = _rendered(columns)
+    squeezed = re.sub(r"\s+", "", "".join(lines))
+    for line in sale.lines:
+        assert re.sub(r"\s+", "", line.name) + money(line.total) + line.vat_code in squeezed, line.name
+        assert money(line.total) in " ".join(lines).split()
