@@ -31,9 +31,10 @@ def test_cancel_payment_is_centred_and_decline_buttons_are_symmetric(driver, bac
     row = cancel.parent
     assert abs(centre_x(cancel) - centre_x(row)) <= 2, (centre_x(cancel), centre_x(row))
     stage(driver, backend, "payment_failed")
-    retry, back = driver.find("retry_payment"), driver.find("payment_back")
-    assert abs((centre_x(retry) + centre_x(back)) / 2 - centre_x(row)) <= 2
-    assert abs(retry.width - back.width) <= 2
+    retry, back, help_button = driver.find("retry_payment"), driver.find("payment_back"), driver.find("payment_help")
+    assert abs((centre_x(retry) + centre_x(help_button)) / 2 - centre_x(row)) <= 2
+    assert abs(centre_x(back) - centre_x(row)) <= 2
+    assert abs(retry.width - back.width) <= 2 and abs(back.width - help_button.width) <= 2
 
 
 def test_a_one_button_message_box_centres_its_button(driver, backend, restore):
