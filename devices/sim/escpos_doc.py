@@ -92,8 +92,8 @@ def _with_euro(codec: str, byte: int) -> str:
     return upper[:byte - 128] + "€" + upper[byte - 127:]
 
 
-# Python's cp857 is IBM's page before the euro; IBM's update (CCSID 9049), Epson's PC857 table and other
-# encoders (esc-pos-encoder) put € at D5, which Python leaves undefined.
+# Python's cp857 is IBM's page before the euro, with D5 undefined; IBM's update of the page (CCSID 9049) and
+# esc-pos-encoder's Epson table put € at D5, and printer manuals name D5 as CP857's euro position.
 EURO_UPDATES = {"cp857": _with_euro("cp857", 0xD5)}
 
 
