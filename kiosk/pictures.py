@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -38,12 +39,18 @@ def _warn_once(key: str, message: str, *args) -> None:
         log.warning(message, *args)
 
 
+@lru_cache(maxsize=4)
+def _font(path: str):
+    from PIL import ImageFont
+    return ImageFont.truetype(path, FONT_SIZE)  # about 10 MB: loaded once
+
+
 def render_emoji(text: str, out: Path, size: int = SIZE, font_path: Path | str = FONT) -> bool:
     """Draws `text` in the colour emoji font, trimmed, centred on a transparent square of `size` px, into
     `out` (written atomically). False, with one warning per font, when the font cannot be loaded."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
     try:
-        font = ImageFont.truetype(str(font_path), FONT_SIZE)
+        font = _font(str(font_path))
     except OSError as exc:
         _warn_once(str(font_path), "item pictures: emoji font %s not usable (%s): install Debian's "
                    "fonts-noto-color-emoji; items are shown without pictures", font_path, exc)
@@ -65,7 +72,7 @@ def render_emoji(text: str, out: Path, size: int = SIZE, font_path: Path | str =
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            square.save(f, format="PNG", optimize=True)
+            square.save(f, format="PNG")
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
