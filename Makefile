@@ -8,10 +8,14 @@ ARGS   ?= --simulate
 PO     := $(wildcard locale/*/LC_MESSAGES/kiosk.po)
 # stamp: the .mo files beside each .po are current
 MO     := $(VENV)/.translations
+# stamp: the independent ESC/POS encoder (npm, pinned by its lock file) the printer simulator is tested against
+JSDIR  := $(VENV)/js
+JS     := $(JSDIR)/.installed
+JSPKG  := tests/devices/escpos_js/package.json tests/devices/escpos_js/package-lock.json
 
 .PHONY: setup run test bench clean
 
-setup: $(STAMP) $(MO)
+setup: $(STAMP) $(MO) $(JS)
 
 $(MO): $(PO) $(STAMP)
 	PY=$(PY) bash scripts/compile-translations.sh
@@ -23,6 +27,13 @@ $(STAMP): pyproject.toml scripts/setup-debian.sh
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
+
+# node and npm come from Debian (scripts/setup-debian.sh); `npm ci` installs exactly the lock file's versions
+$(JS): $(JSPKG) $(STAMP)
+	mkdir -p $(JSDIR)
+	cp $(JSPKG) $(JSDIR)/
+	cd $(JSDIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(JS)
 
 run: setup
 	bash scripts/with-display.sh $(PY) main.py $(ARGS)

@@ -30,6 +30,7 @@ from kiosk.config import Settings
 from kiosk.events import EventQueue
 from kiosk.flows import states as flow
 from kiosk.i18n import Translator, language_name
+from kiosk.pictures import Pictures
 from screens import theme
 
 log = logging.getLogger("screens.app")
@@ -122,6 +123,8 @@ class KioskApp(App):
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
+        # item pictures: files under assets/, or emoji drawn once into <data_dir>/cache/pictures/
+        self.pictures = Pictures(theme.ASSETS, settings.data_path / "cache" / "pictures")
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -310,9 +313,8 @@ class KioskApp(App):
             rows.extend(new[len(rows):])
 
     def _item_row(self, item) -> dict:
-        image = str(theme.ASSETS / item.image) if item.image else ""
         return {"item_id": item.id, "name": item.name(self.lang), "price_text": self.money(item.price),
-                "image": image if image and os.path.exists(image) else "", "lang": self.lang}
+                "image": self.pictures.path(item.image), "lang": self.lang}
 
     # --- texts -------------------------------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ set -euo pipefail
 pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 libusb-1.0-0)
 # Xvfb runs the kiosk without a display; the end-to-end tests start their own and tap with xdotool
 pkgs+=(xvfb xauth xdotool)
+# the demo items' pictures are drawn from this font (kiosk/pictures.py)
+pkgs+=(fonts-noto-color-emoji)
+# node/npm install the ESC/POS encoder the printer simulator is tested against (Makefile, .venv/js)
+command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

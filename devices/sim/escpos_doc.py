@@ -87,6 +87,16 @@ class TableDecoder(codecs.IncrementalDecoder):
         return "".join(self.table[b] for b in data)
 
 
+def _with_euro(codec: str, byte: int) -> str:
+    upper = bytes(range(128, 256)).decode(codec, errors="replace")
+    return upper[:byte - 128] + "€" + upper[byte - 127:]
+
+
+# Python's cp857 is IBM's page before the euro, with D5 undefined; IBM's update of the page (CCSID 9049) and
+# esc-pos-encoder's Epson table put € at D5, and printer manuals name D5 as CP857's euro position.
+EURO_UPDATES = {"cp857": _with_euro("cp857", 0xD5)}
+
+
 @lru_cache(maxsize=16)
 def code_pages(profile: str = "default") -> dict[int, tuple[str, str | None]]:
     """ESC t n -> (python-escpos code page name, Python codec or the 128-character upper half or None)
@@ -116,6 +126,8 @@ def decoder(codec: str | None) -> codecs.IncrementalDecoder:
         return TableDecoder(codec[6:])
     if codec == "jis":  # FS C 0: JIS X 0208 row/cell bytes without escapes
         return _JisDecoder()
+    if codec in EURO_UPDATES:
+        return TableDecoder(EURO_UPDATES[codec])
     return codecs.getincrementaldecoder(codec)(errors="replace")
 
 

@@ -239,3 +239,18 @@ def test_glyph_detector_catches_characters_the_font_lacks(driver, backend, resto
     stage(driver, backend, "checkout")
     driver.find("scan_prompt").text = "Scan ⌫"  # Roboto has no ⌫
     assert any("⌫" in problem for problem in missing_glyphs(driver))
+
+
+def test_lookup_results_show_the_demo_pictures(driver, backend, restore):
+    """The demo items' emoji pictures are drawn into <data_dir>/cache/pictures and shown on the result tiles."""
+    from pathlib import Path
+
+    from kiosk.pictures import FONT
+    if not FONT.is_file():
+        pytest.skip(f"{FONT} missing: `make setup` installs fonts-noto-color-emoji")
+    stage(driver, backend, "lookup")
+    driver.wait_until(lambda: driver.app.search_results, what="search results")
+    rows = driver.app.search_results
+    cache = Path(driver.app.settings.data_path) / "cache" / "pictures"
+    assert rows and all(row["image"] and Path(row["image"]).parent == cache and Path(row["image"]).is_file()
+                        for row in rows), rows
