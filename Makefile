@@ -39,6 +39,7 @@ run: setup
 	bash scripts/with-display.sh $(PY) main.py $(ARGS)
 
 test: setup
+	$(VENV)/bin/lint-imports
 	bash scripts/with-display.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

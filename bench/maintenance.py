@@ -25,7 +25,7 @@ def paper_out_to_page(data: Path) -> list[float]:
     prepare_kivy(data, fullscreen=False)
     from devices.base import wait_until
     from kiosk.events import EventQueue
-    from kiosk.flows.backend import KioskBackend
+    from launcher.backend import KioskBackend
     from screens.app import KioskApp
     from screens.driver import AppDriver
     from screens.maintenance import install
@@ -38,6 +38,7 @@ def paper_out_to_page(data: Path) -> list[float]:
     assert wait_until(lambda: all(d.state == "idle" for d in backend.devices.devices.values()), 30)
     app = KioskApp(settings, backend=backend, events=events)
     model = install(app, config_path=data / "kiosk.toml", environ={})
+    app.event_filters.append(model.take_event)
     drv = AppDriver(app).start()
     model.open_pad()
     for digit in "1379":

@@ -38,7 +38,7 @@ def rss_kib() -> int:
 def child_startup(kind: str, data_dir: str) -> None:
     from kiosk import config
     from screens.boot import prepare_kivy
-    from kiosk.cli import use_cache_dir
+    from launcher.cli import use_cache_dir
     settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": data_dir, "KIOSK_UI_FULLSCREEN": "false"})
     use_cache_dir(Path(data_dir))
     prepare_kivy(Path(data_dir), fullscreen=False)
@@ -66,7 +66,7 @@ def child_startup(kind: str, data_dir: str) -> None:
     events = EventQueue()
 
     def open_backend():
-        from kiosk.flows.backend import KioskBackend
+        from launcher.backend import KioskBackend
         return KioskBackend(settings, events, simulate=True, start_server=False).open()
     app = KioskApp(settings, events=events, backend_factory=open_backend)
     shown = []
@@ -124,7 +124,7 @@ def in_process(scans: int, checkouts: int) -> dict[str, float]:
                                     "KIOSK_DEVICES_PAYMENT_SIMULATOR_PIN_DELAY_MS": "0"})
     prepare_kivy(data, fullscreen=False)
     from kivy.core.window import Window
-    from kiosk.flows.backend import KioskBackend
+    from launcher.backend import KioskBackend
     from screens.app import KioskApp
     from screens.driver import AppDriver
     events = EventQueue()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from devices.base import Device, DeviceError
 from devices.codes import MAX_CODE_LENGTH
-from devices.scanner import CodeReader
+from devices.code_reader import CodeReader
 from kiosk.config import ScannerSettings
 from kiosk.events import EventQueue
 

@@ -54,7 +54,8 @@ class DeviceManager:
         self.devices: dict[str, Device] = {}
         self.simulators: dict[str, Any] = {}
         self._control: Any = None
-        for name, builder in (builders or BUILDERS).items():
+        self.builders = dict(builders or BUILDERS)
+        for name, builder in self.builders.items():
             section = getattr(settings, name, None)
             if section is None or not getattr(section, "enabled", True):
                 continue
@@ -72,6 +73,29 @@ class DeviceManager:
 
     def get(self, name: str) -> Device | None:
         return self.devices.get(name)
+
+    def reconnect(self, name: str) -> None:
+        """Close and open device `name` again (blocks up to its close timeout: call off the UI thread)."""
+        device = self.devices[name]
+        device.close()
+        device.open()
+
+    def replace(self, name: str, section: Any, journal: Any = None) -> None:
+        """Device `name` rebuilt from `section` (e.g. the same settings with driver "simulator"): the old
+        device and its simulator are closed, the new one opened. Blocking, like `reconnect`."""
+        device, simulator = _resolve(self.builders[name])(section, self.events, name)
+        old = self.devices.get(name)
+        if old is not None:
+            old.close()
+        previous = self.simulators.pop(name, None)
+        if previous is not None:
+            previous.stop()
+        if journal is not None and hasattr(device, "attach"):
+            device.attach(journal)
+        self.devices[name] = device
+        if simulator is not None:
+            self.simulators[name] = simulator
+        device.open()
 
     def open_all(self) -> None:
         for device in self.devices.values():

@@ -108,6 +108,16 @@ class Bookings:
     def mark_checked_in(self, code: str) -> None:
         self.conn.execute("UPDATE bookings SET status = 'checked_in' WHERE code = ?", (code,))
 
+    def delete(self, codes: Iterable[str]) -> None:
+        """Forget these bookings, checked in or not (demo data re-armed at start-up)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany("DELETE FROM bookings WHERE code = ?", ((code,) for code in codes))
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     def apply_changes(self, upserts: Iterable[Booking], deletes: Iterable[str], version: int) -> None:
         """A delta from the central server in one transaction. A booking checked in here stays
         checked in even if the server has not heard of it yet."""

@@ -181,8 +181,6 @@ def source_messages(root: Path = _ROOT) -> set[str]:
             found.add(value)
         elif isinstance(value, dict):
             found.update(v for v in value.values() if isinstance(v, str))
-    from kiosk.flows.backend import RECEIPT_LABELS
-    found.update(RECEIPT_LABELS.values())
     found.discard("")
     return found
 

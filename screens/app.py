@@ -13,9 +13,9 @@ import importlib
 import inspect
 import logging
 import os
-import signal
 import time
 from pathlib import Path
+from typing import Callable
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -27,7 +27,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
-from kiosk.events import EventQueue
+from kiosk.events import Event, EventQueue
 from kiosk.flows import states as flow
 from kiosk.i18n import Translator, language_name
 from kiosk.pictures import Pictures
@@ -120,6 +120,9 @@ class KioskApp(App):
         self.offers_checkin = settings.kiosk.mode in ("checkin", "both")
         self.session = None  # kiosk.flows.session.Session, once the backend is attached
         self.maintenance_hook = None  # issue 7: callable(app), called after the technician gesture
+        # Called in order with each event before the session sees it; the first that returns True takes it
+        # (the maintenance screen takes scans while it is open). Registered by the composition root.
+        self.event_filters: list[Callable[[Event], bool]] = []
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
@@ -210,7 +213,8 @@ class KioskApp(App):
             return
         now = self.now()
         for event in self.events.drain():
-            self.session.handle(event, now)
+            if not any(take(event) for take in self.event_filters):
+                self.session.handle(event, now)
         self.refresh()
 
     def tick(self, *_):
@@ -420,45 +424,3 @@ class KioskApp(App):
         if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
             return True  # swallowed: no exit, no back navigation
         return False
-
-
-def run(settings: Settings, simulate: bool = False) -> int:
-    events = EventQueue()
-
-    def announce(text: str) -> None:
-        log.info("%s", text)
-        print(f"kiosk: {text}", flush=True)
-
-    def open_backend():
-        from kiosk.flows.backend import KioskBackend
-        from screens.status import query
-        backend = KioskBackend(settings, events, simulate=simulate, announce=announce).open()
-        backend.devices.add_query("ui", lambda: query(app))
-        return backend
-    app = KioskApp(settings, events=events, backend_factory=open_backend)
-    from screens.maintenance import install as install_maintenance  # issue 7: gesture/badge + PIN -> maintenance
-    install_maintenance(app)
-    shot = os.environ.get("KIOSK_TEST_SCREENSHOT")
-    if shot:  # smoke test of the real entry point: screenshot once the first screen is drawn, then quit
-        def take(_dt):
-            if not app.ready:  # devices and session not up yet
-                Clock.schedule_once(take, 0.2)
-                return
-            from screens.driver import AppDriver
-            AppDriver(app).screenshot(shot)
-            print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
-            app.stop()
-        Clock.schedule_once(take, 1.0)
-
-    def signals_to_app(*_):
-        # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, app.terminate)
-    Clock.schedule_once(signals_to_app, 0)
-    try:
-        app.run()
-    finally:
-        if app.backend is not None:
-            app.backend.close()
-    print("kiosk: stopped", flush=True)
-    return 0

@@ -129,7 +129,7 @@ def _receipt(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["payment"]:  # the ZVT card terminal has its own simulator and options
-        from devices.zvt.sim import main as payment_main
+        from devices.zvt.sim_cli import main as payment_main
         return payment_main(args[1:])
     ap = argparse.ArgumentParser(prog="python -m devices.sim", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

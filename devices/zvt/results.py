@@ -6,6 +6,8 @@ by message id (the English text is the msgid fallback), so every customer text i
 """
 from __future__ import annotations
 
+from kiosk.payment_texts import PAYMENT_TEXTS
+
 SUCCESS = 0x00
 ABORTED = 0x6C  # "abort via timeout or abort key": customer cancel, ECR abort (06 B0), PIN timeout
 CARD_REMOVED = 0xDD  # error during card eject / card taken out too early
@@ -37,26 +39,8 @@ TECHNICIAN = {
     0xF0: "open end-of-day batch present", 0xFE: "register unknown", 0xFF: "system error",
 }
 
-# message id -> English text (the gettext msgid)
-MESSAGES = {
-    "payment.approved": "Payment approved. Thank you!",
-    "payment.declined": "Your card was declined. Please try another card or another way to pay.",
-    "payment.cancelled": "Payment cancelled. Your card was not charged.",
-    "payment.card_problem": "Your card could not be read. Please try again or use another card.",
-    "payment.card_removed": "The card was removed too early. Please try again.",
-    "payment.timeout": "The payment took too long and was stopped. Your card was not charged.",
-    "payment.busy": "The card terminal is busy. Please wait a moment and try again.",
-    "payment.unavailable": "Card payment is not available right now. Please ask staff for help.",
-    "payment.checking": "One moment please: we are checking the last card payment with the terminal.",
-    "payment.amount": "This amount cannot be paid by card here.",
-    # intermediate status while the customer pays (04 FF)
-    "payment.status.insert_card": "Please insert, tap or swipe your card.",
-    "payment.status.watch_pinpad": "Please follow the instructions on the card terminal.",
-    "payment.status.enter_pin": "Please enter your PIN.",
-    "payment.status.wrong_pin": "Wrong PIN. Please try again.",
-    "payment.status.remove_card": "Please remove your card.",
-    "payment.status.wait": "Please wait...",
-}
+# message id -> English text: the kiosk's core owns the texts (it translates them)
+MESSAGES = PAYMENT_TEXTS
 
 # intermediate status byte (04 FF) -> message id; anything else shows "please wait"
 STATUS_MESSAGES = {

@@ -366,13 +366,3 @@ class TerminalSimulator(SimLink):
         self._send_and_wait_ack(t, command, info, "status-info")
         self._print(t, command, receipt)
         self._finish(t, command)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m devices.zvt.sim`: see devices/zvt/sim_cli.py."""
-    from devices.zvt.sim_cli import main as cli_main
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

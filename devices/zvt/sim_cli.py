@@ -1,4 +1,4 @@
-"""`python -m devices.zvt.sim` (also `python -m devices.sim payment`): play a ZVT terminal until Ctrl-C."""
+"""`python -m devices.sim payment`: play a ZVT terminal until Ctrl-C."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from devices.zvt.sim import STEPS, Fault, SimConfig, TerminalSimulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devices.zvt.sim",
+    parser = argparse.ArgumentParser(prog="python -m devices.sim payment",
                                      description="Play a ZVT card terminal over TCP or a pty until Ctrl-C.")
     parser.add_argument("link", choices=("tcp", "pty"), nargs="?", default="tcp")
     parser.add_argument("--host", default="127.0.0.1")

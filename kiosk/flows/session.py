@@ -39,7 +39,7 @@ THANKS_SECONDS = 15  # the thank-you screen returns to attract by itself
 
 
 class Backend(Protocol):
-    """What the session needs from the rest of the kiosk (kiosk.flows.backend.Backend is the real one)."""
+    """What the session needs from the rest of the kiosk (launcher.backend.KioskBackend is the real one)."""
     kiosk_id: str
     currency: str
     vat_rates: dict[str, int]

@@ -4,7 +4,7 @@ The UI translates them; `{name}` placeholders are filled from the message's para
 """
 from __future__ import annotations
 
-from devices.zvt.results import MESSAGES as _ZVT_MESSAGES
+from kiosk.payment_texts import PAYMENT_TEXTS as _PAYMENT_TEXTS
 
 # ZVT intermediate status (04 FF) -> what the customer should do now.
 INSERT_CARD = "Insert, swipe or tap your card"
@@ -28,11 +28,9 @@ def terminal_status_text(code: int) -> str:
     return TERMINAL_STATUS.get(code, FOLLOW_TERMINAL)
 
 
-# Payment result message ids -> msgid: the terminal driver's own English texts, so the catalogs hold
+# Payment result message ids -> msgid: the same texts the terminal driver names by id, so the catalogs hold
 # each sentence once. (Its intermediate status texts are replaced by TERMINAL_STATUS above.)
-PAYMENT_MESSAGES = {key: text for key, text in _ZVT_MESSAGES.items() if not key.startswith("payment.status.")}
-# the kiosk takes cards only: say what the customer can do here
-PAYMENT_MESSAGES["payment.declined"] = "Your card was declined. You can try the card again, use another card, or call for help."
+PAYMENT_MESSAGES = {key: text for key, text in _PAYMENT_TEXTS.items() if not key.startswith("payment.status.")}
 
 UNKNOWN_ITEM = "We do not know this barcode ({code}). Please try again, look the item up, or call for help."
 INVALID_CODE = "This barcode could not be read correctly. Please scan it again."
@@ -75,3 +73,8 @@ CHECKIN_REASONS = {
     "too_late": "The check-in time for this booking is over. Please ask staff.",
     "invalid": "This is not a booking code. Please check the code.",
 }
+
+# Labels printed on receipts (translated into the customer's language by the composition root)
+RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
+                  "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
+                  "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}

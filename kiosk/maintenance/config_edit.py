@@ -36,7 +36,7 @@ class Edit:
 
 def started_from(argv: list[str], environ: Mapping[str, str]) -> str:
     """The file the kiosk started from: `kiosk --config PATH`, else $KIOSK_CONFIG, else ./kiosk.toml
-    (the rules of kiosk.cli and config.load)."""
+    (the rules of launcher.cli and config.load)."""
     for i, arg in enumerate(argv):
         if arg == "--config" and i + 1 < len(argv):
             return argv[i + 1]

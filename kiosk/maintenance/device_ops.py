@@ -7,9 +7,7 @@ from typing import Any
 
 def reconnect(manager, name: str) -> None:
     """Close and open again (blocks up to the device's close timeout: call off the UI thread)."""
-    device = manager[name]
-    device.close()
-    device.open()
+    manager.reconnect(name)
 
 
 def test_print(printer, kiosk_id: str) -> tuple[bool, str]:
@@ -20,18 +18,4 @@ def test_print(printer, kiosk_id: str) -> tuple[bool, str]:
 
 def switch_to_simulator(manager, section: Any, name: str, journal=None) -> None:
     """Replace device `name` by its real driver pointed at a fresh simulator (blocking, as above)."""
-    from devices.manager import BUILDERS, _resolve
-    device, simulator = _resolve(BUILDERS[name])(section.model_copy(update={"driver": "simulator"}),
-                                                 manager.events, name)
-    old = manager.devices.get(name)
-    if old is not None:
-        old.close()
-    previous = manager.simulators.pop(name, None)
-    if previous is not None:
-        previous.stop()
-    if journal is not None and hasattr(device, "attach"):
-        device.attach(journal)
-    manager.devices[name] = device
-    if simulator is not None:
-        manager.simulators[name] = simulator
-    device.open()
+    manager.replace(name, section.model_copy(update={"driver": "simulator"}), journal)

@@ -1,4 +1,4 @@
-"""The tail of the app log (`<data_dir>/logs/kiosk.log`, written by kiosk.cli) with a level filter.
+"""The tail of the app log (`<data_dir>/logs/kiosk.log`, written by launcher.cli) with a level filter.
 
 Lines look like `2026-11-23 16:15:00,123 WARNING kiosk.sync: text`; a traceback's lines belong to
 the entry above them. Only the end of the file is read, so a big log costs nothing.

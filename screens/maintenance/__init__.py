@@ -4,9 +4,10 @@ Logs, Config and System, drawn over the customer screens.
     from screens.maintenance import install
     install(app)     # once, after the KioskApp is created
 
-`install` gives the App its `maintenance_hook` (the logo gesture opens the PIN pad) and lets every
-device event pass the maintenance model first: while the screen is open, scanned codes go to the
-scan test instead of a customer's cart, and a technician's badge scan opens the PIN pad.
+`install` gives the App its `maintenance_hook` (the logo gesture opens the PIN pad) and returns the
+model; the composition root puts `model.take_event` among the app's event filters, so that while the
+screen is open scanned codes go to the scan test instead of a customer's cart, and a technician's
+badge scan opens the PIN pad.
 """
 from __future__ import annotations
 
@@ -25,19 +26,9 @@ def install(app, config_path: str | Path | None = None, environ=None, **kw) -> M
                              environ, **kw)
     if app.settings.maintenance.gesture != "none":
         app.maintenance_hook = lambda _app: model.open_pad()
-    _tap(app.events, model.take_event)
     model.bind(shown=lambda _m, shown: _show(app, model, shown))
     app.maintenance = model
     return model
-
-
-def _tap(events, take) -> None:
-    """Events the UI drains pass `take(event)` first; those it returns True for stop there."""
-    drain = events.drain
-
-    def tapped(limit=None):
-        return [event for event in drain(limit) if not take(event)]
-    events.drain = tapped
 
 
 def _show(app, model: MaintenanceModel, shown: bool) -> None:

@@ -36,19 +36,12 @@ EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Ca
                   "payment": "Diagnosis"}
 
 
-DEMO_TECHNICIAN_PIN, DEMO_ATTENDANT_PIN = "1379", "2468"
 LANG = "en"  # the maintenance screen's language; its counts still take their plural form from the catalog
 
 
 def counted(translator, singular: str, plural: str, n: int, **values) -> str:
     """"1 item" / "2 items" through gettext's plural forms ({count} is n)."""
     return translator.ngettext(singular, plural, n, LANG).format(count=n, **values)
-
-
-def seed_demo(store: TechnicianStore) -> None:
-    """`kiosk --simulate` with no technicians yet: a demo technician and attendant (docs/maintenance.md)."""
-    store.add("demo-technician", "technician", DEMO_TECHNICIAN_PIN)
-    store.add("demo-attendant", "attendant", DEMO_ATTENDANT_PIN)
 
 
 def ago(at: float | None) -> str:
@@ -163,8 +156,6 @@ class MaintenanceModel(EventDispatcher):
     def open_pad(self) -> None:
         if self.shown or self.backend is None:
             return
-        if self.backend.simulate and not self.store.people():
-            seed_demo(self.store)
         self._pin, self.pin_dots = "", ""
         self.locked = self.lockout.locked_for() > 0
         self.pin_message = self._lock_text() if self.locked else "Technician PIN"

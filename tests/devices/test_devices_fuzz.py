@@ -13,7 +13,7 @@ from devices.codes import BadCode, check_digit, classify
 from devices.hid import KeyAssembler, US_KEYS
 from devices.printer import PrinterStatus, decode_status
 from devices.receipt import ReceiptBuilder, Receipt, mask_pan
-from devices.scanner import LineAssembler
+from devices.code_reader import LineAssembler
 from devices.sim.console import Console
 from devices.sim.escpos import EscPosParser
 from devices.sim.samples import SHOP

@@ -11,7 +11,7 @@ from kiosk.bookings import Bookings
 from kiosk.catalog import Catalog
 from kiosk.events import DATA, Event
 from kiosk.flows.attendant import Attendants
-from kiosk.flows.backend import seed_demo
+from launcher.demo import seed_demo
 
 MILK, BREAD, BEER, UNKNOWN = "4006381333931", "4000000000013", "4000000000075", "4000000000990"
 

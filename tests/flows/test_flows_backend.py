@@ -12,7 +12,8 @@ import httpx
 from devices.base import wait_until
 from kiosk import config
 from kiosk.events import EventQueue
-from kiosk.flows.backend import DEMO_BADGE, DEMO_BOOKING, KioskBackend
+from launcher.backend import KioskBackend
+from launcher.demo import DEMO_BADGE, DEMO_BOOKING
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import pytest
 
 from kiosk.flows import session as s
 from kiosk.flows import texts
-from kiosk.flows.backend import DEMO_BADGE, DEMO_PIN
+from launcher.demo import DEMO_BADGE, DEMO_PIN
 
 from .conftest import BEER, BREAD, MILK, UNKNOWN, scan, terminal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kiosk.events import DATA, Event
 from kiosk.flows import session as s
 from kiosk.flows import texts
-from kiosk.flows.backend import DEMO_BOOKING, DEMO_PIN
+from launcher.demo import DEMO_BOOKING, DEMO_PIN
 
 from .conftest import BEER, MILK, terminal
 from .test_flows_session import approved, checkout, new

@@ -38,7 +38,7 @@ def note(**values) -> None:
 
 def start():
     from kiosk import config
-    from kiosk.cli import configure_logging
+    from launcher.cli import configure_logging
     from kiosk.maintenance.technicians import TechnicianStore
     from screens.boot import prepare_kivy
     DATA.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,7 @@ def start():
     prepare_kivy(DATA, fullscreen=False)
     from devices.base import wait_until
     from kiosk.events import EventQueue
-    from kiosk.flows.backend import KioskBackend
+    from launcher.backend import KioskBackend
     from screens.app import KioskApp
     from screens.driver import AppDriver
     from screens.maintenance import install
@@ -72,6 +72,7 @@ def start():
     model = install(app, config_path=config_path, environ=environ,
                     quit=lambda: calls.__setitem__("quit", calls["quit"] + 1),
                     restart=lambda: calls.__setitem__("restart", calls["restart"] + 1))
+    app.event_filters.append(model.take_event)
     drv = AppDriver(app).start()
     drv.wait_until(lambda: app.sm.current == "attract", 20, "attract")
     return drv, backend, model, calls, config_path

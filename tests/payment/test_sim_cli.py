@@ -10,7 +10,7 @@ from devices.zvt.transport import TcpTransport
 
 
 def test_simulator_command_line_serves_and_prints_its_ledger():
-    proc = subprocess.Popen([sys.executable, "-m", "devices.zvt.sim", "tcp", "--port", "0", "--pin-delay", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "devices.sim", "payment", "tcp", "--port", "0", "--pin-delay", "0",
                              "--busy-after", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
@@ -27,6 +27,6 @@ def test_simulator_command_line_serves_and_prints_its_ledger():
 
 
 def test_simulator_command_line_rejects_a_bad_fault():
-    proc = subprocess.run([sys.executable, "-m", "devices.zvt.sim", "--fault", "explode@now"],
+    proc = subprocess.run([sys.executable, "-m", "devices.sim", "payment", "--fault", "explode@now"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "bad --fault 'explode@now'" in proc.stderr

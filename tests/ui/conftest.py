@@ -32,7 +32,7 @@ def kiosk(ui_settings):
     """(driver, backend): the app with its session, started once."""
     from devices.base import wait_until
     from kiosk.events import EventQueue
-    from kiosk.flows.backend import KioskBackend
+    from launcher.backend import KioskBackend
     from screens.app import KioskApp
     from screens.driver import AppDriver
     events = EventQueue()

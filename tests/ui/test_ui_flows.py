@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.flows import session as s
-from kiosk.flows.backend import DEMO_BOOKING, DEMO_PIN
+from launcher.demo import DEMO_BOOKING, DEMO_PIN
 
 from .helpers import (BEER, BREAD, BUTTER, CHOCOLATE, COFFEE, MILK, UNKNOWN, journal_events, lines, scan,
                       wait_state)
@@ -113,7 +113,7 @@ def test_unknown_barcode_then_lookup_by_search_and_plu(driver, backend):
 def test_checkin_with_ticket(driver, backend):
     printer = backend.devices.simulators["printer"]
     before = len(printer.receipts)
-    from kiosk.flows.backend import refresh_demo_bookings
+    from launcher.demo import refresh_demo_bookings
     refresh_demo_bookings(backend.bookings)
     driver.tap("start_checkin")
     for key in "USED0001":
@@ -137,7 +137,7 @@ def test_checkin_with_ticket(driver, backend):
 
 
 def test_checkin_by_scanning_the_booking_qr(driver, backend):
-    from kiosk.flows.backend import refresh_demo_bookings
+    from launcher.demo import refresh_demo_bookings
     refresh_demo_bookings(backend.bookings)
     scan(driver, backend, f"BOOKING:{DEMO_BOOKING}", symbology="QR")
     assert driver.app.session.state == s.CHECKIN_BOOKING

@@ -45,7 +45,7 @@ def test_config_error_prints_message_and_exits_2(tmp_path):
 
 
 def test_missing_config_file_exits_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "nope.toml")], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "launcher.cli", "--config", str(tmp_path / "nope.toml")], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
 

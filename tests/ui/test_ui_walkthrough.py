@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.events import DATA
 from kiosk.flows import session as s
-from kiosk.flows.backend import DEMO_PIN, refresh_demo_bookings
+from launcher.demo import DEMO_PIN, refresh_demo_bookings
 
 from .helpers import BEER, MILK, journal_events, lines, scan, wait_state
 from .test_ui_screens import stage

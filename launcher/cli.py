@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     use_cache_dir(settings.data_path)
     from screens.boot import prepare_kivy
     prepare_kivy(settings.data_path, fullscreen=settings.ui.fullscreen and not args.windowed)
-    from screens.app import run  # imports Kivy: only after prepare_kivy
+    from launcher.ui import run  # imports Kivy: only after prepare_kivy
     return run(settings, simulate=args.simulate)
 
 

@@ -22,16 +22,13 @@ from kiosk.config import Settings
 from kiosk.events import EventQueue
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator
+from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from launcher.demo import seed_demo
 
-log = logging.getLogger("kiosk.flows.backend")
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-DEMO_PIN, DEMO_BADGE = "2468", "ATT-0001"
-DEMO_BOOKING = "DEMO1234"
+log = logging.getLogger("launcher.backend")
+ROOT = Path(__file__).resolve().parents[1]
 SIM_CONTROL_PORT = 7700
-RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
-                  "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
-                  "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}
 
 
 class KioskBackend:
@@ -56,7 +53,7 @@ class KioskBackend:
         self.attendants = Attendants(data / "attendants.json")
         if simulate:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
-        from devices.manager import DeviceManager  # devices never import the UI; we import them here
+        from devices.manager import DeviceManager
         self.devices = DeviceManager(settings.devices, events)
         payment = self.devices.get("payment")
         if payment is not None and hasattr(payment, "attach"):
@@ -116,12 +113,12 @@ class KioskBackend:
             out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate",
                                   "--name", self.settings.kiosk.name],
                                  env=env, capture_output=True, text=True, timeout=60,
-                                 cwd=Path(__file__).resolve().parents[2])
+                                 cwd=ROOT)
             if out.returncode != 0:
                 out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id,
                                       "--name", self.settings.kiosk.name],
                                      env=env, capture_output=True, text=True, timeout=60,
-                                     cwd=Path(__file__).resolve().parents[2])
+                                     cwd=ROOT)
             token = out.stdout.strip().splitlines()[-1] if out.returncode == 0 else ""
             self.server_url = self.server.url
             self.announce(f"local central server {self.server.url} (data in {folder})")
@@ -243,26 +240,3 @@ def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Tra
     p.textln(tr.datetime(booking.slot_start, lang))
     p.cut()
     return p.output
-
-
-# --- demo data for `kiosk --simulate` -----------------------------------------------------------------
-
-def seed_demo(catalog: Catalog, bookings: Bookings, attendants: Attendants, settings: Settings) -> None:
-    if catalog.count() == 0:
-        validator = ItemValidator(settings.money.vat_rates, settings.money.currency, settings.locale.languages)
-        rows = json.loads((ASSETS / "demo" / "catalog.json").read_text(encoding="utf-8"))
-        catalog.apply_changes([validator(row) for row in rows], [], version=0)
-    refresh_demo_bookings(bookings)
-    if attendants.verify(DEMO_BADGE) is None:
-        attendants.add("demo-attendant", DEMO_PIN, [DEMO_BADGE])
-
-
-def refresh_demo_bookings(bookings: Bookings) -> None:
-    """Demo bookings around now, re-armed at every start: DEMO1234 (due now), LATE0001 (expired),
-    USED0001 (already checked in)."""
-    now = datetime.now(timezone.utc).astimezone().replace(microsecond=0)
-    demo = [Booking(DEMO_BOOKING, "Alex Example", now + timedelta(minutes=10), now + timedelta(minutes=70), 2, "booked"),
-            Booking("LATE0001", "Sam Later", now - timedelta(hours=3), now - timedelta(hours=2), 1, "booked"),
-            Booking("USED0001", "Kim Used", now, now + timedelta(hours=1), 3, "checked_in")]
-    bookings.conn.execute("DELETE FROM bookings WHERE code IN (?, ?, ?)", tuple(b.code for b in demo))
-    bookings.apply_changes(demo, [], version=bookings.version)
