@@ -1,7 +1,8 @@
 """The kiosk's durable journal: one writer thread owns a SQLite database (WAL, synchronous=FULL).
 
-Every write is a job run on that thread in its own transaction; callers block until it has
-committed (and so is on disk). Completing a sale writes the transaction, its lines, its payment
+Every write is a job run on that thread in its own transaction, in the order the jobs were
+queued; callers block until it has committed (and so is on disk) - except `post_event`, which
+queues an event and returns at once (the UI thread must not wait for an fsync). Completing a sale writes the transaction, its lines, its payment
 facts and its outbox row in one transaction; the outbox row carries the wire record
 (kiosk.wire.TransactionRecord) with a UUID, a gap-free per-kiosk sequence number, the boot id
 and the device time. A payment intent is journaled before the terminal is asked to charge, with
@@ -298,9 +299,27 @@ class Journal:
         return self._write(work)
 
     def record_event(self, event: str, details: Mapping[str, Any] | None = None) -> Committed:
-        """Help calls, abandoned sessions, ratings, maintenance audit entries..."""
+        """Help calls, abandoned sessions, ratings, maintenance audit entries...; returns once committed."""
+        return self.post_event(event, details).result()
+
+    def post_event(self, event: str, details: Mapping[str, Any] | None = None) -> Future:
+        """Queues an event for the writer thread and returns at once, with a Future of its `Committed`.
+
+        The writer commits (and fsyncs) it in its own transaction, in queue order: events stay durable
+        and in order with every other write, and the caller (the UI thread) never waits for the disk.
+        The price: a crash or power cut may lose the events queued but not yet committed - at most the
+        last few, those of the last moments before it; nothing committed is ever lost. `close()` and
+        `flush()` wait for them. A failing write is set on the Future (and not raised to the caller)."""
+        if self._thread is None:
+            raise JournalError("journal is not started")
         body = wire.EventBody(event=event, details=dict(details or {}))
-        return self._write(lambda conn: self._append(conn, str(uuid_lib.uuid4()), body))
+        future: Future = Future()
+        self._jobs.put((lambda conn: self._append(conn, str(uuid_lib.uuid4()), body), future))
+        return future
+
+    def flush(self) -> None:
+        """Returns once everything queued before the call (e.g. by `post_event`) has committed."""
+        self._write(lambda conn: None)
 
     # --- payments -----------------------------------------------------------------------------
 

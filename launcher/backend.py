@@ -205,7 +205,11 @@ class KioskBackend:
                               f"ticket {ticket_no}")
 
     def record_event(self, event: str, details: dict) -> None:
-        self.journal.record_event(event, {"kiosk": self.kiosk_id, **details})
+        """Called on the UI thread: queues the event for the journal's writer and returns at once
+        (see Journal.post_event: durable in order; a crash may lose at most the not yet committed)."""
+        future = self.journal.post_event(event, {"kiosk": self.kiosk_id, **details})
+        future.add_done_callback(lambda f: f.exception() and log.error(
+            "journaling event %s failed: %s", event, f.exception()))
         if self.sync is not None:
             self.sync.wake()
 
