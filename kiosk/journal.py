@@ -357,9 +357,18 @@ class Journal:
 
     # --- outbox (for the sync client) ---------------------------------------------------------
 
-    def pending_outbox(self, limit: int = 100) -> list[OutboxRow]:
-        rows = self._read("SELECT seq, uuid, payload, created_at FROM outbox ORDER BY seq LIMIT ?", (limit,))
+    def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
+        """The oldest `limit` unsent rows with seq > `after`."""
+        rows = self._read("SELECT seq, uuid, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (after, limit))
         return [OutboxRow(*row) for row in rows]
+
+    def queued_seqs(self, seqs: list[int]) -> set[int]:
+        """Which of `seqs` are still in the outbox (not yet acknowledged by the server)."""
+        if not seqs:
+            return set()
+        marks = ",".join("?" * len(seqs))
+        return {r[0] for r in self._read(f"SELECT seq FROM outbox WHERE seq IN ({marks})", tuple(seqs))}
 
     def acknowledge(self, through_seq: int) -> int:
         """The server holds every transaction up to `through_seq`: drop them from the outbox."""
@@ -398,9 +407,9 @@ class Journal:
             return record
         return self._write(work)
 
-    def audit_records(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Oldest first; with `limit`, the newest `limit` records."""
-        sql = "SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit ORDER BY seq"
+    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """Oldest first, those with seq > `after`; with `limit`, the newest `limit` records."""
+        sql = f"SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit WHERE seq > {int(after)} ORDER BY seq"
         if limit is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
         return [{"seq": r[0], "at": r[1], "technician": r[2], "role": r[3], "action": r[4],

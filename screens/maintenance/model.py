@@ -23,7 +23,7 @@ from kiosk import config
 from kiosk.events import DATA, STATUS, Event
 from kiosk.maintenance import logs, system
 from kiosk.maintenance.access import Maintenance, NotAllowed
-from kiosk.maintenance.audit import verify_chain
+from kiosk.maintenance.audit import ChainCheck
 from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, toml_value
 from kiosk.maintenance.device_ops import reconnect, switch_to_simulator, test_print
 from kiosk.maintenance.export import ExportError, export_unsent
@@ -108,6 +108,7 @@ class MaintenanceModel(EventDispatcher):
         self._last_event: dict[str, float] = {}
         self._checks: dict[str, str] = {}
         self._ticker = None
+        self._chain: ChainCheck | None = None
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -240,6 +241,8 @@ class MaintenanceModel(EventDispatcher):
         if page in PAGES and self.who:
             self.preview_device = "" if page != "devices" else self.preview_device
             self.page = page
+            if page == "system":
+                self._audit_check().full()  # the whole chain once; each second's refresh checks only new records
             self.refresh()
 
     def refresh(self) -> None:
@@ -387,9 +390,10 @@ class MaintenanceModel(EventDispatcher):
     # --- Journal ----------------------------------------------------------------------------------
 
     def _refresh_journal(self) -> None:
-        queued = {row.seq for row in self.journal.pending_outbox(100000)}
+        records = self.journal.recent(30)
+        queued = self.journal.queued_seqs([record.seq for record in records])
         rows = []
-        for record in self.journal.recent(30):
+        for record in records:
             body = record.body
             if body.kind == "sale":
                 lines = counted(self.app.translator, "{count} line", "{count} lines", len(body.lines))
@@ -514,10 +518,18 @@ class MaintenanceModel(EventDispatcher):
             ("Memory available", f"{system.human_bytes(i['mem_available'])} of {system.human_bytes(i['mem_total'])}"
                                  f" (the app uses {system.human_bytes(i['app_rss'])})"),
         ]
-        self.check_audit()
+        self._show_audit(self._audit_check().update())
+
+    def _audit_check(self) -> ChainCheck:
+        if self._chain is None:
+            self._chain = ChainCheck(lambda after: self.journal.audit_records(after=after), self.journal.audit_written)
+        return self._chain
 
     def check_audit(self) -> list[str]:
-        problems = verify_chain(self.journal.audit_records(), self.journal.audit_written())
+        """The "check" button: the whole chain, now."""
+        return self._show_audit(self._audit_check().full())
+
+    def _show_audit(self, problems: list[str]) -> list[str]:
         self.audit_ok = not problems
         written = self.journal.audit_written()
         self.audit_text = ("Audit log: " + counted(self.app.translator, "{count} record, chain intact",
