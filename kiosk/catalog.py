@@ -242,6 +242,10 @@ class Catalog:
         """Every item's key (GTIN-14 or "PLU:<plu>"), e.g. to find what a full snapshot no longer has."""
         return [gtin or f"PLU:{plu}" for gtin, plu in self.conn.execute("SELECT gtin, plu FROM items")]
 
+    def images(self) -> list[str]:
+        """Every distinct picture name the items use."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT image FROM items WHERE image != ''")]
+
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
 

@@ -24,6 +24,7 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -63,6 +64,7 @@ class KioskBackend:
         self.server = None
         self.sync = None
         self._closing = threading.Event()
+        self.pictures_ready = threading.Event()  # set once the items' pictures are in the cache (see open)
         self._server_thread: threading.Thread | None = None
         if start_server if start_server is not None else (simulate and settings.server.start_local):
             # in the background: the kiosk is usable at once, receipts and sync follow when it is up
@@ -73,6 +75,11 @@ class KioskBackend:
 
     def open(self) -> "KioskBackend":
         self.devices.open_all()
+        # the items' emoji pictures, drawn now in the background: the UI only loads the cached files
+        images = self.catalog.images()
+        self._pictures_thread = threading.Thread(target=self._draw_pictures, args=(images,), name="pictures",
+                                                 daemon=True)
+        self._pictures_thread.start()
         if self.simulate:  # `python -m devices.sim send --port N "scan …"` drives the in-kiosk simulators
             try:
                 port = self.devices.start_control(SIM_CONTROL_PORT)
@@ -82,6 +89,16 @@ class KioskBackend:
             self.announce(f"simulator control port {port}: python -m devices.sim send --port {port} "
                           f"\"scan 4006381333931\"")
         return self
+
+    def _draw_pictures(self, images: list[str]) -> None:
+        try:
+            drawn = prepare_pictures(images, cache_dir(self.settings.data_path))
+            if drawn:
+                log.info("item pictures: %d drawn into the cache", drawn)
+        except Exception:
+            log.exception("item pictures: drawing failed")
+        finally:
+            self.pictures_ready.set()
 
     def close(self) -> None:
         self._closing.set()

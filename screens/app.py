@@ -30,7 +30,7 @@ from kiosk.config import Settings
 from kiosk.events import Event, EventQueue
 from kiosk.flows import states as flow
 from kiosk.i18n import Translator, language_name
-from kiosk.pictures import Pictures
+from kiosk.pictures import Pictures, cache_dir
 from screens import theme
 
 log = logging.getLogger("screens.app")
@@ -126,8 +126,9 @@ class KioskApp(App):
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
-        # item pictures: files under assets/, or emoji drawn once into <data_dir>/cache/pictures/
-        self.pictures = Pictures(theme.ASSETS, settings.data_path / "cache" / "pictures")
+        # item pictures: files under assets/, or emoji drawn into <data_dir>/cache/pictures/ by the backend in
+        # the background at start; the UI thread only loads the cached files (never draws, ~120 ms each)
+        self.pictures = Pictures(theme.ASSETS, cache_dir(settings.data_path), draw=False)
 
     # --- building -----------------------------------------------------------------------------------
 
