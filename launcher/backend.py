@@ -21,7 +21,7 @@ from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
 from kiosk.events import EventQueue
 from kiosk.flows.attendant import Attendants
-from kiosk.i18n import Translator
+from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
@@ -203,7 +203,8 @@ class KioskBackend:
         labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
         shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
         base = self.settings.server.public_receipt_url or self.server_url
-        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels)
+        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels,
+                                      locale=babel_locale(lang))
         return printer.print_receipt(receipt)
 
     def check_booking(self, code: str | None) -> CheckinCheck:
