@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from kiosk.events import DATA, ERROR, STATUS, EventQueue
 
@@ -194,6 +194,16 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, DeviceError) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def release_quietly(*actions: Callable[[], object]) -> None:
+    """Runs each action (a port's close, a capture's release...) and ignores its failure: on disconnect the
+    connection is dropped anyway, and a broken one often fails to close."""
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            pass
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:

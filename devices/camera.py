@@ -21,7 +21,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from devices.base import Device, DeviceError
+from devices.base import Device, DeviceError, release_quietly
 from devices.codes import BadCode, classify, decode_bytes
 from devices.decoder_process import DecoderCrashed, ProcessDecoder
 from kiosk.config import CameraSettings
@@ -156,10 +156,7 @@ class Camera(Device):
     def _disconnect(self) -> None:
         capture, self._capture = self._capture, None
         if capture is not None:
-            try:
-                capture.release()
-            except Exception:
-                pass
+            release_quietly(capture.release)
 
     def close(self, timeout: float = 5.0) -> None:
         super().close(timeout)

@@ -24,7 +24,7 @@ from datetime import datetime
 import serial
 from escpos import printer as escpos_printer
 
-from devices.base import BUSY, ERROR_STATE, IDLE, OFFLINE, CLOSED, Device, DeviceError
+from devices.base import BUSY, ERROR_STATE, IDLE, OFFLINE, CLOSED, Device, DeviceError, release_quietly
 from devices.receipt import Receipt, ReceiptBuilder
 from kiosk.config import PrinterSettings
 from kiosk.events import STATUS, EventQueue
@@ -157,12 +157,8 @@ class ReceiptPrinter(Device):
             self._fail(job, "printer connection lost before printing")
         p, self._escpos = self._escpos, None
         if p is not None:
-            try:
-                p.close()
-            except Exception:
-                pass
-            finally:
-                p._device = False  # so escpos's __del__ does not try to close it again
+            release_quietly(p.close)
+            p._device = False  # so escpos's __del__ does not try to close it again
 
     def _serve(self) -> None:
         while not self.stopping.is_set():

@@ -25,9 +25,9 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
-from kiosk.money import minor_digits
+from kiosk.wire import format_amount
 
 DOMAIN = "kiosk"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -104,10 +104,8 @@ class Translator:
     # --- formats --------------------------------------------------------------------------------
 
     @staticmethod
-    @functools.lru_cache(maxsize=4096)  # a cart re-shows the same few prices on every change
     def money(amount_minor: int, currency: str, lang: str) -> str:
-        value = Decimal(amount_minor).scaleb(-minor_digits(currency))
-        return format_currency(value, currency, locale=babel_locale(lang))
+        return format_amount(amount_minor, currency, babel_locale(lang))
 
     @staticmethod
     def number(value: int | Decimal, lang: str) -> str:

@@ -21,9 +21,10 @@ from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
 from kiosk.events import EventQueue
 from kiosk.flows.attendant import Attendants
-from kiosk.i18n import Translator
+from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -63,6 +64,7 @@ class KioskBackend:
         self.server = None
         self.sync = None
         self._closing = threading.Event()
+        self.pictures_ready = threading.Event()  # set once the items' pictures are in the cache (see open)
         self._server_thread: threading.Thread | None = None
         if start_server if start_server is not None else (simulate and settings.server.start_local):
             # in the background: the kiosk is usable at once, receipts and sync follow when it is up
@@ -73,6 +75,11 @@ class KioskBackend:
 
     def open(self) -> "KioskBackend":
         self.devices.open_all()
+        # the items' emoji pictures, drawn now in the background: the UI only loads the cached files
+        images = self.catalog.images()
+        self._pictures_thread = threading.Thread(target=self._draw_pictures, args=(images,), name="pictures",
+                                                 daemon=True)
+        self._pictures_thread.start()
         if self.simulate:  # `python -m devices.sim send --port N "scan …"` drives the in-kiosk simulators
             try:
                 port = self.devices.start_control(SIM_CONTROL_PORT)
@@ -82,6 +89,16 @@ class KioskBackend:
             self.announce(f"simulator control port {port}: python -m devices.sim send --port {port} "
                           f"\"scan 4006381333931\"")
         return self
+
+    def _draw_pictures(self, images: list[str]) -> None:
+        try:
+            drawn = prepare_pictures(images, cache_dir(self.settings.data_path))
+            if drawn:
+                log.info("item pictures: %d drawn into the cache", drawn)
+        except Exception:
+            log.exception("item pictures: drawing failed")
+        finally:
+            self.pictures_ready.set()
 
     def close(self) -> None:
         self._closing.set()
@@ -186,7 +203,8 @@ class KioskBackend:
         labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
         shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
         base = self.settings.server.public_receipt_url or self.server_url
-        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels)
+        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels,
+                                      locale=babel_locale(lang))
         return printer.print_receipt(receipt)
 
     def check_booking(self, code: str | None) -> CheckinCheck:
@@ -205,7 +223,11 @@ class KioskBackend:
                               f"ticket {ticket_no}")
 
     def record_event(self, event: str, details: dict) -> None:
-        self.journal.record_event(event, {"kiosk": self.kiosk_id, **details})
+        """Called on the UI thread: queues the event for the journal's writer and returns at once
+        (see Journal.post_event: durable in order; a crash may lose at most the not yet committed)."""
+        future = self.journal.post_event(event, {"kiosk": self.kiosk_id, **details})
+        future.add_done_callback(lambda f: f.exception() and log.error(
+            "journaling event %s failed: %s", event, f.exception()))
         if self.sync is not None:
             self.sync.wake()
 

@@ -30,8 +30,9 @@ from kiosk.config import Settings
 from kiosk.events import Event, EventQueue
 from kiosk.flows import states as flow
 from kiosk.i18n import Translator, language_name
-from kiosk.pictures import Pictures
+from kiosk.pictures import Pictures, cache_dir
 from screens import theme
+from screens.lockdown import KEY_ESCAPE, KEY_F4, Lockdown  # noqa: F401 (KEY_*: tests import them from here)
 
 log = logging.getLogger("screens.app")
 HERE = Path(__file__).resolve().parent
@@ -44,14 +45,13 @@ SCREEN_OF_STATE = {
     flow.RECEIPT: "receipt", flow.RECEIPT_QR: "receipt", flow.CHECKIN: "checkin", flow.CHECKIN_BOOKING: "checkin",
     flow.CHECKIN_DONE: "checkin", flow.THANKS: "thanks", flow.OUT_OF_SERVICE: "out_of_service",
 }
-KEY_ESCAPE, KEY_F4 = 27, 285
 
 
 def screen_class_name(name: str) -> str:
     return "".join(part.title() for part in name.split("_")) + "Screen"
 
 
-class KioskApp(App):
+class KioskApp(Lockdown, App):
     title = "Self-service kiosk"
     # --- presentation
     lang = StringProperty("en")
@@ -126,8 +126,9 @@ class KioskApp(App):
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
-        # item pictures: files under assets/, or emoji drawn once into <data_dir>/cache/pictures/
-        self.pictures = Pictures(theme.ASSETS, settings.data_path / "cache" / "pictures")
+        # item pictures: files under assets/, or emoji drawn into <data_dir>/cache/pictures/ by the backend in
+        # the background at start; the UI thread only loads the cached files (never draws, ~120 ms each)
+        self.pictures = Pictures(theme.ASSETS, cache_dir(settings.data_path), draw=False)
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -394,33 +395,3 @@ class KioskApp(App):
     def submit_pin(self) -> None:
         pin, self.pin_text = self.pin_text, ""
         self.act("attendant", pin)
-
-    def logo_tapped(self) -> None:
-        """Five taps on the logo within 3 s: the technician gesture (then a PIN, issue 7)."""
-        now = Clock.get_time()
-        self._logo_taps = [t for t in self._logo_taps if now - t < 3.0] + [now]
-        if len(self._logo_taps) >= 5:
-            self._logo_taps.clear()
-            if self.maintenance_hook is not None:
-                self.maintenance_hook(self)
-
-    # --- lockdown ---------------------------------------------------------------------------------------
-
-    def terminate(self, *_args) -> None:
-        """SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal): the system may always stop the kiosk."""
-        self._terminating = True
-        Clock.schedule_once(lambda _dt: self.stop(), 0)
-
-    def _on_request_close(self, *_args, **_kw) -> bool:
-        """Window close (the WM's close button, Alt+F4): refused while a customer may be at the screen."""
-        if self.customer_mode and not getattr(self, "_terminating", False):
-            log.info("window close request ignored in customer mode")
-            return True
-        return False
-
-    def _on_keyboard(self, _window, key, _scancode, _codepoint, modifiers) -> bool:
-        if not self.customer_mode:
-            return False
-        if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
-            return True  # swallowed: no exit, no back navigation
-        return False

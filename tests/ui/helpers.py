@@ -33,4 +33,5 @@ def wait_state(driver, state: str, timeout: float = 20) -> None:
 
 
 def journal_events(backend, name: str) -> list[dict]:
+    backend.journal.flush()  # events are journaled by the writer thread, after record_event returns
     return [r.body.details for r in backend.journal.recent(500) if r.body.kind == "event" and r.body.event == name]

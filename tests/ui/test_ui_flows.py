@@ -33,7 +33,7 @@ def test_five_item_checkout_paid_and_printed(driver, backend, quick_terminal):
     assert driver.app.sm.current == "thanks"
     printer.wait_for_receipts(printed_before + 1)
     text = printer.text()
-    assert "Milk 1 L" in text and "Dark chocolate" in text and "14,75" in text
+    assert "Milk 1 L" in text and "Dark chocolate" in text and "14.75" in text  # in the customer's language (en)
     sale = backend.journal.transaction(driver.app.session.sale_uuid)
     assert sale.body.total == 1475 and len(sale.body.lines) == 5
     driver.tap("rate_5")

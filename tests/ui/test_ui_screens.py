@@ -248,6 +248,7 @@ def test_lookup_results_show_the_demo_pictures(driver, backend, restore):
     from kiosk.pictures import FONT
     if not FONT.is_file():
         pytest.skip(f"{FONT} missing: `make setup` installs fonts-noto-color-emoji")
+    assert backend.pictures_ready.wait(60), "the backend did not draw the pictures"
     stage(driver, backend, "lookup")
     driver.wait_until(lambda: driver.app.search_results, what="search results")
     rows = driver.app.search_results
