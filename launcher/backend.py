@@ -24,6 +24,7 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.wire import SaleDraft
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -151,12 +152,12 @@ class KioskBackend:
         device = self.devices.get(name)
         return device.state if device is not None else None
 
-    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None:
+    def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None:
         terminal = self.devices.get("payment")
         if terminal is None:
             self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message="no payment terminal")
             return
-        future = terminal.pay(sale_uuid, amount, draft)
+        future = terminal.pay(sale_uuid, amount, draft.model_dump(mode="json"))
 
         def done(f):
             if f.exception() is not None:  # nothing was charged; the customer may try again

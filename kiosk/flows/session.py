@@ -30,6 +30,7 @@ from kiosk.cart import Cart, CartError, CartLine
 from kiosk.catalog import Item
 from kiosk.events import DATA, STATUS, Event
 from kiosk.flows import texts
+from kiosk.wire import SaleDraft
 
 from kiosk.flows.states import (AGE_CHECK, ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, CHECKOUT, LOOKUP,
                                 NOT_IDLE, OUT_OF_SERVICE, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT,
@@ -49,7 +50,7 @@ class Backend(Protocol):
     waits: dict[str, float]  # seconds per wait (kiosk.config.WAITS)
 
     def device_state(self, name: str) -> str | None: ...  # None: no such device configured
-    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None: ...  # result comes as events
+    def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None: ...  # result comes as events
     def cancel_payment(self) -> None: ...
     def sale_completed(self, sale_uuid: str) -> bool: ...
     def print_receipt(self, sale_uuid: str, lang: str) -> int | None: ...  # printer job id
@@ -496,13 +497,18 @@ class Session:
         if not self._usable("payment"):
             self._say(texts.PAYMENT_MESSAGES["payment.unavailable"], help=True)
             return
+        try:
+            draft = self.cart.draft(self.lang, receipt_token=uuid.uuid4().hex)
+        except CartError as exc:  # nothing is charged for a sale the journal and the server would refuse
+            self.backend.record_event("sale_invalid", {**self._session_facts(), "error": str(exc)[:200]})
+            self._say(texts.SALE_INVALID, help=True)
+            return
         self.message = None
         self.payment_text = texts.INSERT_CARD
         self.payment_message = ""
         self.cancel_requested = False
         self.paying_sale = self.cart.sale_uuid
         self._go(PAYMENT)
-        draft = self.cart.draft(self.lang, receipt_token=uuid.uuid4().hex)
         self.backend.pay(self.cart.sale_uuid, self.cart.total.amount, draft)
 
     def cancel_payment(self) -> None:

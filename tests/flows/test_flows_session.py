@@ -111,7 +111,7 @@ def test_payment_follows_terminal_texts_and_approval_leads_to_receipt(backend):
     assert session.state == s.PAYMENT
     sale, amount, draft = backend.payments[0]
     assert amount == 119 + 249 and sale == session.cart.sale_uuid
-    assert [line["name"] for line in draft["lines"]] == ["Milk 1 L", "Wholemeal bread"]
+    assert [line.name for line in draft.lines] == ["Milk 1 L", "Wholemeal bread"] and draft.total == amount
     session.handle(terminal("status", code=0x01), 2.1)
     assert session.payment_text == texts.ENTER_PIN
     session.handle(terminal("status", code=0x99), 2.2)
@@ -120,6 +120,23 @@ def test_payment_follows_terminal_texts_and_approval_leads_to_receipt(backend):
     assert session.state == s.PAYMENT  # not ours
     session.handle(terminal("result", sale_uuid=sale, status="approved", message_id="payment.approved"), 2.4)
     assert session.state == s.RECEIPT and session.sale_uuid == sale
+
+
+def test_a_sale_the_wire_schema_refuses_is_never_charged(backend):
+    """Validated before the terminal is asked: approved and then refused by the journal, it stayed in doubt."""
+    backend.vat_rates["B"] = 70000  # a misconfigured rate (700 %): no SaleLine takes it
+    session = checkout(backend, MILK)
+    session.pay(2.0)
+    assert backend.payments == [] and session.state == s.CHECKOUT
+    assert session.message.msgid == texts.SALE_INVALID and session.message.help
+    assert "sale_invalid" in backend.event_names()
+    backend.vat_rates["B"] = 700
+    session.cart.lines[0].unit_price = 10 ** 12 + 1  # a total beyond the wire limit
+    session.pay(3.0)
+    assert backend.payments == [] and session.message.msgid == texts.SALE_INVALID
+    session.cart.lines[0].unit_price = 119  # fixed: the same cart pays
+    session.pay(4.0)
+    assert session.state == s.PAYMENT and len(backend.payments) == 1
 
 
 def test_declined_then_try_again_uses_a_new_sale_and_can_be_approved(backend):
