@@ -210,6 +210,18 @@ class KioskBackend:
         if self.sync is not None:
             self.sync.wake()
 
+    def check_attendant(self, secret: str, request: int) -> None:
+        """`verify_attendant` on a thread of its own (scrypt takes a while per stored PIN): the answer is
+        posted as ("session", "attendant_checked") with the session's `request` number."""
+        def run() -> None:
+            try:
+                who = self.verify_attendant(secret)
+            except Exception:  # noqa: BLE001 - a failed check refuses; the session must hear back
+                log.exception("attendant check failed")
+                who = None
+            self.events.post("session", "attendant_checked", request=request, attendant=who)
+        threading.Thread(target=run, name="attendant-check", daemon=True).start()
+
     def verify_attendant(self, secret: str) -> str | None:
         """An attendant (or technician) of the maintenance store, or of the kiosk's attendants.json."""
         try:

@@ -83,6 +83,7 @@ class KioskApp(App):
     items_text = StringProperty("")
     can_pay = BooleanProperty(False)
     age_waiting = BooleanProperty(False)
+    attendant_checking = BooleanProperty(False)  # a PIN or badge is being checked (off the UI thread)
     payment_text = StringProperty("")
     payment_message = StringProperty("")
     search_text = StringProperty("")
@@ -252,6 +253,7 @@ class KioskApp(App):
         self.help_visible = s.help_box
         self.help_open = s.help_called
         self.choose_hint = s.choose_hint
+        self.attendant_checking = s.attendant_check is not None
         self.can_print = s.printer_ready
         self._refresh_texts()
         self.state = s.state

@@ -21,6 +21,7 @@ reason). A timeout never decides a payment: a late result from the terminal stil
 """
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ from kiosk.flows.states import (AGE_CHECK, ATTRACT, CHECKIN, CHECKIN_BOOKING, CH
                                 NOT_IDLE, OUT_OF_SERVICE, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT,
                                 RECEIPT_QR, STATES, THANKS)
 USABLE = ("idle", "busy")
+BADGE_CATEGORIES = ("text", "qr")  # scans that may be an attendant's badge (not an item or a booking)
 THANKS_SECONDS = 15  # the thank-you screen returns to attract by itself
 
 
@@ -58,7 +60,8 @@ class Backend(Protocol):
     def complete_checkin(self, booking: Booking) -> int: ...  # the ticket (queue) number
     def print_ticket(self, ticket_no: int, booking: Booking, lang: str) -> int | None: ...
     def record_event(self, event: str, details: dict) -> None: ...
-    def verify_attendant(self, secret: str) -> str | None: ...  # attendant id, or None
+    def check_attendant(self, secret: str, request: int) -> None: ...  # off the UI thread (scrypt); answers
+    # with Event("session", "attendant_checked", {"request": request, "attendant": id or None})
     def check_booking(self, code: str | None) -> CheckinCheck: ...
 
 
@@ -81,6 +84,7 @@ class Session:
         self.idle_timeout_s, self.countdown_s = idle_timeout_s, countdown_s
         self.waits = dict(backend.waits)
         self.version = 0  # bumped on every change the screens should show
+        self._check_requests = itertools.count(1)  # attendant checks, numbered across sessions
         self._reset(now)
 
     # --- state ----------------------------------------------------------------------------------------
@@ -107,6 +111,7 @@ class Session:
         self.print_job: int | None = None  # the receipt or ticket being printed
         self.print_kind = ""  # "receipt" | "ticket"
         self.pay_after_approval = False  # the customer pressed Pay while an item awaited the age check
+        self.attendant_check: int | None = None  # the attendant check under way (its request number)
         self.choose_hint = False  # attract in "both" mode was touched outside its two buttons
         self._wait_for: str | None = None
         self._wait_since: float | None = None  # None: not waiting, or told already
@@ -277,6 +282,8 @@ class Session:
         elif event.source == "session" and event.kind == "payment_failed":
             self._payment_event({"event": "result", "sale_uuid": self.paying_sale, "status": "cancelled",
                                  "message_id": "payment.unavailable"}, now)
+        elif event.source == "session" and event.kind == "attendant_checked":
+            self._attendant_checked(event.data, now)
         elif event.source == "printer" and event.kind == DATA and event.data.get("job_id") == self.print_job \
                 and self.print_job is not None:
             if event.data.get("job") == "failed":
@@ -304,10 +311,10 @@ class Session:
         if self.state in (CHECKOUT, LOOKUP):
             self._scan_item(data)
         elif self.state == AGE_CHECK:
-            if data.get("category") in ("product", "gs1") and self.backend.verify_attendant(code) is None:
-                self._say(texts.AGE_CHECK_FIRST, kind="info")
-            else:
+            if data.get("category") in BADGE_CATEGORIES:
                 self.attendant(code, now)
+            else:  # an item (or a booking) is no attempt at the attendant's badge
+                self._say(texts.AGE_CHECK_FIRST, kind="info")
         elif self.state in (PAYMENT, PAYMENT_IN_DOUBT):
             self._say(texts.FINISH_PAYING, kind="info")
         elif self.state == RECEIPT:
@@ -459,17 +466,33 @@ class Session:
     # --- age check ----------------------------------------------------------------------------------------------
 
     def attendant(self, secret: str, now: float) -> None:
-        """An attendant's PIN or badge code: approves every age-restricted line waiting."""
+        """An attendant's PIN or badge code: checked off the UI thread (scrypt per stored person); the
+        answer comes back as an event and approves every age-restricted line waiting."""
         assert self.cart is not None
-        who = self.backend.verify_attendant(secret)
+        if self.attendant_check is not None or not secret.strip():
+            return  # one check at a time: the screen says it is checking
+        self.attendant_check = next(self._check_requests)
+        self.message = None
+        self.backend.check_attendant(secret, self.attendant_check)
+        self._changed()
+
+    def _attendant_checked(self, data: dict[str, Any], now: float) -> None:
+        if self.attendant_check is None or data.get("request") != self.attendant_check:
+            return  # an answer for a session that has ended
+        self.attendant_check = None
+        assert self.cart is not None
+        who = data.get("attendant")
         if who is None:
             self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid})
             self._say(texts.WRONG_ATTENDANT)
             return
-        lines = self.cart.approve_age(who)
+        lines = self.cart.approve_age(str(who))
         self.backend.record_event("age_approved", {"sale_uuid": self.cart.sale_uuid, "attendant": who,
                                                    "lines": ",".join(str(line.line_no) for line in lines)})
         self.message = None
+        self._changed()
+        if self.state != AGE_CHECK:
+            return  # the customer kept shopping meanwhile: the items are approved all the same
         self._go(CHECKOUT)
         if self.pay_after_approval:
             self.pay(now)  # the customer had asked to pay: go straight on

@@ -35,6 +35,7 @@ class FakeBackend:
         self.cancelled = 0
         self.printed: list[str] = []
         self.tickets = 0
+        self.attendant_checks: list[tuple[str, int]] = []
 
     def device_state(self, name):
         return self.states.get(name)
@@ -73,6 +74,17 @@ class FakeBackend:
 
     def verify_attendant(self, secret):
         return self.attendants.verify(secret)
+
+    def check_attendant(self, secret, request):
+        """Answered when the test says so (`answer_checks`), as the real backend's thread would."""
+        self.attendant_checks.append((secret, request))
+
+    def answer_checks(self, session, now):
+        """The pending attendant checks come back to the session as events."""
+        while self.attendant_checks:
+            secret, request = self.attendant_checks.pop(0)
+            session.handle(Event("session", "attendant_checked",
+                                 {"request": request, "attendant": self.verify_attendant(secret)}), now)
 
     def event_names(self):
         return [name for name, _ in self.events]

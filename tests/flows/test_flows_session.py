@@ -83,12 +83,14 @@ def test_age_restricted_item_waits_for_attendant_pin_without_losing_the_cart(bac
     assert session.state == s.AGE_CHECK
     assert "age_check_requested" in backend.event_names()
     session.attendant("0000", 3.0)
+    backend.answer_checks(session, 3.0)
     assert session.message.msgid == texts.WRONG_ATTENDANT and session.state == s.AGE_CHECK
     session.back_to_cart()
     session.pay(4.0)  # cannot pay while an item waits: back to the age check
     assert session.state == s.AGE_CHECK and backend.payments == []
     session.back_to_cart()  # "keep shopping while I wait": no longer on the way to pay
     session.attendant(DEMO_PIN, 5.0)
+    backend.answer_checks(session, 5.0)
     assert session.state == s.CHECKOUT and session.cart.can_pay
     assert session.cart.lines[1].approved_by == "demo-attendant"
     assert len(session.cart.active_lines) == 2
@@ -97,6 +99,7 @@ def test_age_restricted_item_waits_for_attendant_pin_without_losing_the_cart(bac
 def test_age_check_by_badge_scan_and_removing_instead(backend):
     session = checkout(backend, BEER)
     session.handle(scan(DEMO_BADGE, category="text", symbology="Code128"), 2.0)
+    backend.answer_checks(session, 2.0)
     assert session.state == s.CHECKOUT and not session.cart.awaiting_approval
     session.handle(scan(BEER), 3.0)  # same item again: the approved line grows, no new check
     assert session.state == s.CHECKOUT

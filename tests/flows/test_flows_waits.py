@@ -80,6 +80,7 @@ def test_age_check_without_an_attendant_calls_again_and_says_what_the_customer_c
     assert session.state == s.AGE_CHECK and session.notice == texts.OVERDUE["age_check"]
     assert help_reasons(backend) == ["age_check_timeout"]
     session.attendant(DEMO_PIN, 130.0)
+    backend.answer_checks(session, 130.0)
     assert session.state == s.CHECKOUT and session.notice == ""
 
 

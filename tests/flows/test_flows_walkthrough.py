@@ -100,8 +100,10 @@ def test_a_product_scan_in_the_age_check_says_why_and_a_badge_still_approves(bac
     assert session.state == s.AGE_CHECK and session.message.msgid == texts.AGE_CHECK_FIRST
     assert len(session.cart.lines) == 1 and "attendant_refused" not in backend.event_names()
     session.handle(scan("NOT-A-BADGE", category="text", symbology="Code128"), 3.0)
+    backend.answer_checks(session, 3.0)
     assert session.message.msgid == texts.WRONG_ATTENDANT
     session.handle(scan(DEMO_BADGE, category="text", symbology="Code128"), 4.0)
+    backend.answer_checks(session, 4.0)
     assert session.state == s.CHECKOUT and not session.cart.awaiting_approval
 
 
@@ -140,6 +142,7 @@ def test_age_check_after_pay_goes_straight_on_to_payment_once_approved(backend):
     session.pay(2.0)
     assert session.state == s.AGE_CHECK and backend.payments == []
     session.attendant(DEMO_PIN, 3.0)
+    backend.answer_checks(session, 3.0)
     assert session.state == s.PAYMENT and backend.payments[0][1] == 119 + session.cart.lines[1].unit_price
 
 

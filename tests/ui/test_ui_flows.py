@@ -77,13 +77,15 @@ def test_age_restricted_item_approved_with_attendant_pin(driver, backend, quick_
     assert driver.app.sm.current == "age_check"
     for digit in "9999":
         driver.tap(f"key_pin_{digit}")
-    driver.tap("pin_ok")
-    assert "not valid" in driver.app.message_text
+    driver.tap("pin_ok")  # checked off the UI thread: the answer comes back as an event
+    driver.wait_until(lambda: "not valid" in driver.app.message_text, 10, "the wrong PIN to be refused")
+    assert not driver.app.attendant_checking
     driver.tap("message_ok")
     for digit in DEMO_PIN:
         driver.tap(f"key_pin_{digit}")
     driver.tap("pin_ok")
-    assert driver.app.sm.current == "checkout" and len(lines(driver)) == 2
+    driver.wait_until(lambda: driver.app.sm.current == "checkout", 10, "the PIN to be approved")
+    assert len(lines(driver)) == 2
     driver.tap("pay")
     wait_state(driver, s.RECEIPT)
     body = backend.journal.transaction(driver.app.session.sale_uuid).body
