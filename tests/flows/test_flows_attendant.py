@@ -6,7 +6,7 @@ import threading
 import time
 
 from kiosk.events import EventQueue
-from kiosk.flows import session as s
+from kiosk.flows import states as s
 from kiosk.flows import texts
 from launcher.demo import DEMO_BADGE, DEMO_PIN
 
@@ -44,15 +44,15 @@ def test_a_slow_pin_check_does_not_block_and_comes_back_as_an_event(tmp_path):
         session = checkout(backend, MILK, BEER)
         assert session.state == s.AGE_CHECK
         started = time.monotonic()
-        session.attendant(DEMO_PIN, 2.0)
+        session.checkout.attendant(DEMO_PIN, 2.0)
         assert time.monotonic() - started < SLOW / 4  # the UI thread goes on at once
-        assert session.attendant_check is not None and session.state == s.AGE_CHECK
-        session.attendant("0000", 2.1)  # a second PIN while checking: ignored, the screen says it is checking
+        assert session.checkout.attendant_check is not None and session.state == s.AGE_CHECK
+        session.checkout.attendant("0000", 2.1)  # a second PIN while checking: ignored, the screen says it is checking
         session.handle(scan(MILK), 2.2)  # an item is no attempt at a badge
         assert session.message.msgid == texts.AGE_CHECK_FIRST and len(backend.threads) == 1
         backend.next_answer(session, 3.0)
-        assert session.state == s.CHECKOUT and session.attendant_check is None
-        assert not session.cart.awaiting_approval and "age_approved" in backend.event_names()
+        assert session.state == s.CHECKOUT and session.checkout.attendant_check is None
+        assert not session.checkout.cart.awaiting_approval and "age_approved" in backend.event_names()
         assert "attendant_refused" not in backend.event_names()
     finally:
         backend.close()
@@ -63,14 +63,14 @@ def test_a_badge_scan_is_checked_off_the_ui_thread_and_an_answer_for_an_ended_se
     try:
         session = checkout(backend, BEER)
         session.handle(scan("NOT-A-BADGE", category="text", symbology="Code128"), 2.0)
-        assert session.attendant_check is not None
+        assert session.checkout.attendant_check is not None
         backend.next_answer(session, 2.5)
         assert session.message.msgid == texts.WRONG_ATTENDANT and session.state == s.AGE_CHECK
         session.handle(scan(DEMO_BADGE, category="text", symbology="Code128"), 3.0)
         session.cancel(3.1)  # the customer leaves before the answer
-        assert session.attendant_check is None
+        assert session.checkout.attendant_check is None
         session.handle(scan(BEER), 3.2)  # the next customer's restricted item
         backend.next_answer(session, 4.0)  # the old badge's answer approves nothing of theirs
-        assert session.state == s.AGE_CHECK and session.cart.awaiting_approval
+        assert session.state == s.AGE_CHECK and session.checkout.cart.awaiting_approval
     finally:
         backend.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.flows import session as s
+from kiosk.flows import states as s
 from launcher.demo import DEMO_BOOKING, DEMO_PIN
 
 from .helpers import (BEER, BREAD, BUTTER, CHOCOLATE, COFFEE, MILK, UNKNOWN, journal_events, lines, scan,
@@ -34,7 +34,7 @@ def test_five_item_checkout_paid_and_printed(driver, backend, quick_terminal):
     printer.wait_for_receipts(printed_before + 1)
     text = printer.text()
     assert "Milk 1 L" in text and "Dark chocolate" in text and "14,75" in text
-    sale = backend.journal.transaction(driver.app.session.sale_uuid)
+    sale = backend.journal.transaction(driver.app.session.checkout.sale_uuid)
     assert sale.body.total == 1475 and len(sale.body.lines) == 5
     driver.tap("rate_5")
     assert journal_events(backend, "rating")[0]["stars"] == 5
@@ -49,7 +49,7 @@ def test_declined_then_approved(driver, backend, quick_terminal):
     quick_terminal.config.result_code = 0x00
     driver.tap("retry_payment")
     wait_state(driver, s.RECEIPT)
-    sale = backend.journal.transaction(driver.app.session.sale_uuid)
+    sale = backend.journal.transaction(driver.app.session.checkout.sale_uuid)
     assert sale.body.total == 119
     statuses = [p["status"] for p in backend.journal.payments(5)]
     assert statuses[:2] == ["approved", "declined"]
@@ -66,7 +66,7 @@ def test_voided_line_is_kept_crossed_out_and_not_charged(driver, backend, quick_
     assert lines(driver)[0] == ("Milk 1 L", "1", False)
     driver.tap("pay")
     wait_state(driver, s.RECEIPT)
-    body = backend.journal.transaction(driver.app.session.sale_uuid).body
+    body = backend.journal.transaction(driver.app.session.checkout.sale_uuid).body
     assert body.total == 119 and [line.voided for line in body.lines] == [False, True]
     assert journal_events(backend, "line_voided")
 
@@ -88,7 +88,7 @@ def test_age_restricted_item_approved_with_attendant_pin(driver, backend, quick_
     assert len(lines(driver)) == 2
     driver.tap("pay")
     wait_state(driver, s.RECEIPT)
-    body = backend.journal.transaction(driver.app.session.sale_uuid).body
+    body = backend.journal.transaction(driver.app.session.checkout.sale_uuid).body
     assert body.lines[1].age_approved_by == "demo-attendant"
 
 

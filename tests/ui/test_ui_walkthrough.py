@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.events import DATA
-from kiosk.flows import session as s
+from kiosk.flows import states as s
 from launcher.demo import DEMO_PIN, refresh_demo_bookings
 
 from .helpers import BEER, MILK, journal_events, lines, scan, wait_state
@@ -36,7 +36,7 @@ def test_terminal_not_answering_tells_the_customer_and_a_late_approval_still_mov
         wait_state(driver, s.RECEIPT)  # the terminal answers after all
     finally:
         session.waits["payment"] = backend.waits["payment"]
-    assert backend.journal.transaction(session.sale_uuid).body.total == 119
+    assert backend.journal.transaction(session.checkout.sale_uuid).body.total == 119
 
 
 def test_help_box_fits_the_screen_and_the_header_shows_help_is_coming_until_the_session_ends(driver, backend,
