@@ -19,7 +19,7 @@ from pathlib import Path
 from kiosk.bookings import Booking, Bookings, CheckinCheck
 from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
-from kiosk.events import EventQueue
+from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Source
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator
 from kiosk.flows.texts import RECEIPT_LABELS
@@ -155,13 +155,13 @@ class KioskBackend:
     def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None:
         terminal = self.devices.get("payment")
         if terminal is None:
-            self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message="no payment terminal")
+            self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, "no payment terminal"))
             return
         future = terminal.pay(sale_uuid, amount, draft.model_dump(mode="json"))
 
         def done(f):
             if f.exception() is not None:  # nothing was charged; the customer may try again
-                self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message=str(f.exception()))
+                self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, str(f.exception())))
         future.add_done_callback(done)
 
     def cancel_payment(self) -> None:
@@ -219,7 +219,7 @@ class KioskBackend:
             except Exception:  # noqa: BLE001 - a failed check refuses; the session must hear back
                 log.exception("attendant check failed")
                 who = None
-            self.events.post("session", "attendant_checked", request=request, attendant=who)
+            self.events.post(Source.SESSION, Kind.ATTENDANT_CHECKED, AttendantChecked(request, who))
         threading.Thread(target=run, name="attendant-check", daemon=True).start()
 
     def verify_attendant(self, secret: str) -> str | None:

@@ -6,9 +6,8 @@ One `CheckinFlow` per customer (the session makes a new one when it resets).
 """
 from __future__ import annotations
 
-from typing import Any
-
 from kiosk.bookings import Booking, code_from_qr, normalize_code
+from kiosk.events import Scanned
 from kiosk.flows import texts
 from kiosk.flows.shell import Flow, Shell
 from kiosk.flows.states import CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE
@@ -28,10 +27,10 @@ class CheckinFlow(Flow):
         self.shell.last_touch = now
         self._go(CHECKIN)
 
-    def scanned(self, data: dict[str, Any], code: str, now: float) -> None:
+    def scanned(self, scan: Scanned, now: float) -> None:
         """A booking's QR code or a code from the scanner while checking in."""
         if self.state in (CHECKIN, CHECKIN_BOOKING):
-            booking = data.get("booking") or code_from_qr(code) or code
+            booking = scan.booking or code_from_qr(scan.code) or scan.code
             self.checkin_code = (normalize_code(booking) or booking).upper()[:20]  # the scan replaces what was typed
             self.enter_booking(booking, now)
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from kiosk.cart import Cart, CartError, CartLine
 from kiosk.catalog import Item
+from kiosk.events import (AttendantChecked, Payload, PaymentFailed, PaymentInDoubt, PaymentResolved, PaymentResult,
+                          PaymentStatus, Scanned)
 from kiosk.flows import texts
 from kiosk.flows.shell import Flow, Shell
 from kiosk.flows.states import (AGE_CHECK, CHECKOUT, LOOKUP, PAYMENT, PAYMENT_FAILED, PAYMENT_IN_DOUBT, RECEIPT,
@@ -71,15 +73,15 @@ class CheckoutFlow(Flow):
             return texts.HELP_CART
         return None
 
-    def scanned(self, data: dict[str, Any], code: str, now: float) -> None:
+    def scanned(self, scan: Scanned, now: float) -> None:
         """A scan while shopping, paying or choosing the receipt."""
-        if self.state == PAYMENT_FAILED and data.get("category") in ("product", "gs1"):
+        if self.state == PAYMENT_FAILED and scan.category in ("product", "gs1"):
             self.back_to_cart()  # one more item before trying again
         if self.state in (CHECKOUT, LOOKUP):
-            self._scan_item(data)
+            self._scan_item(scan)
         elif self.state == AGE_CHECK:
-            if data.get("category") in BADGE_CATEGORIES:
-                self.attendant(code, now)
+            if scan.category in BADGE_CATEGORIES:
+                self.attendant(scan.code, now)
             else:  # an item (or a booking) is no attempt at the attendant's badge
                 self._say(texts.AGE_CHECK_FIRST, kind="info")
         elif self.state in (PAYMENT, PAYMENT_IN_DOUBT):
@@ -93,19 +95,19 @@ class CheckoutFlow(Flow):
             self._go(RECEIPT_QR)
             self.shell.notice = texts.OVERDUE["receipt"] if overdue else texts.PRINTER_FAILED
 
-    def _scan_item(self, data: dict[str, Any]) -> None:
+    def _scan_item(self, scan: Scanned) -> None:
         assert self.cart is not None
-        code = str(data.get("gtin") or data.get("code") or "")
-        if data.get("valid") is False:
+        code = scan.gtin or scan.code
+        if not scan.valid:
             self._say(texts.INVALID_CODE)
             return
-        if data.get("category") not in (None, "product", "gs1") or not code:
+        if scan.category not in ("", "product", "gs1") or not code:
             self._say(texts.NOT_AN_ITEM, help=True)
             return
         try:
-            line = self.cart.add_scan(code, upce=data.get("symbology") == "UPC-E")
+            line = self.cart.add_scan(code, upce=scan.symbology == "UPC-E")
         except CartError as exc:
-            self._cart_error(exc, code=str(data.get("code", code)))
+            self._cart_error(exc, code=scan.code or code)
             return
         self._added(line)
 
@@ -222,12 +224,12 @@ class CheckoutFlow(Flow):
         self.backend.check_attendant(secret, self.attendant_check)
         self._changed()
 
-    def _attendant_checked(self, data: dict[str, Any], now: float) -> None:
-        if self.attendant_check is None or data.get("request") != self.attendant_check:
+    def attendant_checked(self, answer: AttendantChecked, now: float) -> None:
+        if self.attendant_check is None or answer.request != self.attendant_check:
             return  # an answer for a session that has ended
         self.attendant_check = None
         assert self.cart is not None
-        who = data.get("attendant")
+        who = answer.attendant
         if who is None:
             self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid})
             self._say(texts.WRONG_ATTENDANT)
@@ -300,17 +302,20 @@ class CheckoutFlow(Flow):
                 self.cart.sale_uuid = str(uuid.uuid4())
             self._go(CHECKOUT)
 
-    def _payment_event(self, data: dict[str, Any], now: float) -> None:
-        kind = data.get("event")
-        if kind == "status" and self.state == PAYMENT and not self.cancel_requested:
-            self.payment_text = texts.terminal_status_text(int(data.get("code", -1)))
+    def payment_event(self, event: Payload, now: float) -> None:
+        """What the terminal says (devices/payment.py), or that it could not be asked (PaymentFailed)."""
+        if isinstance(event, PaymentFailed):
+            event = PaymentResult(self.paying_sale or "", "cancelled", "payment.unavailable")
+        if isinstance(event, PaymentStatus) and self.state == PAYMENT and not self.cancel_requested:
+            self.payment_text = texts.terminal_status_text(event.code)
             self._changed()
-        elif kind == "result" and data.get("sale_uuid") == self.paying_sale and self.paying_sale is not None:
-            self._payment_result(str(data.get("status")), str(data.get("message_id", "")), now)
-        elif kind == "in_doubt" and self.state == PAYMENT:
+        elif isinstance(event, PaymentResult) and event.sale_uuid == self.paying_sale \
+                and self.paying_sale is not None:
+            self._payment_result(event.status, event.message_id, now)
+        elif isinstance(event, PaymentInDoubt) and self.state == PAYMENT:
             self.payment_message = texts.PAYMENT_MESSAGES["payment.checking"]
             self._go(PAYMENT_IN_DOUBT)
-        elif kind == "resolved" and self.state == PAYMENT_IN_DOUBT and self.paying_sale is not None:
+        elif isinstance(event, PaymentResolved) and self.state == PAYMENT_IN_DOUBT and self.paying_sale is not None:
             if self.backend.sale_completed(self.paying_sale):
                 self._payment_result("approved", "payment.approved", now)
             else:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.events import DATA, STATUS, Event
+from kiosk.events import (AttendantChecked, Event, Kind, PaymentFailed, PaymentInDoubt, PaymentResolved, PaymentResult,
+                          PaymentStatus, PrintJobDone, PrintJobFailed, Scanned)
 from kiosk.flows import texts
 from kiosk.flows.checkin import CheckinFlow
 from kiosk.flows.checkout import CheckoutFlow
@@ -70,41 +71,39 @@ class Session(Shell):
     # --- events from devices -------------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> None:
-        if event.source in ("scanner", "camera") and event.kind == DATA:
-            self.scanned(event.data, now)
-        elif event.source == "payment" and event.kind == DATA:
-            self.checkout._payment_event(event.data, now)
-        elif event.source == "session" and event.kind == "payment_failed":
-            self.checkout._payment_event({"event": "result", "sale_uuid": self.checkout.paying_sale,
-                                          "status": "cancelled", "message_id": "payment.unavailable"}, now)
-        elif event.source == "session" and event.kind == "attendant_checked":
-            self.checkout._attendant_checked(event.data, now)
-        elif event.source == "printer" and event.kind == DATA and event.data.get("job_id") == self.print_job \
-                and self.print_job is not None:
-            if event.data.get("job") == "failed":
+        """A device's (or the backend's) event, by its typed payload; untyped ones only refresh the screen."""
+        p = event.payload
+        if isinstance(p, Scanned):
+            self.scanned(p, now)
+        elif isinstance(p, (PaymentStatus, PaymentResult, PaymentInDoubt, PaymentResolved, PaymentFailed)):
+            self.checkout.payment_event(p, now)
+        elif isinstance(p, AttendantChecked):
+            self.checkout.attendant_checked(p, now)
+        elif isinstance(p, (PrintJobDone, PrintJobFailed)) and self.print_job is not None \
+                and p.job_id == self.print_job:
+            if isinstance(p, PrintJobFailed):
                 self._print_failed(overdue=False)
-            elif event.data.get("job") == "printed":
+            else:
                 self.print_job = None
-        elif event.kind == STATUS:
+        elif event.kind == Kind.STATUS:
             self._changed()  # availability may have changed; tick() moves attract <-> out of service
 
-    def scanned(self, data: dict[str, Any], now: float) -> None:
+    def scanned(self, scan: Scanned, now: float) -> None:
         """A code from the scanner or the camera, routed by what the customer is doing."""
         self.touch(now)
-        code = str(data.get("code", ""))
         if self.state in (THANKS, RECEIPT_QR, CHECKIN_DONE):
             self._reset(now)  # done: this is the next customer's first item (or booking)
         if self.state == ATTRACT:
-            if data.get("category") == "booking" and self.checkin_offered:
+            if scan.category == "booking" and self.checkin_offered:
                 self.start_checkin(now)
             elif self.checkout_available:
                 self.start_checkout(now)
             else:
                 return
         if self.state in CHECKIN_STATES:
-            self.checkin.scanned(data, code, now)
+            self.checkin.scanned(scan, now)
         else:
-            self.checkout.scanned(data, code, now)
+            self.checkout.scanned(scan, now)
 
     # --- starting -----------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kiosk.events import EventQueue
+from kiosk.events import AttendantChecked, EventQueue, Kind, Source
 from kiosk.flows import states as s
 from kiosk.flows import texts
 from launcher.demo import DEMO_BADGE, DEMO_PIN
@@ -27,7 +27,8 @@ class SlowBackend(FakeBackend):
     def check_attendant(self, secret, request):
         def run():
             time.sleep(SLOW)
-            self.queue.post("session", "attendant_checked", request=request, attendant=self.verify_attendant(secret))
+            self.queue.post(Source.SESSION, Kind.ATTENDANT_CHECKED,
+                            AttendantChecked(request, self.verify_attendant(secret)))
         thread = threading.Thread(target=run, daemon=True)
         self.threads.append(thread)
         thread.start()

@@ -323,12 +323,12 @@ def test_help_is_journaled_from_every_state(backend):
 
 
 def test_failed_receipt_print_switches_to_the_qr_code(backend):
-    from kiosk.events import DATA, Event
+    from kiosk.events import DATA, Event, PrintJobFailed
     session = checkout(backend, MILK)
     approved(backend, session)
     session.checkout.receipt("print", 4.0)
     assert session.state == s.THANKS
-    session.handle(Event("printer", DATA, {"job": "failed", "job_id": session.print_job}), 5.0)
+    session.handle(Event("printer", DATA, payload=PrintJobFailed(session.print_job)), 5.0)
     assert session.state == s.RECEIPT_QR and session.notice == texts.PRINTER_FAILED
 
 

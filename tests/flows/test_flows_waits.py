@@ -2,7 +2,7 @@
 next and help is called; a timeout never decides a payment."""
 from __future__ import annotations
 
-from kiosk.events import DATA, Event
+from kiosk.events import DATA, Event, PrintJobDone
 from kiosk.flows import states as s
 from kiosk.flows import texts
 from kiosk.flows.shell import THANKS_SECONDS
@@ -102,7 +102,7 @@ def test_printed_receipt_ends_the_wait(backend):
     approved(backend, session)
     session.checkout.receipt("print", 4.0)
     session.tick(4.0)
-    session.handle(Event("printer", DATA, {"job": "printed", "job_id": session.print_job}), 5.0)
+    session.handle(Event("printer", DATA, payload=PrintJobDone(session.print_job)), 5.0)
     session.tick(4.0 + THANKS_SECONDS)
     assert session.state == s.ATTRACT and help_reasons(backend) == []
 

@@ -7,6 +7,7 @@ from kivy.metrics import dp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
+from kiosk.events import Scanned
 from kiosk.flows import states as s
 from kiosk.flows import texts
 from launcher.demo import DEMO_BOOKING, refresh_demo_bookings
@@ -53,8 +54,8 @@ VARIANTS = {
 STAGES += list(VARIANTS)
 
 
-def _code(code: str) -> dict:
-    return {"code": code, "gtin": code.zfill(14), "category": "product", "symbology": "EAN-13", "valid": True}
+def _code(code: str) -> Scanned:
+    return Scanned(code=code, gtin=code.zfill(14), category="product", symbology="EAN-13")
 
 
 def stage(driver, backend, name: str) -> None:

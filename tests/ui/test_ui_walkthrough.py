@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.events import DATA
+from kiosk.events import DATA, PrintJobFailed
 from kiosk.flows import states as s
 from launcher.demo import DEMO_PIN, refresh_demo_bookings
 
@@ -116,7 +116,7 @@ def test_printer_failure_is_said_beside_the_qr_code_not_over_it(driver, backend,
     stage(driver, backend, "thanks")
     session = driver.app.session
     session.print_job, session.print_kind = 999, "receipt"
-    backend.events.post("printer", DATA, job="failed", job_id=999)
+    backend.events.post("printer", DATA, PrintJobFailed(999))
     wait_state(driver, s.RECEIPT_QR)
     assert driver.app.message_text == "" and not driver.has("message_ok")
     notice, qr = driver.find("receipt_notice"), driver.find("receipt_qr")
