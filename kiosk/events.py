@@ -3,6 +3,11 @@
 Devices, the journal writer and the sync client run on their own threads. They never call into
 the UI; they `post` events here. The UI drains the queue on its own thread, woken by a callback
 (the Kivy app installs a Clock trigger as the waker, which is safe to call from any thread).
+
+An event's `source` and `kind` are str-valued enums (`Source`, `Kind`), and what the session consumes
+comes as a typed `payload` (`Scanned`, `PaymentResult`, `PrintJobFailed`, `AttendantChecked`...),
+built by the device layer and the composition root. `Event.data` is the payload as a dict, kept for
+the maintenance screen, tools and untyped events (sync, errors).
 """
 from __future__ import annotations
 
