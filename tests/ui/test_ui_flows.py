@@ -211,3 +211,20 @@ def test_cart_list_shows_its_top_then_follows_the_newest_line(driver, backend):
         box_bottom = cart.to_window(cart.x, cart.y)[1]
         assert box_bottom - 1 <= bottom and row_top <= top + 1, f"line {n} is not fully in view"
     assert len(driver.app.cart_lines) > 8  # the list did overflow its box
+
+
+def test_the_age_check_says_it_is_checking_while_the_pin_is_checked_off_the_ui_thread(driver, backend):
+    asked = []
+    backend.check_attendant = lambda secret, request: asked.append((secret, request))  # held: still checking
+    try:
+        scan(driver, backend, BEER)
+        for digit in DEMO_PIN:
+            driver.tap(f"key_pin_{digit}")
+        driver.tap("pin_ok")
+        assert len(asked) == 1 and driver.app.attendant_checking and not driver.has("pin_ok")  # disabled
+        assert "Checking" in driver.find("age_attendant").text
+    finally:
+        del backend.check_attendant
+    type(backend).check_attendant(backend, *asked[0])  # the real check answers now
+    driver.wait_until(lambda: driver.app.sm.current == "checkout", 10, "the PIN to be approved")
+    assert not driver.app.attendant_checking
