@@ -198,7 +198,7 @@ def in_process(scans: int, checkouts: int, frame_gap_only: bool = False) -> dict
         flipped = [False]
 
         def on_flip(*_):
-            if target[0] is not None and session.cart is not None and session.cart.item_count >= target[0]:
+            if target[0] is not None and session.checkout.cart is not None and session.checkout.cart.item_count >= target[0]:
                 flipped[0] = True  # this frame is the first one showing the new line
         Window.bind(on_flip=on_flip)
 
@@ -233,7 +233,7 @@ def in_process(scans: int, checkouts: int, frame_gap_only: bool = False) -> dict
             if i % 10 == 0:
                 driver.tap("cancel_session") if session.state == s.CHECKOUT else None
                 driver.frames(2)
-            target[0] = (session.cart.item_count if session.cart else 0) + 1
+            target[0] = (session.checkout.cart.item_count if session.checkout.cart else 0) + 1
             flipped[0] = False
             start = time.perf_counter()
             scanner.scan(CODES[i % len(CODES)])

@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from typing import Any, Callable, Literal
 
-from kiosk.events import DATA, ERROR, STATUS, EventQueue
+from kiosk.events import DATA, ERROR, STATUS, DeviceStatus, EventQueue, Payload
 
 CLOSED, IDLE, BUSY, OFFLINE, ERROR_STATE = "closed", "idle", "busy", "offline", "error"
 STATES = (CLOSED, IDLE, BUSY, OFFLINE, ERROR_STATE)
@@ -130,7 +130,12 @@ class Device:
         """Called by close() from the caller's thread to unblock `_serve` (e.g. close a socket)."""
 
     def post_data(self, **data: Any) -> None:
+        """An untyped DATA event (tools and test devices); the session reads typed ones (`post_payload`)."""
         self.events.post(self.name, DATA, **data)
+
+    def post_payload(self, payload: Payload) -> None:
+        """A DATA event with a typed payload (kiosk.events), as the session consumes it."""
+        self.events.post(self.name, DATA, payload)
 
     def post_error(self, message: str, **data: Any) -> None:
         """An ERROR event; the device stays in its state (use `_set_state(ERROR_STATE, ...)` for that)."""
@@ -151,7 +156,7 @@ class Device:
             if state == previous and self._last_error == old_error:
                 return
             self._state = state
-        self.events.post(self.name, STATUS, state=state, previous=previous, error=self._last_error)
+        self.events.post(self.name, STATUS, DeviceStatus(state, previous, self._last_error))
 
     # -- the I/O thread -----------------------------------------------------------------------
 

@@ -215,7 +215,7 @@ class Camera(Device):
                 self.post_error(f"bad read: {exc}")
                 continue
             self.statistics["reads"] += 1
-            self.post_data(**code.as_event())
+            self.post_payload(code.as_scanned())
             posted += 1
         return posted
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import biip
 
+from kiosk.events import Scanned
 from kiosk.gtin import check_digit as gs1_check_digit, upce_body
 
 GS = "\x1d"  # GS1 field separator (FNC1 inside a GS1 message)
@@ -48,6 +49,10 @@ class Code:
     gtin: str = ""  # GTIN-14 for products and GS1 strings with AI 01
     ais: dict[str, str] = field(default_factory=dict)  # GS1 application identifier -> value
     booking: str = ""
+
+    def as_scanned(self) -> Scanned:
+        """The payload of a DATA event."""
+        return Scanned(**self.as_event())
 
     def as_event(self) -> dict:
         """The fields of a DATA event."""

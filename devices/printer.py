@@ -27,7 +27,7 @@ from escpos import printer as escpos_printer
 from devices.base import BUSY, ERROR_STATE, IDLE, OFFLINE, CLOSED, Device, DeviceError, release_quietly
 from devices.receipt import Receipt, ReceiptBuilder
 from kiosk.config import PrinterSettings
-from kiosk.events import STATUS, EventQueue
+from kiosk.events import STATUS, DeviceStatus, EventQueue, PrintJobDone, PrintJobFailed
 
 DLE_EOT = b"\x10\x04"
 CHUNK = 1024  # bytes per write, so a lost connection is noticed mid-job
@@ -195,12 +195,12 @@ class ReceiptPrinter(Device):
             return
         job.state = "printed"
         self.statistics["jobs_printed"] += 1
-        self.post_data(job="printed", job_id=job.id, label=job.label)
+        self.post_payload(PrintJobDone(job.id, job.label))
 
     def _fail(self, job: Job, reason: str) -> None:
         job.state, job.error = "failed", reason
         self.statistics["jobs_failed"] += 1
-        self.post_data(job="failed", job_id=job.id, label=job.label, error=reason)
+        self.post_payload(PrintJobFailed(job.id, job.label, reason))
         self.post_error(f"{job.label or f'job {job.id}'} not printed: {reason}; it can be reprinted",
                         job_id=job.id)
 
@@ -213,8 +213,7 @@ class ReceiptPrinter(Device):
                 self.statistics["paper_near_end_events"] += 1
             elif status.paper == "out":
                 self.statistics["paper_out_events"] += 1
-            self.events.post(self.name, STATUS, state=self.state, previous=self.state, error=self.last_error,
-                             paper=status.paper)
+            self.events.post(self.name, STATUS, DeviceStatus(self.state, self.state, self.last_error, status.paper))
         if status.problem:
             self._set_state(ERROR_STATE, status.problem)
         else:

@@ -86,6 +86,20 @@ class SaleBody(Wire):
     receipt_token: str  # unguessable; the receipt QR opens /r/<token> on the central server
 
 
+class SaleDraft(Wire):
+    """A sale before it is paid: the cart's lines and VAT as the payment intent journals them. Built and
+    validated before the terminal is asked to charge, so an approved payment always makes a `SaleBody`."""
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    total: MinorUnits
+    lines: list[SaleLine]
+    vat: list[VatSummary]
+    receipt_token: str
+
+    def sale_body(self, payment: Payment) -> SaleBody:
+        return SaleBody(currency=self.currency, total=self.total, lines=self.lines, vat=self.vat,
+                        payments=[payment], receipt_token=self.receipt_token)
+
+
 class CheckinBody(Wire):
     kind: Literal["checkin"] = "checkin"
     booking_code: str

@@ -19,12 +19,13 @@ from pathlib import Path
 from kiosk.bookings import Booking, Bookings, CheckinCheck
 from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
-from kiosk.events import EventQueue
+from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Source
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
+from kiosk.wire import SaleDraft
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -168,16 +169,16 @@ class KioskBackend:
         device = self.devices.get(name)
         return device.state if device is not None else None
 
-    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None:
+    def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None:
         terminal = self.devices.get("payment")
         if terminal is None:
-            self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message="no payment terminal")
+            self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, "no payment terminal"))
             return
-        future = terminal.pay(sale_uuid, amount, draft)
+        future = terminal.pay(sale_uuid, amount, draft.model_dump(mode="json"))
 
         def done(f):
             if f.exception() is not None:  # nothing was charged; the customer may try again
-                self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message=str(f.exception()))
+                self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, str(f.exception())))
         future.add_done_callback(done)
 
     def cancel_payment(self) -> None:
@@ -230,6 +231,18 @@ class KioskBackend:
             "journaling event %s failed: %s", event, f.exception()))
         if self.sync is not None:
             self.sync.wake()
+
+    def check_attendant(self, secret: str, request: int) -> None:
+        """`verify_attendant` on a thread of its own (scrypt takes a while per stored PIN): the answer is
+        posted as ("session", "attendant_checked") with the session's `request` number."""
+        def run() -> None:
+            try:
+                who = self.verify_attendant(secret)
+            except Exception:  # noqa: BLE001 - a failed check refuses; the session must hear back
+                log.exception("attendant check failed")
+                who = None
+            self.events.post(Source.SESSION, Kind.ATTENDANT_CHECKED, AttendantChecked(request, who))
+        threading.Thread(target=run, name="attendant-check", daemon=True).start()
 
     def verify_attendant(self, secret: str) -> str | None:
         """An attendant (or technician) of the maintenance store, or of the kiosk's attendants.json."""

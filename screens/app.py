@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import inspect
 import logging
 import os
 import time
@@ -29,6 +28,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.config import Settings
 from kiosk.events import Event, EventQueue
 from kiosk.flows import states as flow
+from kiosk.flows.actions import Action, perform
 from kiosk.i18n import Translator, language_name
 from kiosk.pictures import Pictures, cache_dir
 from screens import theme
@@ -83,6 +83,7 @@ class KioskApp(Lockdown, App):
     items_text = StringProperty("")
     can_pay = BooleanProperty(False)
     age_waiting = BooleanProperty(False)
+    attendant_checking = BooleanProperty(False)  # a PIN or badge is being checked (off the UI thread)
     payment_text = StringProperty("")
     payment_message = StringProperty("")
     search_text = StringProperty("")
@@ -223,17 +224,11 @@ class KioskApp(Lockdown, App):
             self.session.tick(self.now())
             self.refresh()
 
-    def act(self, method: str, *args) -> None:
-        """A tap: the session does it (passing `now` where it wants it), then the screen follows."""
+    def act(self, action: Action, *args) -> None:
+        """A tap: the session does `action` (kiosk.flows.actions.DO says how), then the screen follows."""
         if self.session is None:
             return
-        now = self.now()
-        self.session.touch(now)
-        fn = getattr(self.session, method)
-        if "now" in inspect.signature(fn).parameters:
-            fn(*args, now=now)
-        else:
-            fn(*args)
+        perform(self.session, action, self.now(), *args)
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -253,6 +248,7 @@ class KioskApp(Lockdown, App):
         self.help_visible = s.help_box
         self.help_open = s.help_called
         self.choose_hint = s.choose_hint
+        self.attendant_checking = s.checkout.attendant_check is not None
         self.can_print = s.printer_ready
         self._refresh_texts()
         self.state = s.state
@@ -269,7 +265,7 @@ class KioskApp(Lockdown, App):
         self.message_help = bool(m and m.help)
         self.notice_text = tr(s.notice) if s.notice else ""
         self.help_text = tr(s.help_text)
-        cart = s.cart
+        cart = s.checkout.cart
         if cart is not None:
             money = self.money
             self._update_rows(self.cart_lines, [{
@@ -288,20 +284,20 @@ class KioskApp(Lockdown, App):
             self.cart_lines, self.total_text, self.items_text = [], self.money(0), ""
             self.can_pay = self.age_waiting = False
             self.age_items_text = ""
-        self.payment_text = tr(s.payment_text) if s.payment_text else ""
-        self.payment_message = tr(s.payment_message) if s.payment_message else ""
-        self.search_text = s.search_text
-        self.search_results = [self._item_row(item) for item in s.search_results]
+        self.payment_text = tr(s.checkout.payment_text) if s.checkout.payment_text else ""
+        self.payment_message = tr(s.checkout.payment_message) if s.checkout.payment_message else ""
+        self.search_text = s.checkout.search_text
+        self.search_results = [self._item_row(item) for item in s.checkout.search_results]
         if s.state == flow.LOOKUP and not self.plu_items or self.plu_items and self.plu_items[0]["lang"] != lang:
-            self.plu_items = [self._item_row(item) for item in s.plu_items()]
-        self.checkin_code = s.checkin_code
-        b = s.booking
+            self.plu_items = [self._item_row(item) for item in s.checkout.plu_items()]
+        self.checkin_code = s.checkin.checkin_code
+        b = s.checkin.booking
         self.booking_text = "" if b is None else self.translator.ngettext(
             "{name}\n{time}\n{people} person", "{name}\n{time}\n{people} people", b.party_size, lang).format(
             name=b.name, time=self.translator.datetime(b.slot_start, lang),
             people=self.translator.number(b.party_size, lang))
-        self.ticket_no = str(s.ticket_no or "")
-        self.receipt_url = s.receipt_url() if s.state == flow.RECEIPT_QR else ""
+        self.ticket_no = str(s.checkin.ticket_no or "")
+        self.receipt_url = s.checkout.receipt_url() if s.state == flow.RECEIPT_QR else ""
         self.rating = s.rating or 0
         self.easy_answer = "" if s.easy is None else ("yes" if s.easy else "no")
 
@@ -354,39 +350,39 @@ class KioskApp(Lockdown, App):
 
     def toggle_large_text(self) -> None:
         if self.session is not None:
-            self.act("toggle_large_text")
+            self.act(Action.TOGGLE_LARGE_TEXT)
         else:
             self.set_large_text(not self.high_contrast)
 
     def touch_to_start(self) -> None:
-        self.act("touch_to_start")
+        self.act(Action.TOUCH_TO_START)
 
     def start_checkout(self) -> None:
-        self.act("start_checkout")
+        self.act(Action.START_CHECKOUT)
 
     def start_checkin(self) -> None:
-        self.act("start_checkin")
+        self.act(Action.START_CHECKIN)
 
     def call_help(self) -> None:
         if self.session is None:
             self.help_visible = True
         else:
-            self.act("call_help")
+            self.act(Action.CALL_HELP)
 
     def dismiss_help(self) -> None:
         if self.session is None:
             self.help_visible = False
         else:
-            self.act("dismiss_help")
+            self.act(Action.DISMISS_HELP)
 
     def keyboard_input(self, target: str, key: str) -> None:
         """On-screen keyboard: `key` is a character, "⌫" (delete) or "clear"."""
         current = {"search": self.search_text, "checkin": self.checkin_code, "pin": self.pin_text}[target]
         text = "" if key == "clear" else current[:-1] if key == "⌫" else current + key
         if target == "search":
-            self.act("search", text)
+            self.act(Action.SEARCH, text)
         elif target == "checkin":
-            self.act("type_code", text)
+            self.act(Action.TYPE_CODE, text)
         else:
             self.pin_text = text[:12]
             if self.session is not None:
@@ -394,4 +390,4 @@ class KioskApp(Lockdown, App):
 
     def submit_pin(self) -> None:
         pin, self.pin_text = self.pin_text, ""
-        self.act("attendant", pin)
+        self.act(Action.ATTENDANT, pin)

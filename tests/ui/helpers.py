@@ -12,9 +12,9 @@ def scan(driver, backend, code: str, symbology: str | None = None) -> None:
     session = driver.app.session
     handled = []
 
-    def scanned(data, now):
-        type(session).scanned(session, data, now)
-        handled.append(data.get("code"))
+    def scanned(scan, now):
+        type(session).scanned(session, scan, now)
+        handled.append(scan.code)
     session.scanned = scanned
     try:
         assert backend.devices.simulators["scanner"].scan(code, symbology)
