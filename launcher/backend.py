@@ -55,9 +55,7 @@ class KioskBackend:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
         from devices.manager import DeviceManager
         self.devices = DeviceManager(settings.devices, events)
-        payment = self.devices.get("payment")
-        if payment is not None and hasattr(payment, "attach"):
-            payment.attach(self.journal)
+        self.devices.attach_journal(self.journal)
         self.server_url = settings.server.url
         self.control_port: int | None = None
         self.server = None

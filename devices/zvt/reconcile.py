@@ -30,6 +30,7 @@ from devices.zvt.apdu import ZvtError
 from devices.zvt.driver import RECEIPT_FACTS, Ecr, Outcome
 from devices.zvt.results import ABORTED, ALREADY_REVERSED, BUSY, MESSAGES, NOT_REGISTERED, SUCCESS, customer_message
 from devices.zvt.transport import LinkError
+from kiosk.ports import PaymentJournal
 
 FinishSale = Callable[[str, Any, dict[str, Any], list[str]], None]  # (sale_uuid, intent_id, facts, receipt lines)
 
@@ -64,7 +65,7 @@ class PaymentFlow:
     trace(step) is called at every step (flow and protocol); the fault tests crash here.
     """
 
-    def __init__(self, journal, connect: Callable[[], Ecr], finish_sale: FinishSale, currency: str = "EUR",
+    def __init__(self, journal: PaymentJournal, connect: Callable[[], Ecr], finish_sale: FinishSale, currency: str = "EUR",
                  busy_wait: float = 30.0, trace: Callable[[str], Any] | None = None,
                  on_status: Callable[[int], Any] | None = None) -> None:
         self.journal, self._connect, self.finish_sale = journal, connect, finish_sale
