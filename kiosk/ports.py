@@ -7,7 +7,7 @@ outer layers depend on a named contract instead of probing objects with hasattr/
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -31,6 +31,9 @@ class PaymentJournal(Protocol):
     def last_event_time(self, event: str) -> str | None: ...
 
 
-# The newest camera frame (whatever the camera device produces, e.g. an RGB ndarray), or None when there
-# is no camera or no frame yet. Screens call only this; they never reach into the device manager.
-FrameSource = Callable[[], Any]
+class FrameSource(Protocol):
+    """A camera's live picture for the screens: calling it gives (frame number, newest frame or None); the
+    number tells whether the frame is new. The composition root hands one to the screens (the backend's
+    `frames(name)`); screens never reach into the device manager for it."""
+
+    def __call__(self) -> tuple[int, Any]: ...

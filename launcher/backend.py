@@ -24,6 +24,7 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.ports import FrameSource
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -144,6 +145,12 @@ class KioskBackend:
         self.sync.start()
 
     # --- the Session's Backend protocol ---------------------------------------------------------------
+
+    def frames(self, name: str = "camera") -> FrameSource | None:
+        """The live picture of camera `name` for the screens (the checkout preview, the maintenance camera
+        test), or None when there is no such camera: screens use only this, never the device itself."""
+        device = self.devices.get(name)
+        return device.latest_frame if device is not None and device.kind == "camera" else None
 
     def device_state(self, name: str) -> str | None:
         device = self.devices.get(name)
