@@ -171,9 +171,8 @@ class SyncClient:
                                  json=batch.model_dump(mode="json"))
         if response.status_code not in (200, 409):
             raise SyncError(_describe(response, "sending transactions"))
-        doing = "sending transactions"
         reply: BatchReply | ConflictReply = _parse(BatchReply if response.status_code == 200 else ConflictReply,
-                                                   response, doing)
+                                                   response, "sending transactions")
         through = min(reply.held_through, rows[-1].seq)
         if isinstance(reply, BatchReply) and reply.accepted + reply.duplicates + reply.dead_lettered == len(rows):
             # The server holds every record of this batch even if it misses older ones (say, after a
@@ -394,12 +393,36 @@ def _problems(exc: ValidationError, limit: int = 3) -> str:
 
 
 def _parse(model: type[M], response: httpx.Response, doing: str) -> M:
-    """The reply validated with its kiosk.wire model; SyncError naming what was wrong if it does not fit."""
+    """The reply validated with its kiosk.wire model; SyncError naming what was wrong if it does not fit.
+
+    Fields this kiosk does not know are dropped, not refused (the wire models forbid extras for requests):
+    a server newer than the kiosk may add a field to a reply without stopping the fleet's sync."""
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
-        raise SyncError(f"server sent an invalid {model.__name__} ({response.status_code}) when {doing}: "
-                        f"{_problems(exc)}; nothing was applied") from None
+        error = exc
+    errors = error.errors(include_url=False)
+    if all(e["type"] == "extra_forbidden" for e in errors):
+        data = json.loads(response.content)  # it parsed: the only complaint was fields unknown here
+        for e in errors:
+            _remove(data, e["loc"])
+        try:
+            reply = model.model_validate(data)
+        except ValidationError as exc:
+            error = exc
+        else:
+            log.debug("sync: ignored fields unknown to this kiosk in the %s reply: %s", model.__name__,
+                      ", ".join(".".join(map(str, e["loc"])) for e in errors))
+            return reply
+    raise SyncError(f"server sent an invalid {model.__name__} ({response.status_code}) when {doing}: "
+                    f"{_problems(error)}; nothing was applied")
+
+
+def _remove(data: Any, loc: tuple) -> None:
+    for step in loc[:-1]:
+        data = data[step]
+    if isinstance(data, dict):
+        data.pop(loc[-1], None)
 
 
 def _build(model: type[M], what: str, **fields) -> M:

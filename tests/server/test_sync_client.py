@@ -398,3 +398,29 @@ def test_malformed_replies_are_refused_named_and_nothing_is_lost(kiosk, tmp_path
     finally:
         stub.close()
         catalog.close()
+
+
+def test_reply_fields_unknown_to_the_kiosk_are_ignored_not_refused(kiosk):
+    """A server newer than the kiosk may add reply fields; the kiosk still validates the rest and syncs."""
+    server, kiosk_id, journal, client = kiosk
+    journal.record_event("one")
+    journal.record_event("two")
+    base = f"/v1/kiosks/{kiosk_id}"
+    stub = _Stub({
+        ("POST", f"{base}/transactions"): (200, json.dumps({
+            "held_through": 2, "accepted": 2, "duplicates": 0, "dead_lettered": 0, "new_counter": 5,
+            "flagged": [{"seq": 2, "uuid": "u", "reason": "second check-in", "severity": "low"}]}).encode()),
+        ("POST", f"{base}/heartbeat"): (200, b'{"server_time": "2026-12-01T20:00:00Z", "region": "eu"}'),
+    })
+    events = EventQueue()
+    sync = client(events=events, url=stub.url)
+    try:
+        assert sync.push_once() is False
+        assert journal.outbox_stats()[0] == 0 and sync.status().acknowledged_through == 2
+        assert any("flagged transaction 2: second check-in" in str(e.data.get("message")) for e in events.drain())
+        sync.heartbeat()
+        stub.answers[("POST", f"{base}/heartbeat")] = (200, b'{"region": "eu"}')  # unknown AND missing: refused
+        with pytest.raises(SyncError, match=r"invalid HeartbeatReply.*server_time: Field required"):
+            sync.heartbeat()
+    finally:
+        stub.close()
