@@ -28,16 +28,14 @@ from babel.messages.extract import extract, extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from kiosk.i18n import BABEL_LOCALES, DOMAIN, LOCALE_DIR  # where the runtime reads the catalogs
+
 ROOT = Path(__file__).resolve().parent.parent
-LOCALE_DIR = ROOT / "locale"
-DOMAIN = "kiosk"
 LANGUAGES = ("en", "de", "nl")
-BABEL_LOCALES = {"en": "en_IE", "de": "de_DE", "nl": "nl_NL"}
 SOURCE_PACKAGES = ("screens", "kiosk", "launcher", "devices")  # every package that may show text
 MESSAGE_TABLES = ("kiosk.flows.texts",)
 KEYWORDS = {"_": None, "gettext": None, "tr": None, "ngettext": (1, 2), "counted": (2, 3)}
 
-Message = "str | tuple[str, str]"  # a msgid, or (singular, plural)
 
 
 def extract_kv(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
