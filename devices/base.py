@@ -48,6 +48,9 @@ class Device:
     """Base class for all devices. Thread-safe: any thread may read state and call open/close."""
 
     kind = "device"  # "scanner", "camera", "printer", "payment": for the maintenance screen
+    # True for a device that works only with the kiosk journal (the payment terminal): the device manager
+    # then calls its `attach(journal)` (see kiosk.ports.PaymentJournal) after building it.
+    needs_journal = False
 
     def __init__(self, name: str, events: EventQueue) -> None:
         self.name = name

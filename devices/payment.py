@@ -37,6 +37,7 @@ from devices.zvt.transport import LinkError, SerialTransport, TcpTransport
 from kiosk.config import PaymentSettings
 from kiosk import events as ev  # the typed payloads (`events` is the queue parameter below)
 from kiosk.events import EventQueue
+from kiosk.ports import PaymentJournal
 
 log = logging.getLogger("devices.payment")
 IDLE_POLL = 1.0  # seconds between checks for in-doubt payments and the end-of-day schedule
@@ -44,11 +45,12 @@ IDLE_POLL = 1.0  # seconds between checks for in-doubt payments and the end-of-d
 
 class PaymentTerminal(Device):
     kind = "payment"
+    needs_journal = True  # the device manager attaches the kiosk journal (kiosk.ports.PaymentJournal)
 
     def __init__(self, name: str, events: EventQueue, settings: PaymentSettings) -> None:
         super().__init__(name, events)
         self.settings = settings
-        self.journal = None
+        self.journal: PaymentJournal | None = None
         self.finish_sale: FinishSale | None = None
         self.flow: PaymentFlow | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -63,7 +65,7 @@ class PaymentTerminal(Device):
 
     # -- what the kiosk uses (any thread) ---------------------------------------------------------
 
-    def attach(self, journal, finish_sale: FinishSale | None = None) -> None:
+    def attach(self, journal: PaymentJournal, finish_sale: FinishSale | None = None) -> None:
         """Give the device the kiosk journal. `finish_sale(sale_uuid, intent_id, facts, receipt_lines)`
         completes the sale; the default is `journal.complete_sale`."""
         self.journal = journal
@@ -108,7 +110,7 @@ class PaymentTerminal(Device):
             raise DeviceError(f"the terminal refused registration: {outcome.text}")
         if self.settings.end_of_day_at and self._last_end_of_day is None:
             # a kiosk restarted after today's end of day must not run it again (read here, off the UI thread)
-            last = getattr(self.journal, "last_event_time", lambda _event: None)("payment_end_of_day")
+            last = self.journal.last_event_time("payment_end_of_day")
             if last:
                 self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
         self._resolve_doubts()
@@ -207,9 +209,7 @@ class PaymentTerminal(Device):
             raise DeviceError(f"end of day failed: {outcome.text}")
         totals = dict(outcome.status.get("totals", {}), trace_no=outcome.status.get("trace_no"))
         self._last_end_of_day = dt.date.today()
-        record = getattr(self.journal, "record_event", None)
-        if record is not None:
-            record("payment_end_of_day", totals)
+        self.journal.record_event("payment_end_of_day", totals)
         log.info("end of day: %s", totals)
         self.post_payload(ev.EndOfDay(totals, list(outcome.receipt_lines)))
         return totals

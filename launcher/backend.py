@@ -24,8 +24,12 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+<<<<<<< HEAD
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from kiosk.wire import SaleDraft
+=======
+from kiosk.ports import FrameSource
+>>>>>>> h-wire
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -57,9 +61,7 @@ class KioskBackend:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
         from devices.manager import DeviceManager
         self.devices = DeviceManager(settings.devices, events)
-        payment = self.devices.get("payment")
-        if payment is not None and hasattr(payment, "attach"):
-            payment.attach(self.journal)
+        self.devices.attach_journal(self.journal)
         self.server_url = settings.server.url
         self.control_port: int | None = None
         self.server = None
@@ -164,6 +166,12 @@ class KioskBackend:
         self.sync.start()
 
     # --- the Session's Backend protocol ---------------------------------------------------------------
+
+    def frames(self, name: str = "camera") -> FrameSource | None:
+        """The live picture of camera `name` for the screens (the checkout preview, the maintenance camera
+        test), or None when there is no such camera: screens use only this, never the device itself."""
+        device = self.devices.get(name)
+        return device.latest_frame if device is not None and device.kind == "camera" else None
 
     def device_state(self, name: str) -> str | None:
         device = self.devices.get(name)

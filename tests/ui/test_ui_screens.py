@@ -11,7 +11,7 @@ from kiosk.events import Scanned
 from kiosk.flows import states as s
 from kiosk.flows import texts
 from launcher.demo import DEMO_BOOKING, refresh_demo_bookings
-from kiosk.i18n import source_messages
+from tools.i18n import source_messages
 from screens import theme
 from screens.driver import is_blank
 from screens.widgets import KButton
