@@ -24,12 +24,9 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
-<<<<<<< HEAD
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
-from kiosk.wire import SaleDraft
-=======
 from kiosk.ports import FrameSource
->>>>>>> h-wire
+from kiosk.wire import SaleDraft
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
