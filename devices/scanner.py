@@ -16,7 +16,7 @@ from __future__ import annotations
 import serial
 
 from devices.base import Device, DeviceError, release_quietly
-from devices.code_reader import SUFFIX_BYTES, CodeReader, LineAssembler
+from devices.code_reader import CodeReader, LineAssembler
 from kiosk.config import ScannerSettings
 from kiosk.events import EventQueue
 

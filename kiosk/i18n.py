@@ -15,8 +15,6 @@ them is translation tooling: tools/i18n.py (not part of the kiosk).
 """
 from __future__ import annotations
 
-import functools
-
 import gettext
 from datetime import date, datetime
 from decimal import Decimal

@@ -11,7 +11,6 @@ Rates are integer basis points (19 % = 1900): no floats anywhere.
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation

@@ -8,7 +8,6 @@ installed, a local central server is started in a child process for receipts and
 """
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys

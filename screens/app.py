@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Callable
