@@ -123,7 +123,7 @@ def frame_gaps(driver, app, scanner, step: list[str]) -> list[tuple[float, str]]
     app the loop runs back to back, so the longest iteration is the longest gap between two frames. A tap the
     driver dispatches (outside the loop) counts towards the frame after it."""
     from kivy.base import EventLoop
-    from kiosk.flows import session as s
+    from kiosk.flows import states as s
     from launcher.demo import DEMO_PIN
     session = app.session
     gaps: list[tuple[float, str]] = []
@@ -174,7 +174,7 @@ def in_process(scans: int, checkouts: int, frame_gap_only: bool = False) -> dict
     from devices.base import wait_until
     from kiosk import config
     from kiosk.events import EventQueue
-    from kiosk.flows import session as s
+    from kiosk.flows import states as s
     from screens.boot import prepare_kivy
     data = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(data), "KIOSK_UI_FULLSCREEN": "false",
