@@ -130,7 +130,7 @@ class SerialSettings(Section):
 class ScannerSettings(SerialSettings):
     enabled: bool = True
     driver: Literal["simulator", "serial", "hid"] = "simulator"
-    suffix: Literal["CR", "LF", "CRLF", "TAB"] = "CR"
+    suffix: Literal["CR", "LF", "CRLF", "TAB", "ETX"] = "CR"  # multi-line QR codes need ETX (or TAB)
     aim_ids: bool = True  # the scanner prefixes each code with its AIM symbology identifier (]E0, ]Q1...)
     hid_device: str = ""  # /dev/input/by-id/...-event-kbd for a keyboard-wedge scanner
 

@@ -349,7 +349,8 @@ class Session:
             self._say(texts.NOT_AN_ITEM, help=True)
             return
         try:
-            line = self.cart.add_scan(code, upce=data.get("symbology") == "UPC-E")
+            # a UPC-E's GTIN is already expanded; only its own 8 digits need reading as UPC-E
+            line = self.cart.add_scan(code, upce=data.get("symbology") == "UPC-E" and not data.get("gtin"))
         except CartError as exc:
             self._cart_error(exc, code=str(data.get("code", code)))
             return
@@ -367,6 +368,7 @@ class Session:
             self._changed()
 
     def _cart_error(self, exc: CartError, code: str = "") -> None:
+        code = texts.shown_code(code)  # codes carry line breaks and separators; shown short and visible
         if exc.code == "unknown_item":
             self._say(texts.UNKNOWN_ITEM, help=True, code=code)
         elif exc.code == "invalid_code":
