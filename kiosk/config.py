@@ -139,7 +139,8 @@ class CameraSettings(Section):
     enabled: bool = False
     driver: Literal["simulator", "opencv"] = "simulator"
     index: Annotated[int, Field(ge=0, le=63)] = 0
-    decoder: Literal["zxing", "pyzbar"] = "zxing"
+    decoder: Literal["zxing+zbar", "zxing", "pyzbar"] = "zxing+zbar"  # zxing+zbar: zbar on frames zxing misses
+    confirm_linear: Annotated[int, Field(ge=1, le=5)] = 2  # a linear code counts once read in this many frames
     width: Annotated[int, Field(ge=160, le=3840)] = 1280
     height: Annotated[int, Field(ge=120, le=2160)] = 720
     dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again

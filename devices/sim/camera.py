@@ -24,10 +24,16 @@ import zxingcpp
 from devices.codes import check_digit
 
 WIDTH, HEIGHT = 1280, 720
-SYMBOLOGIES = ("EAN-13", "Code128", "QR", "DataMatrix")
-_FORMAT = {"EAN-13": zxingcpp.BarcodeFormat.EAN13, "Code128": zxingcpp.BarcodeFormat.Code128,
-           "QR": zxingcpp.BarcodeFormat.QRCode, "DataMatrix": zxingcpp.BarcodeFormat.DataMatrix}
-_SCALE = {"EAN-13": 4, "Code128": 3, "QR": 6, "DataMatrix": 8}  # pixels per module
+SYMBOLOGIES = ("EAN-13", "Code128", "QR", "DataMatrix")  # the default corpus
+MORE_SYMBOLOGIES = ("UPC-A", "UPC-E", "EAN-8", "DataBar", "DataBarExpanded", "DataBarLimited")
+_F = zxingcpp.BarcodeFormat
+_FORMAT = {"EAN-13": _F.EAN13, "Code128": _F.Code128, "QR": _F.QRCode, "DataMatrix": _F.DataMatrix,
+           "UPC-A": _F.UPCA, "UPC-E": _F.UPCE, "EAN-8": _F.EAN8, "DataBar": _F.DataBar,
+           "DataBarExpanded": getattr(_F, "DataBarExpanded", getattr(_F, "DataBarExp", None)),
+           "DataBarLimited": getattr(_F, "DataBarLimited", getattr(_F, "DataBarLtd", None))}
+_SCALE = {"EAN-13": 4, "Code128": 3, "QR": 6, "DataMatrix": 8, "UPC-A": 4, "UPC-E": 4, "EAN-8": 4,
+          "DataBar": 4, "DataBarExpanded": 3, "DataBarLimited": 4}  # pixels per module
+LINEAR = {"EAN-13", "Code128", "UPC-A", "UPC-E", "EAN-8", "DataBar", "DataBarExpanded", "DataBarLimited"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Distortion:
 
     def for_symbology(self, symbology: str) -> "Distortion":
         """Linear codes are read along scan lines: held within ±12° like at a real scan window."""
-        if symbology in ("EAN-13", "Code128"):
+        if symbology in LINEAR:
             return Distortion(self.noise, self.blur, max(-12.0, min(12.0, self.rotation * 12 / 25)), self.glare,
                               self.scale)
         return self
@@ -58,6 +64,20 @@ def random_code(symbology: str, rng: random.Random) -> str:
         return body + str(check_digit(body))
     if symbology == "Code128":
         return "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-") for _ in range(rng.randint(6, 14)))
+    if symbology in ("UPC-A", "EAN-8", "UPC-E"):
+        body = ("0" if symbology == "UPC-E" else "") + "".join(
+            rng.choice("0123456789") for _ in range({"UPC-A": 11, "EAN-8": 7, "UPC-E": 6}[symbology]))
+        if symbology == "UPC-E":  # the check digit is that of the UPC-A expansion
+            from devices.codes import upce_to_upca
+            return body + str(check_digit(upce_to_upca(body + "0")[:-1]))
+        return body + str(check_digit(body))
+    if symbology in ("DataBar", "DataBarLimited"):
+        gtin = ("0" if symbology == "DataBarLimited" else str(rng.randrange(10))) + "".join(
+            rng.choice("0123456789") for _ in range(12))
+        return f"01{gtin}{check_digit(gtin)}"
+    if symbology == "DataBarExpanded":  # a weighed item: GTIN, net weight in kg (3103) and best before (15)
+        gtin = "9" + "".join(rng.choice("0123456789") for _ in range(12))
+        return f"01{gtin}{check_digit(gtin)}3103{rng.randrange(10**6):06d}15{rng.randrange(24, 30)}1231"
     if symbology == "QR":
         return rng.choice([f"BK-{rng.randrange(16**6):06X}", f"https://shop.example/r/{rng.randrange(10**9)}",
                            "Grüße aus Köln " + str(rng.randrange(1000))])
@@ -68,10 +88,14 @@ def random_code(symbology: str, rng: random.Random) -> str:
 def code_image(text: str, symbology: str) -> np.ndarray:
     """The code as a black-on-white grayscale image, quiet zones included."""
     scale = _SCALE[symbology]
-    img = np.asarray(zxingcpp.create_barcode(text, _FORMAT[symbology]).to_image(scale=scale))
+    content = text[:-1] if symbology in ("UPC-A", "EAN-8", "UPC-E") else text  # zxing adds the check digit
+    if symbology == "DataBarExpanded":  # zxing-cpp encodes GS1 element strings given as "(01)...(15)..."
+        import biip
+        content = biip.parse(text).gs1_message.as_hri()
+    img = np.asarray(zxingcpp.create_barcode(content, _FORMAT[symbology]).to_image(scale=scale))
     if img.ndim == 3:
         img = img[:, :, 0]
-    if symbology in ("EAN-13", "Code128") and img.shape[0] < 50 * scale:
+    if symbology in LINEAR and not symbology.startswith("DataBar") and img.shape[0] < 50 * scale:
         img = cv2.resize(img, (img.shape[1], 55 * scale), interpolation=cv2.INTER_NEAREST)
     return img
 
