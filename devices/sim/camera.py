@@ -1,5 +1,5 @@
 """A virtual camera: barcodes (EAN-13, Code 128, QR, DataMatrix) rendered into 1280x720 frames with
-noise, blur, rotation and glare; or a folder of images / a video file played back.
+noise, blur, rotation and glare; or a folder of images / a video file played back (letterboxed: the aspect ratio is kept).
 
 It has the `read() -> (ok, frame)` / `release()` interface of `cv2.VideoCapture`, so the camera
 driver uses it exactly like a real camera.
@@ -247,7 +247,7 @@ class VirtualCamera:
             if self._video is not None:
                 ok, frame = self._video.read()
                 if ok:
-                    return True, cv2.resize(frame, (WIDTH, HEIGHT))
+                    return True, letterbox(frame)
                 self._video.release()
                 self._video = None
             path = self._playlist.pop(0)
@@ -257,7 +257,23 @@ class VirtualCamera:
                 continue
             frame = cv2.imread(str(path))
             if frame is not None:
-                return True, cv2.resize(frame, (WIDTH, HEIGHT))
+                return True, letterbox(frame)
+
+
+def letterbox(image: np.ndarray, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """`image` scaled to fit width x height with its aspect ratio kept, centred on black bars: a photo of
+    a barcode played back must not have its bars stretched (that changes module widths)."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - new_w) // 2, (height - new_h) // 2
+    out[y:y + new_h, x:x + new_w] = scaled[:, :, :3]
+    return out
 
 
 def _playlist(folder: str) -> list[Path]:

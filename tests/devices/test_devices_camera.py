@@ -221,3 +221,19 @@ def test_pyzbar_reads_databar_expanded_as_gs1():
     [(found, aim, fmt)] = pyzbar_decoder()(gray)
     code = code_from_decoder(found, aim, fmt)
     assert (found, aim, code.category, code.ais["3103"]) == (text, "]e0", "gs1", "126762")
+
+
+def test_folder_playback_keeps_the_aspect_ratio(tmp_path):
+    import cv2
+
+    from devices.sim.camera import VirtualCamera
+
+    square = np.full((400, 400, 3), 255, np.uint8)
+    square[100:300, 100:300] = 0  # a 200x200 black square must stay square
+    cv2.imwrite(str(tmp_path / "square.png"), square)
+    ok, frame = VirtualCamera(fps=1000, folder=str(tmp_path)).read()
+    assert ok and frame.shape == (HEIGHT, WIDTH, 3)
+    inner = frame[:, (WIDTH - HEIGHT) // 2:(WIDTH + HEIGHT) // 2, 0]
+    ys, xs = np.nonzero(inner < 128)
+    assert abs((xs.max() - xs.min()) - (ys.max() - ys.min())) <= 2  # square, not stretched to 16:9
+    assert (ys.max() - ys.min()) == pytest.approx(360, abs=3)
