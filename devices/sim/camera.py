@@ -164,6 +164,52 @@ def _glare(frame: np.ndarray, strength: float, rng: random.Random) -> None:
     roi[:] = cv2.add(roi, spot)  # saturating
 
 
+DEGRADATIONS = ("blur", "motion", "perspective", "noise", "jpeg", "low_contrast", "damage")
+
+
+def degrade(frame: np.ndarray, kind: str, rng: random.Random) -> np.ndarray:
+    """A camera effect on a rendered frame: defocus `blur`, `motion` blur, `perspective` (a label seen at
+    an angle), sensor `noise`, `jpeg` compression (USB cameras send MJPEG), `low_contrast` (dim light,
+    thermal paper) or `damage` (scratches and a crease across the label: the kind that causes wrong reads)."""
+    if kind == "blur":
+        return cv2.GaussianBlur(frame, (0, 0), rng.uniform(1.2, 2.2))
+    if kind == "motion":
+        length = rng.randint(5, 11)
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        kernel = cv2.warpAffine(kernel, rot, (length, length))
+        return cv2.filter2D(frame, -1, kernel / max(kernel.sum(), 1e-6))
+    if kind == "perspective":
+        h, w = frame.shape[:2]
+        d = [rng.uniform(0.02, 0.12) for _ in range(8)]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = np.float32([[w * d[0], h * d[1]], [w * (1 - d[2]), h * d[3]], [w * (1 - d[4]), h * (1 - d[5])],
+                          [w * d[6], h * (1 - d[7])]])
+        return cv2.warpPerspective(frame, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    if kind == "noise":
+        noise = np.empty(frame.shape, np.int16)
+        cv2.randn(noise, 0, rng.uniform(14, 24))
+        return cv2.add(frame, noise, dtype=cv2.CV_8U)
+    if kind == "jpeg":
+        ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(12, 30)])
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if kind == "low_contrast":
+        factor = rng.uniform(0.18, 0.3)
+        return cv2.convertScaleAbs(frame, alpha=factor, beta=rng.uniform(60, 140))
+    if kind == "damage":
+        out = frame.copy()
+        h, w = out.shape[:2]
+        for _ in range(rng.randint(2, 4)):  # scratches: thin bright or dark lines across the middle
+            y = rng.randint(h // 4, 3 * h // 4)
+            colour = (255, 255, 255) if rng.random() < 0.6 else (30, 30, 30)
+            cv2.line(out, (0, y + rng.randint(-40, 40)), (w, y + rng.randint(-40, 40)), colour, rng.randint(2, 5))
+        x = rng.randint(w // 4, 3 * w // 4)  # a crease: a bright vertical streak
+        cv2.line(out, (x, 0), (x + rng.randint(-30, 30), h), (235, 235, 235), rng.randint(2, 4))
+        return out
+    raise ValueError(f"unknown degradation {kind!r}; known: {', '.join(DEGRADATIONS)}")
+
+
 def corpus(count: int, seed: int = 1) -> list[tuple[np.ndarray, str, str]]:
     """`count` frames (frame, text, symbology) cycling through the symbologies, randomly distorted."""
     rng = random.Random(seed)
