@@ -69,7 +69,12 @@ def random_code(symbology: str, rng: random.Random) -> str:
             rng.choice("0123456789") for _ in range({"UPC-A": 11, "EAN-8": 7, "UPC-E": 6}[symbology]))
         if symbology == "UPC-E":  # the check digit is that of the UPC-A expansion
             from devices.codes import upce_to_upca
-            return body + str(check_digit(upce_to_upca(body + "0")[:-1]))
+            code = body + str(check_digit(upce_to_upca(body + "0")[:-1]))
+            try:  # not every 6 digits are a UPC-E zero suppression zint/zxing accepts
+                zxingcpp.create_barcode(code[:-1], _FORMAT["UPC-E"])
+            except ValueError:
+                return random_code(symbology, rng)
+            return code
         return body + str(check_digit(body))
     if symbology in ("DataBar", "DataBarLimited"):
         gtin = ("0" if symbology == "DataBarLimited" else str(rng.randrange(10))) + "".join(

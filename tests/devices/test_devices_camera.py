@@ -237,3 +237,21 @@ def test_folder_playback_keeps_the_aspect_ratio(tmp_path):
     ys, xs = np.nonzero(inner < 128)
     assert abs((xs.max() - xs.min()) - (ys.max() - ys.min())) <= 2  # square, not stretched to 16:9
     assert (ys.max() - ys.min()) == pytest.approx(360, abs=3)
+
+
+@pytest.mark.parametrize("fmt, content, text", [
+    ("DataBarStk", "0100614141999996", "0100614141999996"),
+    ("DataBarStkOmni", "0100614141999996", "0100614141999996"),
+    ("DataBarExpStk", "(01)98898765432106(3202)012345(15)991231", "0198898765432106320201234515991231")])
+def test_stacked_databar_is_read_by_the_zxing_decoder(fmt, content, text):
+    import cv2
+    import zxingcpp
+
+    from devices.camera import zxing_decoder
+    from devices.codes import code_from_decoder
+
+    img = np.asarray(zxingcpp.create_barcode(content, getattr(zxingcpp.BarcodeFormat, fmt)).to_image(scale=4))
+    img = cv2.copyMakeBorder(img, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    [(found, aim, name, _)] = zxing_decoder()(img)
+    code = code_from_decoder(found, aim, name)
+    assert (found, code.symbology, code.category, code.gtin) == (text, "GS1 DataBar", "gs1", text[2:16])
