@@ -158,6 +158,7 @@ def main() -> None:
     print(f"wrong_reads_zxing={wrong['zxing']}")
     print(f"wrong_reads_zbar={wrong['zbar']}")
     print(f"zbar_fallback_runs={project.fallback_runs}")
+    print(f"zbar_fallback_skips={project.fallback_skips}")
     ms = np.array(times) * 1000
     print(f"decode_ms_p50_720p={np.percentile(ms, 50):.1f}")
     print(f"decode_ms_p95_720p={np.percentile(ms, 95):.1f}")

@@ -5,14 +5,15 @@ reads codes from it, and each code is reported once while it stays in view.
     enabled = true
     driver = "opencv"          # or "simulator" (devices/sim/camera.py)
     index = 0                  # /dev/video0
-    decoder = "zxing+zbar"     # zxing-cpp, then libzbar on frames where zxing found no linear code;
+    decoder = "zxing+zbar"     # zxing-cpp, then libzbar for linear codes when time is left (misses, 2nd opinion);
                                # or "zxing", or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
     confirm_linear = 2         # a linear code counts once seen in 2 frames (or by both decoders)
 
 pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
 robust, and it releases the GIL). Linear codes (EAN/UPC, Code 128, DataBar) are confirmed before they
 are reported: a damaged label can decode to another code whose check digit still passes, but it
-rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on. The UI gets preview frames with `latest_frame()`: the newest
+rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on.
+The UI gets preview frames with `latest_frame()`: the newest
 captured array itself, not a copy (frames are never written to after capture), polled at display rate.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ Decoded = list[tuple[str, ...]]
 ERROR_REPORT_INTERVAL_S = 5.0  # a decoder failing on every frame gives one ERROR event per interval
 ZXING_FORMATS = "EAN13,EAN8,UPCA,UPCE,Code128,QRCode,DataMatrix,DataBar,DataBarExpanded,DataBarLimited"
 LINEAR_AIM = set("EFGIACe")  # AIM code characters of linear symbologies: EAN/UPC, Codabar, 93, ITF, 39, 128, DataBar
-FALLBACK_BUDGET_S = 0.015  # zbar runs after zxing only when zxing took less than this (33 ms frame budget)
+FRAME_BUDGET_S = 0.030  # zbar runs after zxing only when both are expected to finish within this (30 fps)
 
 
 def is_linear(aim: str) -> bool:
@@ -85,14 +86,16 @@ def pyzbar_linear_decoder() -> Callable[[np.ndarray], Decoded]:
 
 
 class CombinedDecoder:
-    """zxing-cpp on every frame; libzbar (in a child process) on frames where zxing found no linear
-    code, if zxing left time in the frame budget. zbar reads some blurred or low-contrast EAN/UPC that
-    zxing misses, while zxing reads everything 2D and most linear codes faster."""
+    """zxing-cpp on every frame, then libzbar (in a child process, linear codes only) on the same frame
+    when zxing's time plus zbar's usual time fit in `budget_s`: on a miss it reads linear codes zxing missed (some blurred or
+    low-contrast EAN/UPC), on a linear read it is a second opinion, and two decoders reading the same
+    code confirm it at once (Confirmer) instead of in the next frame. zxing reads everything 2D."""
 
     def __init__(self, fallback_factory: str = "devices.camera:pyzbar_linear_decoder",
-                 budget_s: float = FALLBACK_BUDGET_S, isolate: bool = True) -> None:
+                 budget_s: float = FRAME_BUDGET_S, isolate: bool = True, confirm_linear: bool = True) -> None:
         self.primary = zxing_decoder()
         self.budget_s = budget_s
+        self.confirm_linear = confirm_linear  # also run zbar on frames where zxing read a linear code
         if isolate:
             self.fallback: Callable[[np.ndarray], Decoded] = ProcessDecoder(fallback_factory)
         else:
@@ -100,14 +103,24 @@ class CombinedDecoder:
             import importlib
             self.fallback = getattr(importlib.import_module(module), name)()
         self.fallback_runs = 0
+        self.fallback_skips = 0
+        self.fallback_s = 0.010  # a running estimate of zbar's time per frame (moving average)
 
     def __call__(self, gray: np.ndarray) -> Decoded:
         start = time.perf_counter()
         found = self.primary(gray)
-        if any(is_linear(aim) for _, aim, *_ in found) or time.perf_counter() - start > self.budget_s:
+        if any(is_linear(aim) for _, aim, *_ in found) and not self.confirm_linear:
             return found
-        self.fallback_runs += 1
-        return found + self.fallback(gray)
+        if time.perf_counter() - start + self.fallback_s > self.budget_s:
+            self.fallback_skips += 1
+            self.fallback_s *= 0.9  # one slow frame must not keep zbar off: try again soon
+            return found
+        self.fallback_runs += 1  # on a miss: codes zxing missed; on a linear read: a second opinion
+        begin = time.perf_counter()
+        more = self.fallback(gray)
+        if self.fallback_runs > 1:  # the first call includes starting the child process
+            self.fallback_s = 0.8 * self.fallback_s + 0.2 * (time.perf_counter() - begin)
+        return found + more
 
     def close(self) -> None:
         close = getattr(self.fallback, "close", None)
@@ -263,7 +276,7 @@ class Camera(Device):
     def _decode_loop(self) -> None:
         if self.decode is None:
             if self.settings.decoder == "zxing+zbar" and not self._custom_factory:
-                self.decode = CombinedDecoder()
+                self.decode = CombinedDecoder(confirm_linear=self.settings.confirm_linear > 1)
             else:
                 self.decode = ProcessDecoder(self.decoder_factory)
         done = 0

@@ -1,5 +1,6 @@
 """A virtual camera: barcodes (EAN-13, Code 128, QR, DataMatrix) rendered into 1280x720 frames with
-noise, blur, rotation and glare; or a folder of images / a video file played back (letterboxed: the aspect ratio is kept).
+noise, blur, rotation and glare; or a folder of images / a video file played back (letterboxed: the
+aspect ratio is kept).
 
 It has the `read() -> (ok, frame)` / `release()` interface of `cv2.VideoCapture`, so the camera
 driver uses it exactly like a real camera.
@@ -191,7 +192,8 @@ def degrade(frame: np.ndarray, kind: str, rng: random.Random) -> np.ndarray:
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         dst = np.float32([[w * d[0], h * d[1]], [w * (1 - d[2]), h * d[3]], [w * (1 - d[4]), h * (1 - d[5])],
                           [w * d[6], h * (1 - d[7])]])
-        return cv2.warpPerspective(frame, cv2.getPerspectiveTransform(src, dst), (w, h), borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpPerspective(frame, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                   borderMode=cv2.BORDER_REPLICATE)
     if kind == "noise":
         noise = np.empty(frame.shape, np.int16)
         cv2.randn(noise, 0, rng.uniform(14, 24))

@@ -255,3 +255,14 @@ def test_stacked_databar_is_read_by_the_zxing_decoder(fmt, content, text):
     [(found, aim, name, _)] = zxing_decoder()(img)
     code = code_from_decoder(found, aim, name)
     assert (found, code.symbology, code.category, code.gtin) == (text, "GS1 DataBar", "gs1", text[2:16])
+
+
+def test_zxing_and_zbar_agreeing_confirm_a_linear_code_in_one_frame(events):
+    from devices.camera import CombinedDecoder
+
+    camera = Camera("camera", events, CameraSettings(enabled=True), open_capture=lambda: None)
+    camera.decode = CombinedDecoder(isolate=False, budget_s=10.0)  # never skip zbar on a loaded machine
+    assert camera.decode_frame(render([("4006381333931", "EAN-13")], Distortion(noise=4))) == 1
+    assert [e.data["code"] for e in events.drain() if e.kind == "data"] == ["4006381333931"]
+    empty = render([], Distortion(noise=4))
+    assert camera.decode_frame(empty) == 0 and camera.decode.fallback_runs == 2  # zbar also runs on a miss
