@@ -28,9 +28,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
-from kiosk.events import DATA, ERROR, STATUS, EventQueue
+from kiosk.events import DATA, ERROR, STATUS, DeviceStatus, EventQueue, Payload
 
 CLOSED, IDLE, BUSY, OFFLINE, ERROR_STATE = "closed", "idle", "busy", "offline", "error"
 STATES = (CLOSED, IDLE, BUSY, OFFLINE, ERROR_STATE)
@@ -48,6 +48,9 @@ class Device:
     """Base class for all devices. Thread-safe: any thread may read state and call open/close."""
 
     kind = "device"  # "scanner", "camera", "printer", "payment": for the maintenance screen
+    # True for a device that works only with the kiosk journal (the payment terminal): the device manager
+    # then calls its `attach(journal)` (see kiosk.ports.PaymentJournal) after building it.
+    needs_journal = False
 
     def __init__(self, name: str, events: EventQueue) -> None:
         self.name = name
@@ -130,7 +133,12 @@ class Device:
         """Called by close() from the caller's thread to unblock `_serve` (e.g. close a socket)."""
 
     def post_data(self, **data: Any) -> None:
+        """An untyped DATA event (tools and test devices); the session reads typed ones (`post_payload`)."""
         self.events.post(self.name, DATA, **data)
+
+    def post_payload(self, payload: Payload) -> None:
+        """A DATA event with a typed payload (kiosk.events), as the session consumes it."""
+        self.events.post(self.name, DATA, payload)
 
     def post_error(self, message: str, **data: Any) -> None:
         """An ERROR event; the device stays in its state (use `_set_state(ERROR_STATE, ...)` for that)."""
@@ -151,7 +159,7 @@ class Device:
             if state == previous and self._last_error == old_error:
                 return
             self._state = state
-        self.events.post(self.name, STATUS, state=state, previous=previous, error=self._last_error)
+        self.events.post(self.name, STATUS, DeviceStatus(state, previous, self._last_error))
 
     # -- the I/O thread -----------------------------------------------------------------------
 
@@ -194,6 +202,16 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, DeviceError) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def release_quietly(*actions: Callable[[], object]) -> None:
+    """Runs each action (a port's close, a capture's release...) and ignores its failure: on disconnect the
+    connection is dropped anyway, and a broken one often fails to close."""
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            pass
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.005) -> bool:

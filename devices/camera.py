@@ -25,7 +25,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from devices.base import Device, DeviceError
+from devices.base import Device, DeviceError, release_quietly
 from devices.codes import BadCode, code_from_decoder, decode_bytes
 from devices.decoder_process import DecoderCrashed, ProcessDecoder
 from kiosk.config import CameraSettings
@@ -249,10 +249,7 @@ class Camera(Device):
     def _disconnect(self) -> None:
         capture, self._capture = self._capture, None
         if capture is not None:
-            try:
-                capture.release()
-            except Exception:
-                pass
+            release_quietly(capture.release)
 
     def close(self, timeout: float = 5.0) -> None:
         super().close(timeout)
@@ -324,7 +321,7 @@ class Camera(Device):
                 self.post_error(f"bad read: {exc}")
                 continue
             self.statistics["reads"] += 1
-            self.post_data(**code.as_event())
+            self.post_payload(code.as_scanned())
             posted += 1
         return posted
 

@@ -88,7 +88,7 @@ class CodeReader:
         stats["reads"] += 1
         if not code.valid:
             stats["invalid_codes"] += 1
-        self.device.post_data(**code.as_event())
+        self.device.post_payload(code.as_scanned())
 
     def results(self, items: Iterator[tuple[str, bytes | str]]) -> None:
         for what, value in items:

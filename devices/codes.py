@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 
 import biip
 
+from kiosk.events import Scanned
+from kiosk.gtin import check_digit as gs1_check_digit, upce_body
+
 GS = "\x1d"  # GS1 field separator (FNC1 inside a GS1 message)
 MAX_CODE_LENGTH = 4096
 BOOKING_PATTERN = re.compile(r"^(?:BK|BOOKING)[:\-]?([A-Z0-9]{4,20})$")
@@ -53,6 +56,10 @@ class Code:
     ais: dict[str, str] = field(default_factory=dict)  # GS1 application identifier -> value
     booking: str = ""
 
+    def as_scanned(self) -> Scanned:
+        """The payload of a DATA event."""
+        return Scanned(**self.as_event())
+
     def as_event(self) -> dict:
         """The fields of a DATA event."""
         return {"code": self.text, "symbology": self.symbology, "category": self.category, "valid": self.valid,
@@ -86,24 +93,14 @@ def symbology_of(aim: str) -> str:
 
 
 def check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit for the payload `digits` (without the check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
+    """GS1 mod-10 check digit for the payload `digits` (without the check digit): kiosk.gtin's rule."""
+    return int(gs1_check_digit(digits))
 
 
 def upce_to_upca(upce: str) -> str:
-    """8-digit UPC-E (number system, 6 digits, check) to its 12-digit UPC-A form."""
-    ns, d, check = upce[0], upce[1:7], upce[7]
-    last = d[5]
-    if last in "012":
-        body = d[0:2] + last + "0000" + d[2:5]
-    elif last == "3":
-        body = d[0:3] + "00000" + d[3:5]
-    elif last == "4":
-        body = d[0:4] + "00000" + d[4]
-    else:
-        body = d[0:5] + "0000" + last
-    return ns + body + check
+    """8-digit UPC-E (number system, 6 digits, check) to its 12-digit UPC-A form (the check digit kept
+    as scanned, to be verified): kiosk.gtin's expansion."""
+    return upce_body(upce[0], upce[1:7]) + upce[7]
 
 
 def classify(text: str, aim: str | None = None) -> Code:

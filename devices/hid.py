@@ -16,7 +16,7 @@ from __future__ import annotations
 import select
 from typing import Any, Callable, Iterator
 
-from devices.base import Device, DeviceError
+from devices.base import Device, DeviceError, release_quietly
 from devices.codes import MAX_CODE_LENGTH
 from devices.code_reader import CodeReader
 from kiosk.config import ScannerSettings
@@ -149,11 +149,7 @@ class HidScanner(Device):
     def _disconnect(self) -> None:
         device, self._device = self._device, None
         if device is not None:
-            for action in (device.ungrab, device.close):
-                try:
-                    action()
-                except Exception:
-                    pass
+            release_quietly(device.ungrab, device.close)
 
     def _check(self, level: str) -> str:
         return f"grabbed {self.settings.hid_device}; scan any code to test"

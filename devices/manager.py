@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from kiosk.config import DevicesSection
 from kiosk.events import EventQueue
+from kiosk.ports import PaymentJournal
 
 from devices.base import ERROR_STATE, Device
 
@@ -74,13 +75,19 @@ class DeviceManager:
     def get(self, name: str) -> Device | None:
         return self.devices.get(name)
 
+    def attach_journal(self, journal: PaymentJournal) -> None:
+        """Give the kiosk journal to every device that declares `needs_journal` (the payment terminal)."""
+        for device in self.devices.values():
+            if device.needs_journal:
+                device.attach(journal)
+
     def reconnect(self, name: str) -> None:
         """Close and open device `name` again (blocks up to its close timeout: call off the UI thread)."""
         device = self.devices[name]
         device.close()
         device.open()
 
-    def replace(self, name: str, section: Any, journal: Any = None) -> None:
+    def replace(self, name: str, section: Any, journal: PaymentJournal | None = None) -> None:
         """Device `name` rebuilt from `section` (e.g. the same settings with driver "simulator"): the old
         device and its simulator are closed, the new one opened. Blocking, like `reconnect`."""
         device, simulator = _resolve(self.builders[name])(section, self.events, name)
@@ -90,7 +97,7 @@ class DeviceManager:
         previous = self.simulators.pop(name, None)
         if previous is not None:
             previous.stop()
-        if journal is not None and hasattr(device, "attach"):
+        if journal is not None and device.needs_journal:
             device.attach(journal)
         self.devices[name] = device
         if simulator is not None:

@@ -35,7 +35,9 @@ from devices.zvt.reconcile import FinishSale, PaymentFlow, PaymentResult
 from devices.zvt.results import status_message
 from devices.zvt.transport import LinkError, SerialTransport, TcpTransport
 from kiosk.config import PaymentSettings
+from kiosk import events as ev  # the typed payloads (`events` is the queue parameter below)
 from kiosk.events import EventQueue
+from kiosk.ports import PaymentJournal
 
 log = logging.getLogger("devices.payment")
 IDLE_POLL = 1.0  # seconds between checks for in-doubt payments and the end-of-day schedule
@@ -43,11 +45,12 @@ IDLE_POLL = 1.0  # seconds between checks for in-doubt payments and the end-of-d
 
 class PaymentTerminal(Device):
     kind = "payment"
+    needs_journal = True  # the device manager attaches the kiosk journal (kiosk.ports.PaymentJournal)
 
     def __init__(self, name: str, events: EventQueue, settings: PaymentSettings) -> None:
         super().__init__(name, events)
         self.settings = settings
-        self.journal = None
+        self.journal: PaymentJournal | None = None
         self.finish_sale: FinishSale | None = None
         self.flow: PaymentFlow | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
@@ -62,7 +65,7 @@ class PaymentTerminal(Device):
 
     # -- what the kiosk uses (any thread) ---------------------------------------------------------
 
-    def attach(self, journal, finish_sale: FinishSale | None = None) -> None:
+    def attach(self, journal: PaymentJournal, finish_sale: FinishSale | None = None) -> None:
         """Give the device the kiosk journal. `finish_sale(sale_uuid, intent_id, facts, receipt_lines)`
         completes the sale; the default is `journal.complete_sale`."""
         self.journal = journal
@@ -107,7 +110,7 @@ class PaymentTerminal(Device):
             raise DeviceError(f"the terminal refused registration: {outcome.text}")
         if self.settings.end_of_day_at and self._last_end_of_day is None:
             # a kiosk restarted after today's end of day must not run it again (read here, off the UI thread)
-            last = getattr(self.journal, "last_event_time", lambda _event: None)("payment_end_of_day")
+            last = self.journal.last_event_time("payment_end_of_day")
             if last:
                 self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
         self._resolve_doubts()
@@ -181,23 +184,23 @@ class PaymentTerminal(Device):
         result = self.flow.pay(sale_uuid, amount, draft=draft)
         self.statistics[f"payments_{result.status}"] += 1
         log.info("payment for sale %s: %s (%s) %s", sale_uuid, result.status, result.message_id, result.facts)
-        self.post_data(event="result", sale_uuid=sale_uuid, status=result.status, message_id=result.message_id,
-                       facts=result.facts, receipt_lines=result.receipt_lines)
+        self.post_payload(ev.PaymentResult(sale_uuid, result.status, result.message_id, dict(result.facts),
+                                        list(result.receipt_lines)))
         if result.status == "in_doubt":
-            self.post_data(event="in_doubt", message_id="payment.checking")
+            self.post_payload(ev.PaymentInDoubt("payment.checking"))
         return result
 
     def _resolve_doubts(self) -> list[PaymentResult]:
         if not self.blocked:
             return []
-        self.post_data(event="in_doubt", message_id="payment.checking")
+        self.post_payload(ev.PaymentInDoubt("payment.checking"))
         results = self.flow.recover()
         for result in results:
             log.info("in-doubt payment resolved: %s %s", result.status, result.facts)
         if any(r.status == "in_doubt" for r in results):
             raise LinkError("an in-doubt payment could not be resolved yet")
-        self.post_data(event="resolved", results=[{"status": r.status, "message_id": r.message_id,
-                                                   "facts": r.facts} for r in results])
+        self.post_payload(ev.PaymentResolved([{"status": r.status, "message_id": r.message_id, "facts": r.facts}
+                                           for r in results]))
         return results
 
     def _end_of_day(self) -> dict[str, Any]:
@@ -206,11 +209,9 @@ class PaymentTerminal(Device):
             raise DeviceError(f"end of day failed: {outcome.text}")
         totals = dict(outcome.status.get("totals", {}), trace_no=outcome.status.get("trace_no"))
         self._last_end_of_day = dt.date.today()
-        record = getattr(self.journal, "record_event", None)
-        if record is not None:
-            record("payment_end_of_day", totals)
+        self.journal.record_event("payment_end_of_day", totals)
         log.info("end of day: %s", totals)
-        self.post_data(event="end_of_day", totals=totals, receipt_lines=outcome.receipt_lines)
+        self.post_payload(ev.EndOfDay(totals, list(outcome.receipt_lines)))
         return totals
 
     def _idle_work(self) -> None:
@@ -239,7 +240,7 @@ class PaymentTerminal(Device):
         self.statistics["sales_completed"] += 1
 
     def _on_status(self, code: int) -> None:
-        self.post_data(event="status", code=code, message_id=status_message(code)[0])
+        self.post_payload(ev.PaymentStatus(code, status_message(code)[0]))
 
     def _trace(self, step: str) -> None:
         self.statistics["steps"] += 1

@@ -24,10 +24,10 @@ from datetime import datetime
 import serial
 from escpos import printer as escpos_printer
 
-from devices.base import BUSY, ERROR_STATE, IDLE, OFFLINE, CLOSED, Device, DeviceError
+from devices.base import BUSY, ERROR_STATE, IDLE, OFFLINE, CLOSED, Device, DeviceError, release_quietly
 from devices.receipt import Receipt, ReceiptBuilder
 from kiosk.config import PrinterSettings
-from kiosk.events import STATUS, EventQueue
+from kiosk.events import STATUS, DeviceStatus, EventQueue, PrintJobDone, PrintJobFailed
 
 DLE_EOT = b"\x10\x04"
 CHUNK = 1024  # bytes per write, so a lost connection is noticed mid-job
@@ -157,12 +157,8 @@ class ReceiptPrinter(Device):
             self._fail(job, "printer connection lost before printing")
         p, self._escpos = self._escpos, None
         if p is not None:
-            try:
-                p.close()
-            except Exception:
-                pass
-            finally:
-                p._device = False  # so escpos's __del__ does not try to close it again
+            release_quietly(p.close)
+            p._device = False  # so escpos's __del__ does not try to close it again
 
     def _serve(self) -> None:
         while not self.stopping.is_set():
@@ -199,12 +195,12 @@ class ReceiptPrinter(Device):
             return
         job.state = "printed"
         self.statistics["jobs_printed"] += 1
-        self.post_data(job="printed", job_id=job.id, label=job.label)
+        self.post_payload(PrintJobDone(job.id, job.label))
 
     def _fail(self, job: Job, reason: str) -> None:
         job.state, job.error = "failed", reason
         self.statistics["jobs_failed"] += 1
-        self.post_data(job="failed", job_id=job.id, label=job.label, error=reason)
+        self.post_payload(PrintJobFailed(job.id, job.label, reason))
         self.post_error(f"{job.label or f'job {job.id}'} not printed: {reason}; it can be reprinted",
                         job_id=job.id)
 
@@ -217,8 +213,7 @@ class ReceiptPrinter(Device):
                 self.statistics["paper_near_end_events"] += 1
             elif status.paper == "out":
                 self.statistics["paper_out_events"] += 1
-            self.events.post(self.name, STATUS, state=self.state, previous=self.state, error=self.last_error,
-                             paper=status.paper)
+            self.events.post(self.name, STATUS, DeviceStatus(self.state, self.state, self.last_error, status.paper))
         if status.problem:
             self._set_state(ERROR_STATE, status.problem)
         else:

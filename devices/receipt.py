@@ -17,9 +17,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from babel.numbers import format_decimal
 from escpos.printer import Dummy
 
-from kiosk.wire import SaleBody, TransactionRecord
+from kiosk.wire import SaleBody, TransactionRecord, format_amount
 
 # Code pages with €, ä, ö, ü, ß, in order of preference; the first the profile supports is used.
 PREFERRED_CODE_PAGES = ("CP858", "CP1252", "ISO_8859-15")
@@ -42,6 +43,7 @@ class Receipt:
     printed_at: str = ""  # as it should appear, e.g. "23.11.2026 15:40"
     qr_url: str = ""  # the receipt's page, e.g. <server>/r/<receipt_token>
     labels: dict[str, str] = field(default_factory=dict)  # translations of LABELS keys
+    locale: str = "de_DE"  # the customer's language (a Babel locale): how amounts and numbers are written
 
     @classmethod
     def from_record(cls, record: TransactionRecord, shop: Shop, qr_base_url: str = "", **kw: Any) -> "Receipt":
@@ -84,15 +86,14 @@ def mask_pan(pan: str) -> str:
     return "".join(digits[:6]) + "*" * (len(digits) - 10) + "".join(digits[-4:])
 
 
-def money(minor: int, currency: str = "EUR") -> str:
-    """1234 -> "12,34" (German style; the currency is shown once, on the total)."""
-    sign = "-" if minor < 0 else ""
-    units, cents = divmod(abs(minor), 100)
-    return f"{sign}{units:,}".replace(",", ".") + f",{cents:02d}"
+def money(minor: int, currency: str = "EUR", locale: str = "de_DE") -> str:
+    """1234 -> "12,34" in the receipt's language, with the currency's own decimals (JPY none, KWD 3);
+    the currency is shown once, on the total. kiosk.wire.format_amount: the kiosk's one money format."""
+    return format_amount(minor, currency, locale, symbol=False)
 
 
-def percent(basis_points: int) -> str:
-    return f"{Decimal(basis_points) / 100:.2f}".replace(".", ",") + "%"
+def percent(basis_points: int, locale: str = "de_DE") -> str:
+    return format_decimal(Decimal(basis_points) / 100, format="0.00", locale=locale) + "%"
 
 
 class ReceiptBuilder:
@@ -109,6 +110,11 @@ class ReceiptBuilder:
         p.charcode(self.code_page)
         label = {**LABELS, **receipt.labels}.__getitem__
         sale, shop, w = receipt.sale, receipt.shop, self.columns
+        loc = receipt.locale
+
+        def fmt(minor: int) -> str:
+            return money(minor, sale.currency, loc)
+
         if shop.logo:
             p._raw(_logo_bytes(shop.logo, self.profile))
         p.set(align="center", bold=True, double_height=True, double_width=True)
@@ -123,24 +129,24 @@ class ReceiptBuilder:
         for line in sale.lines:
             if line.voided:
                 continue
-            amount = f"{money(line.total)} {line.vat_code}"
+            amount = f"{fmt(line.total)} {line.vat_code}"
             _lines(p, _two(line.name, amount, w))
             if line.quantity > 1 and line.unit_price * line.quantity == line.total:
-                _lines(p, _wrap(f"  {line.quantity} x {money(line.unit_price)}", w))
+                _lines(p, _wrap(f"  {line.quantity} x {fmt(line.unit_price)}", w))
             elif line.unit_price * line.quantity != line.total:  # weighed: quantity in grams
-                kg = f"{line.quantity / 1000:.3f}".replace(".", ",")
-                _lines(p, _wrap(f"  {kg} kg x {money(line.unit_price)}/kg", w))
+                kg = format_decimal(Decimal(line.quantity) / 1000, format="0.000", locale=loc)
+                _lines(p, _wrap(f"  {kg} kg x {fmt(line.unit_price)}/kg", w))
         _textln(p, "-" * w)
         p.set(bold=True, double_height=True)
-        _lines(p, _two(label("total"), f"{money(sale.total)} {_symbol(sale.currency)}", w))
+        _lines(p, _two(label("total"), f"{fmt(sale.total)} {_symbol(sale.currency)}", w))
         p.set(bold=False, normal_textsize=True)
         _textln(p, "")
-        rows = [[vat.code, percent(vat.rate), money(vat.net), money(vat.vat), money(vat.gross)] for vat in sale.vat]
+        rows = [[vat.code, percent(vat.rate, loc), fmt(vat.net), fmt(vat.vat), fmt(vat.gross)] for vat in sale.vat]
         _lines(p, _table([label("vat"), "%", label("net"), label("vat"), label("gross")], rows, w))
         for pay in sale.payments:
             _textln(p, "-" * w)
             title = label("card") + (f" {label('reversed')}" if pay.status == "reversed" else "")
-            _lines(p, _two(title, f"{money(pay.amount)} {_symbol(sale.currency)}", w))
+            _lines(p, _two(title, f"{fmt(pay.amount)} {_symbol(sale.currency)}", w))
             if pay.brand or pay.masked_pan:
                 _lines(p, _two(pay.brand, mask_pan(pay.masked_pan), w))
             for key, value in (("auth", pay.auth_code), ("receipt_no", pay.receipt_no), ("trace", pay.trace_no),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import serial
 
-from devices.base import Device, DeviceError
+from devices.base import Device, DeviceError, release_quietly
 from devices.code_reader import SUFFIX_BYTES, CodeReader, LineAssembler
 from kiosk.config import ScannerSettings
 from kiosk.events import EventQueue
@@ -57,10 +57,7 @@ class SerialScanner(Device):
     def _disconnect(self) -> None:
         port, self._port = self._port, None
         if port is not None:
-            try:
-                port.close()
-            except Exception:
-                pass
+            release_quietly(port.close)
 
     def _check(self, level: str) -> str:
         if level == "external":  # a serial scanner has no standard beep command; reading is the test

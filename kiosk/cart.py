@@ -9,7 +9,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from kiosk import gtin
+from pydantic import ValidationError
+
+from kiosk import gtin, wire
 from kiosk.catalog import Catalog, Item
 from kiosk.money import Money, VatLine, vat_summary
 
@@ -149,13 +151,16 @@ class Cart:
     def can_pay(self) -> bool:
         return bool(self.active_lines) and not self.awaiting_approval and self.total.amount > 0
 
-    def draft(self, language: str, receipt_token: str) -> dict:
-        """The sale as the journal keeps it with a payment intent (wire.SaleLine / VatSummary dicts)."""
-        return {
-            "lines": [{"line_no": line.line_no, "item_id": line.item.key, "name": line.item.name(language),
-                       "quantity": line.quantity, "unit_price": line.unit_price, "total": line.total,
-                       "vat_code": line.item.vat_code, "vat_rate": self.vat_rates[line.item.vat_code],
-                       "voided": line.voided, "age_approved_by": line.approved_by} for line in self.lines],
-            "vat": [vars(v) for v in self.vat()],
-            "receipt_token": receipt_token,
-        }
+    def draft(self, language: str, receipt_token: str) -> wire.SaleDraft:
+        """The sale as the journal keeps it with a payment intent, validated against the wire schema:
+        CartError("invalid_sale") if the server would refuse it (checked before anything is charged)."""
+        try:
+            return wire.SaleDraft(
+                currency=self.currency, total=self.total.amount, receipt_token=receipt_token,
+                lines=[{"line_no": line.line_no, "item_id": line.item.key, "name": line.item.name(language),
+                        "quantity": line.quantity, "unit_price": line.unit_price, "total": line.total,
+                        "vat_code": line.item.vat_code, "vat_rate": self.vat_rates.get(line.item.vat_code, -1),
+                        "voided": line.voided, "age_approved_by": line.approved_by} for line in self.lines],
+                vat=[vars(v) for v in self.vat()])
+        except (ValidationError, KeyError) as exc:  # KeyError: a VAT code without a rate
+            raise CartError("invalid_sale", f"the sale does not fit the wire schema: {exc}") from None

@@ -19,6 +19,20 @@ def check_digit(body: str) -> str:
     return str(-total % 10)
 
 
+def upce_body(number_system: str, digits: str) -> str:
+    """The 11 digits of the UPC-A that the 6 UPC-E `digits` stand for, before the check digit."""
+    d1, d2, d3, d4, d5, d6 = digits
+    if d6 in "012":
+        body = f"{d1}{d2}{d6}0000{d3}{d4}{d5}"
+    elif d6 == "3":
+        body = f"{d1}{d2}{d3}00000{d4}{d5}"
+    elif d6 == "4":
+        body = f"{d1}{d2}{d3}{d4}00000{d5}"
+    else:
+        body = f"{d1}{d2}{d3}{d4}{d5}0000{d6}"
+    return number_system + body
+
+
 def expand_upce(code: str) -> str:
     """A UPC-E code (6 digits, or 8 with number system and check digit) to its 12-digit UPC-A."""
     if len(code) == 6:
@@ -31,16 +45,7 @@ def expand_upce(code: str) -> str:
         raise InvalidCode(f"UPC-E must be digits only, got {code!r}")
     if number_system not in "01":
         raise InvalidCode(f"UPC-E number system must be 0 or 1, got {number_system}")
-    d1, d2, d3, d4, d5, d6 = digits
-    if d6 in "012":
-        body = f"{d1}{d2}{d6}0000{d3}{d4}{d5}"
-    elif d6 == "3":
-        body = f"{d1}{d2}{d3}00000{d4}{d5}"
-    elif d6 == "4":
-        body = f"{d1}{d2}{d3}{d4}00000{d5}"
-    else:
-        body = f"{d1}{d2}{d3}{d4}{d5}0000{d6}"
-    upc_a = number_system + body
+    upc_a = upce_body(number_system, digits)
     expected = check_digit(upc_a)
     if check is not None and check != expected:
         raise InvalidCode(f"bad check digit in UPC-E {code}: expected {expected}, got {check}")

@@ -1,7 +1,8 @@
 """The kiosk's durable journal: one writer thread owns a SQLite database (WAL, synchronous=FULL).
 
-Every write is a job run on that thread in its own transaction; callers block until it has
-committed (and so is on disk). Completing a sale writes the transaction, its lines, its payment
+Every write is a job run on that thread in its own transaction, in the order the jobs were
+queued; callers block until it has committed (and so is on disk) - except `post_event`, which
+queues an event and returns at once (the UI thread must not wait for an fsync). Completing a sale writes the transaction, its lines, its payment
 facts and its outbox row in one transaction; the outbox row carries the wire record
 (kiosk.wire.TransactionRecord) with a UUID, a gap-free per-kiosk sequence number, the boot id
 and the device time. A payment intent is journaled before the terminal is asked to charge, with
@@ -22,69 +23,7 @@ from typing import Any, Callable, Mapping
 
 from kiosk import wire
 from kiosk.db import connect, migrate
-
-MIGRATIONS = [
-    """
-    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    INSERT INTO counters VALUES ('seq', 0);
-    CREATE TABLE transactions (
-        seq INTEGER PRIMARY KEY,             -- gap-free per kiosk, from counters.seq
-        uuid TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL CHECK (kind IN ('sale', 'checkin', 'event')),
-        boot_id TEXT NOT NULL,
-        device_time TEXT NOT NULL,
-        total INTEGER,
-        record TEXT NOT NULL                 -- JSON wire.TransactionRecord
-    );
-    CREATE TABLE sale_lines (
-        tx_seq INTEGER NOT NULL REFERENCES transactions(seq),
-        line_no INTEGER NOT NULL,
-        item_id TEXT NOT NULL, name TEXT NOT NULL, quantity INTEGER NOT NULL,
-        unit_price INTEGER NOT NULL, total INTEGER NOT NULL,
-        vat_code TEXT NOT NULL, vat_rate INTEGER NOT NULL, voided INTEGER NOT NULL,
-        PRIMARY KEY (tx_seq, line_no)
-    );
-    CREATE TABLE payments (
-        intent_id TEXT PRIMARY KEY,
-        sale_uuid TEXT NOT NULL,
-        amount INTEGER NOT NULL,
-        currency TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN
-            ('intent', 'in_doubt', 'approved', 'declined', 'cancelled', 'reversed')),
-        draft TEXT,                          -- JSON of the sale being paid (lines, VAT, total)
-        facts TEXT NOT NULL DEFAULT '{}',    -- what the terminal returned: brand, masked PAN, codes
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        tx_seq INTEGER REFERENCES transactions(seq)
-    );
-    CREATE INDEX payments_open ON payments(status) WHERE status IN ('intent', 'in_doubt');
-    CREATE TABLE outbox (
-        seq INTEGER PRIMARY KEY REFERENCES transactions(seq),
-        uuid TEXT NOT NULL UNIQUE,
-        payload TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    """,
-    # 2 (issue 7): the maintenance audit log, hash-chained (kiosk/maintenance/audit.py)
-    """
-    CREATE TABLE audit (
-        seq INTEGER PRIMARY KEY,             -- 1, 2, 3... from counters.audit
-        at TEXT NOT NULL,
-        technician TEXT NOT NULL,
-        role TEXT NOT NULL,
-        action TEXT NOT NULL,
-        details TEXT NOT NULL,               -- JSON object
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL,                  -- sha256 over prev_hash and this record's fields
-        tx_seq INTEGER NOT NULL REFERENCES transactions(seq)  -- the outbox event that syncs it
-    );
-    INSERT INTO counters VALUES ('audit', 0);
-    """,
-    # 3: when a payment first went into doubt; kept after it is resolved, for the technician and audits
-    """
-    ALTER TABLE payments ADD COLUMN in_doubt_at TEXT;
-    """,
-]
+from kiosk.journal_schema import MIGRATIONS
 
 PAYMENT_FACT_KEYS = ("brand", "masked_pan", "auth_code", "receipt_no", "trace_no", "terminal_id")
 OPEN_STATUSES = ("intent", "in_doubt")
@@ -298,9 +237,27 @@ class Journal:
         return self._write(work)
 
     def record_event(self, event: str, details: Mapping[str, Any] | None = None) -> Committed:
-        """Help calls, abandoned sessions, ratings, maintenance audit entries..."""
+        """Help calls, abandoned sessions, ratings, maintenance audit entries...; returns once committed."""
+        return self.post_event(event, details).result()
+
+    def post_event(self, event: str, details: Mapping[str, Any] | None = None) -> Future:
+        """Queues an event for the writer thread and returns at once, with a Future of its `Committed`.
+
+        The writer commits (and fsyncs) it in its own transaction, in queue order: events stay durable
+        and in order with every other write, and the caller (the UI thread) never waits for the disk.
+        The price: a crash or power cut may lose the events queued but not yet committed - at most the
+        last few, those of the last moments before it; nothing committed is ever lost. `close()` and
+        `flush()` wait for them. A failing write is set on the Future (and not raised to the caller)."""
+        if self._thread is None:
+            raise JournalError("journal is not started")
         body = wire.EventBody(event=event, details=dict(details or {}))
-        return self._write(lambda conn: self._append(conn, str(uuid_lib.uuid4()), body))
+        future: Future = Future()
+        self._jobs.put((lambda conn: self._append(conn, str(uuid_lib.uuid4()), body), future))
+        return future
+
+    def flush(self) -> None:
+        """Returns once everything queued before the call (e.g. by `post_event`) has committed."""
+        self._write(lambda conn: None)
 
     # --- payments -----------------------------------------------------------------------------
 
@@ -338,9 +295,18 @@ class Journal:
 
     # --- outbox (for the sync client) ---------------------------------------------------------
 
-    def pending_outbox(self, limit: int = 100) -> list[OutboxRow]:
-        rows = self._read("SELECT seq, uuid, payload, created_at FROM outbox ORDER BY seq LIMIT ?", (limit,))
+    def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
+        """The oldest `limit` unsent rows with seq > `after`."""
+        rows = self._read("SELECT seq, uuid, payload, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (after, limit))
         return [OutboxRow(*row) for row in rows]
+
+    def queued_seqs(self, seqs: list[int]) -> set[int]:
+        """Which of `seqs` are still in the outbox (not yet acknowledged by the server)."""
+        if not seqs:
+            return set()
+        marks = ",".join("?" * len(seqs))
+        return {r[0] for r in self._read(f"SELECT seq FROM outbox WHERE seq IN ({marks})", tuple(seqs))}
 
     def acknowledge(self, through_seq: int) -> int:
         """The server holds every transaction up to `through_seq`: drop them from the outbox."""
@@ -379,9 +345,9 @@ class Journal:
             return record
         return self._write(work)
 
-    def audit_records(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Oldest first; with `limit`, the newest `limit` records."""
-        sql = "SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit ORDER BY seq"
+    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """Oldest first, those with seq > `after`; with `limit`, the newest `limit` records."""
+        sql = f"SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit WHERE seq > {int(after)} ORDER BY seq"
         if limit is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
         return [{"seq": r[0], "at": r[1], "technician": r[2], "role": r[3], "action": r[4],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
-from babel.numbers import get_currency_precision
+from kiosk.wire import minor_digits  # noqa: F401 (one place: how amounts are represented)
 
 BASIS = 10_000  # basis points in 100 %
 
@@ -42,10 +42,6 @@ def weighed_total(price_per_kg: int, grams: int) -> int:
     return div_round_half_up(price_per_kg * grams, 1000)
 
 
-@functools.lru_cache(maxsize=None)
-def minor_digits(currency: str) -> int:
-    """Decimals of a currency's minor unit (EUR 2, JPY 0, KWD 3)."""
-    return get_currency_precision(currency)
 
 
 _PLAIN_AMOUNT = re.compile(r"(\d{1,12})(?:\.(\d{1,3}))?")

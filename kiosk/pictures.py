@@ -12,6 +12,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +81,52 @@ def render_emoji(text: str, out: Path, size: int = SIZE, font_path: Path | str =
     return True
 
 
-class Pictures:
-    """Resolves an item's `image` to a PNG path to show, or "" for no picture."""
+def cached_path(cache: Path, image: str, size: int = SIZE) -> Path:
+    """The cache file of the emoji picture `image` (an `emoji:…` name)."""
+    return cache / ("emoji_u" + image[len(SCHEME):].lower().replace("-", "_") + f"_{size}.png")
 
-    def __init__(self, assets: Path, cache: Path, size: int = SIZE, font_path: Path | str = FONT):
+
+def prepare(images: Iterable[str], cache: Path, size: int = SIZE, font_path: Path | str = FONT) -> int:
+    """Draws into `cache` every emoji picture of `images` not there yet; returns how many it drew.
+    Safe beside a `Pictures` reading the same cache (files are written atomically)."""
+    drawn = 0
+    for image in dict.fromkeys(images):
+        text, out = emoji_text(image), cached_path(cache, image, size)
+        if text is not None and not out.is_file():
+            drawn += render_emoji(text, out, size, font_path)
+    return drawn
+
+
+def cache_dir(data_path: Path | str) -> Path:
+    """Where the drawn emoji pictures of a kiosk with this data folder are kept."""
+    return Path(data_path) / "cache" / "pictures"
+
+
+class Pictures:
+    """Resolves an item's `image` to a PNG path to show, or "" for no picture.
+
+    `draw=False` (the UI thread): an emoji picture not in the cache yet is not drawn (about 120 ms
+    each) but shown as no picture for now, and looked up again next time; `prepare()` draws them,
+    on a background thread at start (launcher/backend.py)."""
+
+    def __init__(self, assets: Path, cache: Path, size: int = SIZE, font_path: Path | str = FONT,
+                 draw: bool = True):
         self.assets, self.cache, self.size, self.font_path = Path(assets), Path(cache), size, Path(font_path)
+        self.draw = draw
         self._known: dict[str, str] = {}
 
     def path(self, image: str) -> str:
         if not image:
             return ""
         if image not in self._known:
-            self._known[image] = self._resolve(image)
+            found = self._resolve(image)
+            if found or self.draw or not image.startswith(SCHEME):
+                self._known[image] = found
+            return found
         return self._known[image]
+
+    def _cached(self, image: str) -> Path:
+        return cached_path(self.cache, image, self.size)
 
     def _resolve(self, image: str) -> str:
         text = emoji_text(image)
@@ -102,8 +136,7 @@ class Pictures:
                 return ""
             path = self.assets / image
             return str(path) if path.is_file() else ""
-        name = "emoji_u" + image[len(SCHEME):].lower().replace("-", "_") + f"_{self.size}.png"
-        out = self.cache / name
+        out = self._cached(image)
         if out.is_file():
             return str(out)
-        return str(out) if render_emoji(text, out, self.size, self.font_path) else ""
+        return str(out) if self.draw and render_emoji(text, out, self.size, self.font_path) else ""

@@ -9,6 +9,10 @@ Pull: catalog, bookings and this kiosk's config, by change number with If-None-M
 applied in one local transaction (Catalog/Bookings.apply_changes): a crash leaves the old or the new
 version. A full snapshot also deletes whatever the kiosk holds that the snapshot lacks.
 
+Every request is built from the kiosk.wire models the server itself uses and every reply is validated
+with them before anything is applied: a reply that does not validate is a SyncError naming what was
+wrong (logged, retried with backoff like a network error), and nothing of it is acknowledged or applied.
+
 Nothing here blocks the UI: the UI reads `status()` (a snapshot) or the STATUS events posted to
 the event queue, and may call `wake()` after a sale to send it at once.
 """
@@ -23,11 +27,16 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from kiosk.events import ERROR, STATUS, EventQueue
+from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, Heartbeat, HeartbeatReply,
+                        KioskConfig, OutboxEntry, SyncState, TransactionBatch)
+
+M = TypeVar("M", bound=BaseModel)
 
 log = logging.getLogger("kiosk.sync")
 SOURCE = "sync"
@@ -155,26 +164,31 @@ class SyncClient:
         if not rows:
             self._update(**self._queue_fields())
             return False
-        body = {"records": [{"seq": r.seq, "uuid": r.uuid, "record": _record_of(r.payload)} for r in rows]}
-        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/transactions", json=body)
+        batch = _build(TransactionBatch, "the transaction batch", records=[
+            _build(OutboxEntry, f"outbox row {r.seq}", seq=r.seq, uuid=r.uuid, record=_record_of(r.payload))
+            for r in rows])
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/transactions",
+                                 json=batch.model_dump(mode="json"))
         if response.status_code not in (200, 409):
             raise SyncError(_describe(response, "sending transactions"))
-        reply = response.json()
-        through = min(int(reply["held_through"]), rows[-1].seq)
-        if response.status_code == 200 and \
-                reply["accepted"] + reply["duplicates"] + reply["dead_lettered"] == len(rows):
+        reply: BatchReply | ConflictReply = _parse(BatchReply if response.status_code == 200 else ConflictReply,
+                                                   response, "sending transactions")
+        through = min(reply.held_through, rows[-1].seq)
+        if isinstance(reply, BatchReply) and reply.accepted + reply.duplicates + reply.dead_lettered == len(rows):
             # The server holds every record of this batch even if it misses older ones (say, after a
             # restore from backup): those cannot be sent again, so do not resend this batch forever.
             through = rows[-1].seq
         if through >= rows[0].seq:
             self.journal.acknowledge(through)
         self._update(acknowledged_through=max(through, self.status().acknowledged_through), **self._queue_fields())
-        for flag in reply.get("flagged") or ():
-            self._post(ERROR, message=f"server flagged transaction {flag['seq']}: {flag['reason']}")
-        if response.status_code == 409:
-            conflict = reply["conflicts"][0]
-            raise SyncError(f"the server refuses transaction {conflict['seq']} ({conflict['uuid']}): "
-                            f"{conflict['reason']}; an alarm was raised at the server")
+        if isinstance(reply, ConflictReply):
+            if not reply.conflicts:
+                raise SyncError(f"the server refuses a transaction ({reply.detail}); an alarm was raised at the server")
+            conflict = reply.conflicts[0]
+            raise SyncError(f"the server refuses transaction {conflict.seq} ({conflict.uuid}): "
+                            f"{conflict.reason}; an alarm was raised at the server")
+        for flag in reply.flagged:
+            self._post(ERROR, message=f"server flagged transaction {flag.seq}: {flag.reason}")
         return through == rows[-1].seq and len(rows) == self.batch_size
 
     def pull_once(self) -> None:
@@ -188,22 +202,31 @@ class SyncClient:
     def heartbeat(self) -> None:
         fields = self._queue_fields()
         states = {str(k)[:64]: str(v)[:256] for k, v in self.device_states().items()}
-        beat = {"app_version": self.app_version[:64].replace("\x00", ""), "device_states": states,
-                "queue_depth": fields["queue_depth"], "oldest_unsent_age_s": fields["oldest_unsent_age_s"]}
-        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat)
+        beat = _build(Heartbeat, "the heartbeat", app_version=self.app_version.replace("\x00", "")[:64],
+                      device_states=states, queue_depth=fields["queue_depth"],
+                      oldest_unsent_age_s=fields["oldest_unsent_age_s"])
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat.model_dump(mode="json"))
         if response.status_code != 200:
             raise SyncError(_describe(response, "sending the heartbeat"))
+        _parse(HeartbeatReply, response, "sending the heartbeat")
+
+    def sync_state(self) -> SyncState:
+        """What the server holds of this kiosk (held_through, max_seq): for diagnostics; blocks on the network."""
+        response = self._request("GET", f"/v1/kiosks/{self.kiosk_id}/sync-state")
+        if response.status_code != 200:
+            raise SyncError(_describe(response, "asking for the sync state"))
+        return _parse(SyncState, response, "asking for the sync state")
 
     # --- pulls --------------------------------------------------------------------------------
 
-    def _delta(self, name: str, version: int) -> dict | None:
+    def _delta(self, name: str, version: int) -> Delta | None:
         response = self._request("GET", f"/v1/{name}", params={"since": version},
                                  headers={"If-None-Match": f'"{name}-{version}"'})
         if response.status_code == 304:
             return None
         if response.status_code != 200:
             raise SyncError(_describe(response, f"pulling the {name}"))
-        return response.json()
+        return _parse(Delta, response, f"pulling the {name}")
 
     def _pull_catalog(self) -> None:
         if self._catalog is None:
@@ -211,12 +234,12 @@ class SyncClient:
         catalog = self._catalog
         delta = self._delta("catalog", catalog.version)
         if delta is not None:
-            rows, rejected = self._usable(delta["upserts"], self.item_validator, "catalog item")
-            deletes = list(delta["deletes"])
-            if delta["full"]:
+            rows, rejected = self._usable(delta.upserts, _catalog_row(self.item_validator), "catalog item")
+            deletes = list(delta.deletes)
+            if delta.full:
                 keep = {row[0] or f"PLU:{row[1]}" for row in rows}
                 deletes += [key for key in catalog.keys() if key not in keep]
-            catalog.apply_changes(rows, deletes, delta["version"])
+            catalog.apply_changes(rows, deletes, delta.version)
             if rejected:
                 self._post(ERROR, message=f"{rejected} catalog items from the server were not usable")
         self._update(catalog_version=catalog.version)
@@ -229,12 +252,12 @@ class SyncClient:
         bookings = self._bookings
         delta = self._delta("bookings", bookings.version)
         if delta is not None:
-            rows, _ = self._usable(delta["upserts"], _booking, "booking")
-            deletes = [code for code in map(normalize_code, delta["deletes"]) if code]
-            if delta["full"]:
+            rows, _ = self._usable(delta.upserts, _booking, "booking")
+            deletes = [code for code in map(normalize_code, delta.deletes) if code]
+            if delta.full:
                 keep = {b.code for b in rows}
                 deletes += [code for code in bookings.codes() if code not in keep]
-            bookings.apply_changes(rows, deletes, delta["version"])
+            bookings.apply_changes(rows, deletes, delta.version)
         self._update(bookings_version=bookings.version)
 
     def _usable(self, items, convert, what: str) -> tuple[list, int]:
@@ -259,19 +282,19 @@ class SyncClient:
             return
         if response.status_code != 200:
             raise SyncError(_describe(response, "pulling this kiosk's config"))
-        config = response.json()
+        config = _parse(KioskConfig, response, "pulling this kiosk's config")
         if self.config_path is not None:
-            _write_atomically(self.config_path, json.dumps(config, indent=1, sort_keys=True))
+            _write_atomically(self.config_path, json.dumps(config.model_dump(mode="json"), indent=1, sort_keys=True))
         if self.on_config is not None:
-            self.on_config(config["config"])
-        self._update(config_version=config["version"])
+            self.on_config(config.config)
+        self._update(config_version=config.version)
 
     def _held_config(self) -> dict | None:
         if self.config_path is None or not self.config_path.exists():
             return None
         try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return KioskConfig.model_validate_json(self.config_path.read_bytes()).model_dump()
+        except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
             return None  # unreadable: fetch it again
 
     # --- helpers ------------------------------------------------------------------------------
@@ -329,9 +352,19 @@ class SyncClient:
             self.events.post(SOURCE, kind, **data)
 
 
+def _catalog_row(validator: Callable[[dict], tuple] | None) -> Callable[[dict], tuple]:
+    """A catalog row as the server sends it (kiosk.wire.CatalogRow) -> the catalog validator's tuple."""
+    def convert(item: dict) -> tuple:
+        # ValidationError (a ValueError) when a key field is wrong; a null key counts as absent, as at the server
+        CatalogRow.model_validate({k: v for k, v in item.items() if v is not None})
+        return validator(item)
+    return convert
+
+
 def _booking(item: dict):
     """A booking as the server sends it -> kiosk.bookings.Booking; ValueError/KeyError/TypeError if unusable."""
     from kiosk.bookings import Booking, normalize_code
+    BookingRow.model_validate(item)  # ValidationError (a ValueError) when the code is missing or wrong
     code = normalize_code(str(item["code"]))
     if code is None:
         raise ValueError(f"booking code {item['code']!r} is not 4 to 16 letters or digits")
@@ -350,12 +383,63 @@ def _record_of(payload: str) -> dict:
     return record if isinstance(record, dict) else {"unreadable_outbox_payload": payload}
 
 
+def _problems(exc: ValidationError, limit: int = 3) -> str:
+    """A pydantic error in a technician's words: 'held_through: Input should be a valid integer; ...'."""
+    errors = exc.errors(include_url=False)
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}" for e in errors[:limit]]
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "; ".join(parts)
+
+
+def _parse(model: type[M], response: httpx.Response, doing: str) -> M:
+    """The reply validated with its kiosk.wire model; SyncError naming what was wrong if it does not fit.
+
+    Fields this kiosk does not know are dropped, not refused (the wire models forbid extras for requests):
+    a server newer than the kiosk may add a field to a reply without stopping the fleet's sync."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        error = exc
+    errors = error.errors(include_url=False)
+    if all(e["type"] == "extra_forbidden" for e in errors):
+        data = json.loads(response.content)  # it parsed: the only complaint was fields unknown here
+        for e in errors:
+            _remove(data, e["loc"])
+        try:
+            reply = model.model_validate(data)
+        except ValidationError as exc:
+            error = exc
+        else:
+            log.debug("sync: ignored fields unknown to this kiosk in the %s reply: %s", model.__name__,
+                      ", ".join(".".join(map(str, e["loc"])) for e in errors))
+            return reply
+    raise SyncError(f"server sent an invalid {model.__name__} ({response.status_code}) when {doing}: "
+                    f"{_problems(error)}; nothing was applied")
+
+
+def _remove(data: Any, loc: tuple) -> None:
+    for step in loc[:-1]:
+        data = data[step]
+    if isinstance(data, dict):
+        data.pop(loc[-1], None)
+
+
+def _build(model: type[M], what: str, **fields) -> M:
+    """A request built from its kiosk.wire model; SyncError if the kiosk's own data does not fit it."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise SyncError(f"{what} does not fit the server's schema: {_problems(exc)}") from None
+
+
 def _describe(response: httpx.Response, doing: str) -> str:
     try:
-        detail = response.json().get("detail")
+        body = response.json()
+        detail = body.get("detail", body) if isinstance(body, dict) else body
     except ValueError:
         detail = response.text[:200]
-    return f"server answered {response.status_code} when {doing}: {detail}"
+    return f"server answered {response.status_code} when {doing}: {str(detail)[:300]}"
 
 
 def _write_atomically(path: Path, text: str) -> None:

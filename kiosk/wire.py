@@ -6,6 +6,8 @@ unique by (kiosk_id, seq) and by uuid. Money is integer minor units; rates are b
 """
 from __future__ import annotations
 
+import functools
+from decimal import Decimal
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +16,27 @@ SCHEMA_VERSION = 1
 
 MinorUnits = Annotated[int, Field(ge=-10**12, le=10**12)]
 BasisPoints = Annotated[int, Field(ge=0, le=10000)]
+
+
+@functools.lru_cache(maxsize=None)
+def minor_digits(currency: str) -> int:
+    """Decimals of a currency's minor unit, which amounts on the wire count in (EUR 2, JPY 0, KWD 3)."""
+    from babel.numbers import get_currency_precision
+    return get_currency_precision(currency)
+
+
+@functools.lru_cache(maxsize=4096)  # a cart re-shows the same few prices on every change
+def format_amount(minor: int, currency: str, locale: str = "en", symbol: bool = True) -> str:
+    """An amount in minor units as people of `locale` (a Babel locale: "de_DE", "nl_NL", "en") read it, with
+    the currency's own number of decimals: 1234 EUR -> "12,34 €" (de_DE), "€ 12,34" (nl_NL); 1234 JPY ->
+    "¥1,234" (en); 1234 KWD -> "KWD1.234" (en). `symbol=False`: the number alone ("12,34"), e.g. for receipt
+    columns that name the currency once. The one money formatter of the kiosk, its receipts and the server."""
+    from babel.numbers import format_currency, format_decimal
+    digits = minor_digits(currency)
+    value = Decimal(minor).scaleb(-digits)
+    if symbol:
+        return format_currency(value, currency, locale=locale)
+    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale=locale)
 
 
 class Wire(BaseModel):
@@ -61,6 +84,20 @@ class SaleBody(Wire):
     vat: list[VatSummary]
     payments: list[Payment]
     receipt_token: str  # unguessable; the receipt QR opens /r/<token> on the central server
+
+
+class SaleDraft(Wire):
+    """A sale before it is paid: the cart's lines and VAT as the payment intent journals them. Built and
+    validated before the terminal is asked to charge, so an approved payment always makes a `SaleBody`."""
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    total: MinorUnits
+    lines: list[SaleLine]
+    vat: list[VatSummary]
+    receipt_token: str
+
+    def sale_body(self, payment: Payment) -> SaleBody:
+        return SaleBody(currency=self.currency, total=self.total, lines=self.lines, vat=self.vat,
+                        payments=[payment], receipt_token=self.receipt_token)
 
 
 class CheckinBody(Wire):

@@ -19,11 +19,14 @@ from pathlib import Path
 from kiosk.bookings import Booking, Bookings, CheckinCheck
 from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
-from kiosk.events import EventQueue
+from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Source
 from kiosk.flows.attendant import Attendants
-from kiosk.i18n import Translator
+from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.pictures import cache_dir, prepare as prepare_pictures
+from kiosk.ports import FrameSource
+from kiosk.wire import SaleDraft
 from launcher.demo import seed_demo
 
 log = logging.getLogger("launcher.backend")
@@ -55,14 +58,13 @@ class KioskBackend:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
         from devices.manager import DeviceManager
         self.devices = DeviceManager(settings.devices, events)
-        payment = self.devices.get("payment")
-        if payment is not None and hasattr(payment, "attach"):
-            payment.attach(self.journal)
+        self.devices.attach_journal(self.journal)
         self.server_url = settings.server.url
         self.control_port: int | None = None
         self.server = None
         self.sync = None
         self._closing = threading.Event()
+        self.pictures_ready = threading.Event()  # set once the items' pictures are in the cache (see open)
         self._server_thread: threading.Thread | None = None
         if start_server if start_server is not None else (simulate and settings.server.start_local):
             # in the background: the kiosk is usable at once, receipts and sync follow when it is up
@@ -73,6 +75,11 @@ class KioskBackend:
 
     def open(self) -> "KioskBackend":
         self.devices.open_all()
+        # the items' emoji pictures, drawn now in the background: the UI only loads the cached files
+        images = self.catalog.images()
+        self._pictures_thread = threading.Thread(target=self._draw_pictures, args=(images,), name="pictures",
+                                                 daemon=True)
+        self._pictures_thread.start()
         if self.simulate:  # `python -m devices.sim send --port N "scan …"` drives the in-kiosk simulators
             try:
                 port = self.devices.start_control(SIM_CONTROL_PORT)
@@ -82,6 +89,16 @@ class KioskBackend:
             self.announce(f"simulator control port {port}: python -m devices.sim send --port {port} "
                           f"\"scan 4006381333931\"")
         return self
+
+    def _draw_pictures(self, images: list[str]) -> None:
+        try:
+            drawn = prepare_pictures(images, cache_dir(self.settings.data_path))
+            if drawn:
+                log.info("item pictures: %d drawn into the cache", drawn)
+        except Exception:
+            log.exception("item pictures: drawing failed")
+        finally:
+            self.pictures_ready.set()
 
     def close(self) -> None:
         self._closing.set()
@@ -147,20 +164,26 @@ class KioskBackend:
 
     # --- the Session's Backend protocol ---------------------------------------------------------------
 
+    def frames(self, name: str = "camera") -> FrameSource | None:
+        """The live picture of camera `name` for the screens (the checkout preview, the maintenance camera
+        test), or None when there is no such camera: screens use only this, never the device itself."""
+        device = self.devices.get(name)
+        return device.latest_frame if device is not None and device.kind == "camera" else None
+
     def device_state(self, name: str) -> str | None:
         device = self.devices.get(name)
         return device.state if device is not None else None
 
-    def pay(self, sale_uuid: str, amount: int, draft: dict) -> None:
+    def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None:
         terminal = self.devices.get("payment")
         if terminal is None:
-            self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message="no payment terminal")
+            self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, "no payment terminal"))
             return
-        future = terminal.pay(sale_uuid, amount, draft)
+        future = terminal.pay(sale_uuid, amount, draft.model_dump(mode="json"))
 
         def done(f):
             if f.exception() is not None:  # nothing was charged; the customer may try again
-                self.events.post("session", "payment_failed", sale_uuid=sale_uuid, message=str(f.exception()))
+                self.events.post(Source.SESSION, Kind.PAYMENT_FAILED, PaymentFailed(sale_uuid, str(f.exception())))
         future.add_done_callback(done)
 
     def cancel_payment(self) -> None:
@@ -186,7 +209,8 @@ class KioskBackend:
         labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
         shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
         base = self.settings.server.public_receipt_url or self.server_url
-        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels)
+        receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels,
+                                      locale=babel_locale(lang))
         return printer.print_receipt(receipt)
 
     def check_booking(self, code: str | None) -> CheckinCheck:
@@ -205,9 +229,25 @@ class KioskBackend:
                               f"ticket {ticket_no}")
 
     def record_event(self, event: str, details: dict) -> None:
-        self.journal.record_event(event, {"kiosk": self.kiosk_id, **details})
+        """Called on the UI thread: queues the event for the journal's writer and returns at once
+        (see Journal.post_event: durable in order; a crash may lose at most the not yet committed)."""
+        future = self.journal.post_event(event, {"kiosk": self.kiosk_id, **details})
+        future.add_done_callback(lambda f: f.exception() and log.error(
+            "journaling event %s failed: %s", event, f.exception()))
         if self.sync is not None:
             self.sync.wake()
+
+    def check_attendant(self, secret: str, request: int) -> None:
+        """`verify_attendant` on a thread of its own (scrypt takes a while per stored PIN): the answer is
+        posted as ("session", "attendant_checked") with the session's `request` number."""
+        def run() -> None:
+            try:
+                who = self.verify_attendant(secret)
+            except Exception:  # noqa: BLE001 - a failed check refuses; the session must hear back
+                log.exception("attendant check failed")
+                who = None
+            self.events.post(Source.SESSION, Kind.ATTENDANT_CHECKED, AttendantChecked(request, who))
+        threading.Thread(target=run, name="attendant-check", daemon=True).start()
 
     def verify_attendant(self, secret: str) -> str | None:
         """An attendant (or technician) of the maintenance store, or of the kiosk's attendants.json."""

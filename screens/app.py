@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import inspect
 import logging
 import os
 import time
@@ -29,9 +28,11 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.config import Settings
 from kiosk.events import Event, EventQueue
 from kiosk.flows import states as flow
+from kiosk.flows.actions import Action, perform
 from kiosk.i18n import Translator, language_name
-from kiosk.pictures import Pictures
+from kiosk.pictures import Pictures, cache_dir
 from screens import theme
+from screens.lockdown import KEY_ESCAPE, KEY_F4, Lockdown  # noqa: F401 (KEY_*: tests import them from here)
 
 log = logging.getLogger("screens.app")
 HERE = Path(__file__).resolve().parent
@@ -44,14 +45,13 @@ SCREEN_OF_STATE = {
     flow.RECEIPT: "receipt", flow.RECEIPT_QR: "receipt", flow.CHECKIN: "checkin", flow.CHECKIN_BOOKING: "checkin",
     flow.CHECKIN_DONE: "checkin", flow.THANKS: "thanks", flow.OUT_OF_SERVICE: "out_of_service",
 }
-KEY_ESCAPE, KEY_F4 = 27, 285
 
 
 def screen_class_name(name: str) -> str:
     return "".join(part.title() for part in name.split("_")) + "Screen"
 
 
-class KioskApp(App):
+class KioskApp(Lockdown, App):
     title = "Self-service kiosk"
     # --- presentation
     lang = StringProperty("en")
@@ -83,6 +83,7 @@ class KioskApp(App):
     items_text = StringProperty("")
     can_pay = BooleanProperty(False)
     age_waiting = BooleanProperty(False)
+    attendant_checking = BooleanProperty(False)  # a PIN or badge is being checked (off the UI thread)
     payment_text = StringProperty("")
     payment_message = StringProperty("")
     search_text = StringProperty("")
@@ -126,8 +127,9 @@ class KioskApp(App):
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
-        # item pictures: files under assets/, or emoji drawn once into <data_dir>/cache/pictures/
-        self.pictures = Pictures(theme.ASSETS, settings.data_path / "cache" / "pictures")
+        # item pictures: files under assets/, or emoji drawn into <data_dir>/cache/pictures/ by the backend in
+        # the background at start; the UI thread only loads the cached files (never draws, ~120 ms each)
+        self.pictures = Pictures(theme.ASSETS, cache_dir(settings.data_path), draw=False)
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -222,17 +224,11 @@ class KioskApp(App):
             self.session.tick(self.now())
             self.refresh()
 
-    def act(self, method: str, *args) -> None:
-        """A tap: the session does it (passing `now` where it wants it), then the screen follows."""
+    def act(self, action: Action, *args) -> None:
+        """A tap: the session does `action` (kiosk.flows.actions.DO says how), then the screen follows."""
         if self.session is None:
             return
-        now = self.now()
-        self.session.touch(now)
-        fn = getattr(self.session, method)
-        if "now" in inspect.signature(fn).parameters:
-            fn(*args, now=now)
-        else:
-            fn(*args)
+        perform(self.session, action, self.now(), *args)
         self.refresh(force=True)
 
     def refresh(self, force: bool = False) -> None:
@@ -252,6 +248,7 @@ class KioskApp(App):
         self.help_visible = s.help_box
         self.help_open = s.help_called
         self.choose_hint = s.choose_hint
+        self.attendant_checking = s.checkout.attendant_check is not None
         self.can_print = s.printer_ready
         self._refresh_texts()
         self.state = s.state
@@ -268,7 +265,7 @@ class KioskApp(App):
         self.message_help = bool(m and m.help)
         self.notice_text = tr(s.notice) if s.notice else ""
         self.help_text = tr(s.help_text)
-        cart = s.cart
+        cart = s.checkout.cart
         if cart is not None:
             money = self.money
             self._update_rows(self.cart_lines, [{
@@ -287,20 +284,20 @@ class KioskApp(App):
             self.cart_lines, self.total_text, self.items_text = [], self.money(0), ""
             self.can_pay = self.age_waiting = False
             self.age_items_text = ""
-        self.payment_text = tr(s.payment_text) if s.payment_text else ""
-        self.payment_message = tr(s.payment_message) if s.payment_message else ""
-        self.search_text = s.search_text
-        self.search_results = [self._item_row(item) for item in s.search_results]
+        self.payment_text = tr(s.checkout.payment_text) if s.checkout.payment_text else ""
+        self.payment_message = tr(s.checkout.payment_message) if s.checkout.payment_message else ""
+        self.search_text = s.checkout.search_text
+        self.search_results = [self._item_row(item) for item in s.checkout.search_results]
         if s.state == flow.LOOKUP and not self.plu_items or self.plu_items and self.plu_items[0]["lang"] != lang:
-            self.plu_items = [self._item_row(item) for item in s.plu_items()]
-        self.checkin_code = s.checkin_code
-        b = s.booking
+            self.plu_items = [self._item_row(item) for item in s.checkout.plu_items()]
+        self.checkin_code = s.checkin.checkin_code
+        b = s.checkin.booking
         self.booking_text = "" if b is None else self.translator.ngettext(
             "{name}\n{time}\n{people} person", "{name}\n{time}\n{people} people", b.party_size, lang).format(
             name=b.name, time=self.translator.datetime(b.slot_start, lang),
             people=self.translator.number(b.party_size, lang))
-        self.ticket_no = str(s.ticket_no or "")
-        self.receipt_url = s.receipt_url() if s.state == flow.RECEIPT_QR else ""
+        self.ticket_no = str(s.checkin.ticket_no or "")
+        self.receipt_url = s.checkout.receipt_url() if s.state == flow.RECEIPT_QR else ""
         self.rating = s.rating or 0
         self.easy_answer = "" if s.easy is None else ("yes" if s.easy else "no")
 
@@ -353,39 +350,39 @@ class KioskApp(App):
 
     def toggle_large_text(self) -> None:
         if self.session is not None:
-            self.act("toggle_large_text")
+            self.act(Action.TOGGLE_LARGE_TEXT)
         else:
             self.set_large_text(not self.high_contrast)
 
     def touch_to_start(self) -> None:
-        self.act("touch_to_start")
+        self.act(Action.TOUCH_TO_START)
 
     def start_checkout(self) -> None:
-        self.act("start_checkout")
+        self.act(Action.START_CHECKOUT)
 
     def start_checkin(self) -> None:
-        self.act("start_checkin")
+        self.act(Action.START_CHECKIN)
 
     def call_help(self) -> None:
         if self.session is None:
             self.help_visible = True
         else:
-            self.act("call_help")
+            self.act(Action.CALL_HELP)
 
     def dismiss_help(self) -> None:
         if self.session is None:
             self.help_visible = False
         else:
-            self.act("dismiss_help")
+            self.act(Action.DISMISS_HELP)
 
     def keyboard_input(self, target: str, key: str) -> None:
         """On-screen keyboard: `key` is a character, "⌫" (delete) or "clear"."""
         current = {"search": self.search_text, "checkin": self.checkin_code, "pin": self.pin_text}[target]
         text = "" if key == "clear" else current[:-1] if key == "⌫" else current + key
         if target == "search":
-            self.act("search", text)
+            self.act(Action.SEARCH, text)
         elif target == "checkin":
-            self.act("type_code", text)
+            self.act(Action.TYPE_CODE, text)
         else:
             self.pin_text = text[:12]
             if self.session is not None:
@@ -393,34 +390,4 @@ class KioskApp(App):
 
     def submit_pin(self) -> None:
         pin, self.pin_text = self.pin_text, ""
-        self.act("attendant", pin)
-
-    def logo_tapped(self) -> None:
-        """Five taps on the logo within 3 s: the technician gesture (then a PIN, issue 7)."""
-        now = Clock.get_time()
-        self._logo_taps = [t for t in self._logo_taps if now - t < 3.0] + [now]
-        if len(self._logo_taps) >= 5:
-            self._logo_taps.clear()
-            if self.maintenance_hook is not None:
-                self.maintenance_hook(self)
-
-    # --- lockdown ---------------------------------------------------------------------------------------
-
-    def terminate(self, *_args) -> None:
-        """SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal): the system may always stop the kiosk."""
-        self._terminating = True
-        Clock.schedule_once(lambda _dt: self.stop(), 0)
-
-    def _on_request_close(self, *_args, **_kw) -> bool:
-        """Window close (the WM's close button, Alt+F4): refused while a customer may be at the screen."""
-        if self.customer_mode and not getattr(self, "_terminating", False):
-            log.info("window close request ignored in customer mode")
-            return True
-        return False
-
-    def _on_keyboard(self, _window, key, _scancode, _codepoint, modifiers) -> bool:
-        if not self.customer_mode:
-            return False
-        if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
-            return True  # swallowed: no exit, no back navigation
-        return False
+        self.act(Action.ATTENDANT, pin)

@@ -70,9 +70,9 @@ class CheckoutScreen(CustomerScreen):
 
     def on_enter(self, *_):
         app = App.get_running_app()
-        camera = app.backend.devices.get("camera") if app.backend is not None else None
-        if camera is not None and hasattr(camera, "latest_frame"):
-            self._preview = Clock.schedule_interval(lambda _dt: self._show_frame(app, camera), 1 / PREVIEW_FPS)
+        frames = app.backend.frames("camera") if app.backend is not None else None
+        if frames is not None:
+            self._preview = Clock.schedule_interval(lambda _dt: self._show_frame(app, frames), 1 / PREVIEW_FPS)
 
     def on_leave(self, *_):
         if self._preview is not None:
@@ -80,8 +80,8 @@ class CheckoutScreen(CustomerScreen):
             self._preview = None
         App.get_running_app().camera_texture = None
 
-    def _show_frame(self, app, camera) -> None:
-        number, frame = camera.latest_frame()
+    def _show_frame(self, app, frames) -> None:
+        number, frame = frames()
         if frame is None or number == self._frame_no:
             if frame is None:
                 app.camera_texture = None

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
-exec "$PY" -m kiosk.i18n compile
+exec "$PY" -m tools.i18n compile

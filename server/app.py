@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.engine import Engine
 
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
-                        HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch)
+                        HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
 from server import datasets, fleet
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
@@ -246,8 +246,6 @@ def _tagged(response: Response, etag: str, if_none_match: str | None, body):
     return body
 
 
-def _money(minor: int) -> str:
-    return f"{'-' if minor < 0 else ''}{abs(minor) // 100}.{abs(minor) % 100:02d}"
 
 
 def _when(device_time: str) -> str:
@@ -259,7 +257,11 @@ def _when(device_time: str) -> str:
 
 
 def _receipt_html(r: Receipt) -> str:
-    e, money, cur = html.escape, _money, html.escape(r.currency)
+    e, cur = html.escape, html.escape(r.currency)
+
+    def money(minor: int) -> str:  # the page is in English; the currency's own decimals (JPY 0, KWD 3)
+        return format_amount(minor, r.currency, "en", symbol=False)
+
     shop = e(r.shop_name or r.kiosk_id)
     lines = "".join(f"<tr><td>{e(l.name)}{' (void)' if l.voided else ''}</td><td class=n>{l.quantity}</td>"
                     f"<td class=n>{money(l.total)}</td><td>{e(l.vat_code)}</td></tr>" for l in r.lines)

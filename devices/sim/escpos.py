@@ -18,26 +18,14 @@ from typing import Callable
 
 from devices.sim import escpos_codes as codes
 from devices.sim import escpos_graphics as gfx
+from devices.sim.escpos_commands import DLE, ESC, ESC_FIXED, FS, FS_FIXED, GS, GS_FIXED, KANJI, NAMES
 from devices.sim.escpos_doc import Code, Document, Image, Line, Run, code_pages, decoder
 
 __all__ = ["Code", "Document", "EscPosParser", "Image", "Line", "Run"]
 
 log = logging.getLogger(__name__)
-ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 MAX_DATA = 4 * 1024 * 1024  # a declared payload larger than this is garbage, not a command
 MAX_ERRORS = 200
-
-# Commands with a fixed number of argument bytes after ESC x / GS x / FS x
-_ESC_FIXED = {b"@": 0, b"t": 1, b"a": 1, b"E": 1, b"-": 1, b"!": 1, b"M": 1, b"G": 1, b"{": 1, b"V": 1,
-              b"2": 0, b"3": 1, b"d": 1, b"J": 1, b" ": 1, b"R": 1, b"r": 1, b"p": 3, b"i": 0, b"m": 0,
-              b"e": 1, b"=": 1, b"U": 1, b"$": 2, b"\\": 2, b"L": 0, b"S": 0, b"T": 1, b"W": 8, b"K": 1,
-              b"%": 1, b"?": 1, b"<": 0, b"c": 2}
-_GS_FIXED = {b"!": 1, b"B": 1, b"L": 2, b"W": 2, b"h": 1, b"w": 1, b"H": 1, b"f": 1, b"a": 1, b"b": 1,
-             b"P": 2, b"r": 1, b"I": 1, b"/": 1, b"E": 1, b"$": 2, b"\\": 2, b"T": 1, b"^": 3, b"C": 1,
-             b"g": 2, b"z": 2}
-_FS_FIXED = {b".": 0, b"&": 0, b"C": 1, b"!": 1, b"-": 1, b"W": 1, b"S": 2, b"p": 2}
-_NAMES = {ESC: "ESC", GS: "GS", FS: "FS", DLE: "DLE"}
-KANJI = {0: "jis", 1: "shift_jis", 48: "jis", 49: "shift_jis"}  # FS C n; no FS C: GB18030 (Chinese models)
 
 
 class EscPosParser:
@@ -119,7 +107,7 @@ class EscPosParser:
         if lead == 0x18:  # CAN: drop the unprinted line
             self._line = Line()
             return 1
-        if lead not in _NAMES:
+        if lead not in NAMES:
             self._error(pos, f"unexpected control byte 0x{lead:02x}; skipped", f"0x{lead:02x}")
             return 1
         if pos + 1 >= len(b):
@@ -127,8 +115,8 @@ class EscPosParser:
         cmd = bytes(b[pos + 1:pos + 2])
         if lead == DLE:
             return self._dle(b, pos, cmd)
-        table = {ESC: _ESC_FIXED, GS: _GS_FIXED, FS: _FS_FIXED}[lead]
-        name = f"{_NAMES[lead]} {cmd.decode('latin-1') if 0x20 < cmd[0] < 0x7F else f'0x{cmd[0]:02x}'}"
+        table = {ESC: ESC_FIXED, GS: GS_FIXED, FS: FS_FIXED}[lead]
+        name = f"{NAMES[lead]} {cmd.decode('latin-1') if 0x20 < cmd[0] < 0x7F else f'0x{cmd[0]:02x}'}"
         if cmd in table:
             size = 2 + table[cmd]
             if pos + size > len(b):

@@ -30,6 +30,7 @@ from devices.zvt.apdu import ZvtError
 from devices.zvt.driver import RECEIPT_FACTS, Ecr, Outcome
 from devices.zvt.results import ABORTED, ALREADY_REVERSED, BUSY, MESSAGES, NOT_REGISTERED, SUCCESS, customer_message
 from devices.zvt.transport import LinkError
+from kiosk.ports import PaymentJournal
 
 FinishSale = Callable[[str, Any, dict[str, Any], list[str]], None]  # (sale_uuid, intent_id, facts, receipt lines)
 
@@ -51,12 +52,6 @@ def receipt_facts(status: dict[str, Any]) -> dict[str, Any]:
     return {k: status[k] for k in RECEIPT_FACTS if k in status}
 
 
-def _field(record: Any, name: str, default: Any = None) -> Any:
-    if isinstance(record, dict):
-        return record.get(name, default)
-    return getattr(record, name, default)
-
-
 class PaymentFlow:
     """One kiosk's card payments against one terminal. Not thread-safe: one sale at a time.
 
@@ -64,7 +59,7 @@ class PaymentFlow:
     trace(step) is called at every step (flow and protocol); the fault tests crash here.
     """
 
-    def __init__(self, journal, connect: Callable[[], Ecr], finish_sale: FinishSale, currency: str = "EUR",
+    def __init__(self, journal: PaymentJournal, connect: Callable[[], Ecr], finish_sale: FinishSale, currency: str = "EUR",
                  busy_wait: float = 30.0, trace: Callable[[str], Any] | None = None,
                  on_status: Callable[[int], Any] | None = None) -> None:
         self.journal, self._connect, self.finish_sale = journal, connect, finish_sale
@@ -127,11 +122,11 @@ class PaymentFlow:
         """Resolve every payment in doubt; those that cannot be resolved now (no link) stay in doubt."""
         results = []
         for record in self.journal.payments_in_doubt():
-            intent = _field(record, "intent_id")
+            intent = record["intent_id"]
             self.journal.note_doubt(intent)  # left open by a lost link or a crash: it really was in doubt
-            facts = _field(record, "facts") or {}
+            facts = record.get("facts") or {}
             try:
-                results.append(self._resolve(intent, _field(record, "sale_uuid"), _field(record, "amount"), facts))
+                results.append(self._resolve(intent, record["sale_uuid"], record["amount"], facts))
             except (LinkError, ZvtError):
                 self._drop_link()
                 results.append(PaymentResult("in_doubt", "payment.checking"))
@@ -181,8 +176,8 @@ class PaymentFlow:
     def _resolve_now(self, intent, sale_uuid: str, amount: int) -> PaymentResult:
         """Right after a lost link: one attempt to resolve; otherwise the payment stays in doubt."""
         self.journal.note_doubt(intent)
-        record = next((r for r in self.journal.payments_in_doubt() if _field(r, "intent_id") == intent), None)
-        facts = (_field(record, "facts") or {}) if record is not None else {}
+        record = next((r for r in self.journal.payments_in_doubt() if r["intent_id"] == intent), None)
+        facts = (record.get("facts") or {}) if record is not None else {}
         try:
             return self._resolve(intent, sale_uuid, amount, facts)
         except (LinkError, ZvtError):

@@ -197,16 +197,19 @@ class TerminalSimulator(SimLink):
         except Exception as exc:  # never leave the ECR waiting: an error reply instead of silence
             self._error_reply(t, apdu, exc)
 
-    def _password_ok(self, request: dict) -> bool:
-        return request.get("password") == self.config.password
+    def _authorised(self, t, request: dict) -> bool:
+        """The ECR sent the terminal's password; if not, the request is refused (NAK, protocol error)."""
+        if request.get("password") == self.config.password:
+            return True
+        t.send(nak(PROTOCOL_ERROR))
+        return False
 
     def _ecr_wants(self, *bits: int) -> bool:
         return self.registration is not None and all(self.registration & bit for bit in bits)
 
     def _registration(self, t, command, apdu: Apdu) -> None:
         request = replies.parse_command(apdu)
-        if not self._password_ok(request):
-            t.send(nak(PROTOCOL_ERROR))
+        if not self._authorised(t, request):
             return
         self._ack(t, command)
         with self._lock:
@@ -281,8 +284,7 @@ class TerminalSimulator(SimLink):
 
     def _reversal(self, t, command, apdu: Apdu) -> None:
         request = replies.parse_command(apdu)
-        if not self._password_ok(request):
-            t.send(nak(PROTOCOL_ERROR))
+        if not self._authorised(t, request):
             return
         receipt = request.get("receipt_no", 0)
         self._ack(t, command)
@@ -311,8 +313,7 @@ class TerminalSimulator(SimLink):
         self._finish(t, command)
 
     def _end_of_day(self, t, command, apdu: Apdu) -> None:
-        if not self._password_ok(replies.parse_command(apdu)):
-            t.send(nak(PROTOCOL_ERROR))
+        if not self._authorised(t, replies.parse_command(apdu)):
             return
         self._ack(t, command)
         with self._lock:  # encode first: totals that do not fit BMP 60 give 06 1E and leave the period open
@@ -338,8 +339,7 @@ class TerminalSimulator(SimLink):
         self._finish(t, command)
 
     def _status_enquiry(self, t, command, apdu: Apdu) -> None:
-        if not self._password_ok(replies.parse_command(apdu)):
-            t.send(nak(PROTOCOL_ERROR))
+        if not self._authorised(t, replies.parse_command(apdu)):
             return
         self._ack(t, command)
         status = BUSY if self._active or time.monotonic() < self._busy_until else \
@@ -348,8 +348,7 @@ class TerminalSimulator(SimLink):
         self._at(t, command, "done")
 
     def _repeat_receipt(self, t, command, apdu: Apdu) -> None:
-        if not self._password_ok(replies.parse_command(apdu)):
-            t.send(nak(PROTOCOL_ERROR))
+        if not self._authorised(t, replies.parse_command(apdu)):
             return
         with self._lock:
             last = next((e for e in reversed(self.ledger)), None)

@@ -67,6 +67,7 @@ TICKET_NOT_PRINTED = "The ticket could not be printed. Please remember your numb
 CHECKOUT_UNAVAILABLE = "Shopping is not available right now. Check-in still works."
 FINISH_PAYING = "Please finish paying first; scan more items after."
 RECEIPT_FIRST = "Your payment is done. Please choose your receipt first; then scan to start a new purchase."
+SALE_INVALID = "This purchase cannot be paid here. Nothing has been charged. Please call for help."
 AGE_CHECK_FIRST = "Please tap \"Keep shopping while I wait\" first, then scan the item again."
 
 # What happens next when a wait runs too long (Session.waits); help is called at the same time.

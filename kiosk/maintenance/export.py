@@ -17,7 +17,6 @@ from pathlib import Path
 from kiosk.db import fsync_dir
 
 FILE_RECORDS = 1000  # the server's largest batch
-READ_ALL = 10_000_000
 
 
 class ExportError(Exception):
@@ -29,11 +28,11 @@ def export_unsent(journal, folder: str | Path, kiosk_id: str, now: datetime | No
     folder = Path(folder)
     if not folder.is_dir():
         raise ExportError(f"no USB stick at {folder}: insert one (or set [maintenance] usb_export_dir)")
-    rows = journal.pending_outbox(READ_ALL)
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    files = []
-    for n, start in enumerate(range(0, len(rows), FILE_RECORDS), start=1):
-        chunk = rows[start:start + FILE_RECORDS]
+    files, exported, after = [], 0, 0
+    # one file's records at a time: a long offline spell does not load the whole outbox into memory
+    while chunk := journal.pending_outbox(FILE_RECORDS, after=after):
+        n, after, exported = len(files) + 1, chunk[-1].seq, exported + len(chunk)
         body = {"records": [{"seq": r.seq, "uuid": r.uuid, "record": _record_of(r.payload)} for r in chunk]}
         path = folder / f"{kiosk_id}-unsent-{stamp}-{n:03d}.json"
         tmp = path.with_name(path.name + ".part")
@@ -48,7 +47,7 @@ def export_unsent(journal, folder: str | Path, kiosk_id: str, now: datetime | No
             raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
         files.append(path)
     fsync_dir(folder)
-    return files, len(rows)
+    return files, exported
 
 
 def _record_of(payload: str) -> dict:

@@ -41,9 +41,10 @@ class CameraPreview(InvisibleIgnoresTouch, Factory.BoxLayout):
         self._frame_no = -1
         self._decode = None
 
-    def start(self, camera) -> None:
+    def start(self, frames) -> None:
+        """Show what `frames()` (a kiosk.ports.FrameSource) gives, until stop()."""
         self.stop()
-        self._event = Clock.schedule_interval(lambda _dt: self._show(camera), 1 / PREVIEW_FPS)
+        self._event = Clock.schedule_interval(lambda _dt: self._show(frames), 1 / PREVIEW_FPS)
 
     def stop(self) -> None:
         if self._event is not None:
@@ -51,8 +52,8 @@ class CameraPreview(InvisibleIgnoresTouch, Factory.BoxLayout):
             self._event = None
         self.texture, self.found, self.found_text = None, [], ""
 
-    def _show(self, camera) -> None:
-        number, frame = camera.latest_frame()
+    def _show(self, frames) -> None:
+        number, frame = frames()
         if frame is None or number == self._frame_no:
             return
         self._frame_no = number
@@ -98,9 +99,9 @@ class DevicesPage(Page):
 
     def _preview(self, model, name) -> None:
         preview = self.ids.preview
-        camera = model.backend.devices.get(name) if name else None
-        if camera is not None and hasattr(camera, "latest_frame"):
-            preview.start(camera)
+        frames = model.backend.frames(name) if name else None
+        if frames is not None:
+            preview.start(frames)
         else:
             preview.stop()
 

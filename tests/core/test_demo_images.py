@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from kiosk import pictures
-from kiosk.pictures import FONT, SIZE, Pictures, emoji_text
+from kiosk.pictures import FONT, SIZE, Pictures, emoji_text, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "assets"
@@ -77,3 +77,32 @@ def test_file_pictures_and_bad_names(tmp_path):
     assert found.path("a.png") == str(tmp_path / "a.png")
     assert found.path("missing.png") == "" and found.path("") == ""
     assert found.path("emoji:xyz") == "" and emoji_text("emoji:1F1E9-1F1EA") == "\U0001F1E9\U0001F1EA"
+
+
+def test_the_ui_only_loads_pictures_drawn_in_the_background(tmp_path):
+    if not FONT.is_file():
+        pytest.skip(f"{FONT} missing: `make setup` installs fonts-noto-color-emoji")
+    cache = tmp_path / "cache"
+    ui = Pictures(ASSETS, cache, draw=False)
+    assert ui.path("emoji:1F95B") == "" and not cache.exists()  # not drawn on the UI thread
+    assert prepare(["emoji:1F95B", "emoji:1F95B", "milk.png", "emoji:1F34E"], cache) == 2
+    assert prepare(["emoji:1F95B"], cache) == 0  # drawn once
+    assert Path(ui.path("emoji:1F95B")).is_file()  # the miss was not remembered: found now
+
+
+def test_the_backend_draws_the_demo_pictures_after_open(tmp_path):
+    if not FONT.is_file():
+        pytest.skip(f"{FONT} missing: `make setup` installs fonts-noto-color-emoji")
+    from kiosk import config
+    from kiosk.events import EventQueue
+    from kiosk.pictures import cache_dir
+    from launcher.backend import KioskBackend
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False).open()
+    try:
+        assert backend.pictures_ready.wait(60)
+        images = [i for i in backend.catalog.images() if i.startswith("emoji:")]
+        assert images and all(Path(Pictures(ASSETS, cache_dir(tmp_path), draw=False).path(i)).is_file()
+                              for i in images)
+    finally:
+        backend.close()

@@ -39,3 +39,20 @@ def test_an_empty_queue_is_still_a_queue():
     queue = EventQueue()
     assert len(queue) == 0 and bool(queue)  # `events or EventQueue()` must keep the caller's queue
     assert (queue or EventQueue()) is queue
+
+
+def test_sources_kinds_and_payloads_are_typed_and_data_stays_readable():
+    from kiosk.events import Event, Kind, PaymentResult, PrintJobFailed, Scanned, Source
+    q = EventQueue()
+    q.post("scanner", DATA, Scanned("4006381333931", symbology="EAN-13", category="product"))
+    q.post("printer", DATA, PrintJobFailed(7, "receipt", "paper out"))
+    q.post("payment", "data", PaymentResult("u-1", "approved", "payment.approved"))
+    q.post("tool", "beep", n=1)  # a tool's own source and kind stay strings
+    scan, failed, paid, tool = q.drain()
+    assert scan.source is Source.SCANNER and scan.kind is Kind.DATA and isinstance(scan.payload, Scanned)
+    assert scan.data["code"] == "4006381333931" and scan.data["category"] == "product"
+    assert failed.data == {"job": "failed", "job_id": 7, "label": "receipt", "error": "paper out"}
+    assert paid.source is Source.PAYMENT and paid.data["event"] == "result" and paid.payload.status == "approved"
+    assert (tool.source, tool.kind, tool.payload, tool.data) == ("tool", "beep", None, {"n": 1})
+    assert f"{Source.SCANNER}/{Kind.STATUS}" == "scanner/status" and Source.SCANNER == "scanner"
+    assert Event("camera", "status").source is Source.CAMERA

@@ -8,7 +8,8 @@ import shutil
 import pytest
 from babel.messages.pofile import read_po
 
-from kiosk.i18n import LOCALE_DIR, Translator, source_plurals
+from kiosk.i18n import LOCALE_DIR, Translator
+from tools.i18n import source_plurals
 
 ITEMS = {"en": ("1 item", "2 items"), "de": ("1 Artikel", "2 Artikel"), "nl": ("1 artikel", "2 artikelen")}
 PEOPLE = {"en": ("1 person", "2 people"), "de": ("1 Person", "2 Personen"), "nl": ("1 persoon", "2 personen")}
@@ -18,7 +19,7 @@ PEOPLE = {"en": ("1 person", "2 people"), "de": ("1 Person", "2 Personen"), "nl"
 def translator(request, tmp_path):
     """The catalogs as the kiosk reads them: compiled (.mo), or a fresh checkout's .po only."""
     if request.param == "mo":
-        from kiosk.i18n import compile_catalogs
+        from tools.i18n import compile_catalogs
         compile_catalogs(LOCALE_DIR)
         return Translator(("en", "de", "nl"))
     for po in LOCALE_DIR.glob("*/LC_MESSAGES/kiosk.po"):

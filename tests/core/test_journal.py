@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,42 @@ def test_checkins_get_daily_ticket_numbers_and_events_share_the_sequence(journal
     e = journal.record_event("help_called", {"screen": "cart"})
     assert [a.record.body.ticket_no, b.record.body.ticket_no, c.record.body.ticket_no] == [1, 2, 1]
     assert [a.seq, b.seq, c.seq, e.seq] == [1, 2, 3, 4]
+
+
+def test_post_event_does_not_wait_for_the_writer_and_keeps_the_order(journal):
+    gate = threading.Event()
+    journal._jobs.put((lambda conn: gate.wait(10), Future()))  # a slow disk: the writer is busy until `gate`
+    futures = [journal.post_event("help_called", {"n": n}) for n in range(3)]  # returns at once
+    assert not any(f.done() for f in futures)
+    gate.set()
+    committed = [f.result(10) for f in futures]
+    assert [c.seq for c in committed] == sorted(c.seq for c in committed)
+    assert [r.body.details["n"] for r in reversed(journal.recent(3))] == [0, 1, 2]
+
+
+def test_events_posted_before_close_are_committed(tmp_path):
+    with Journal(tmp_path / "journal.sqlite", "kiosk-7") as j:
+        for n in range(20):
+            j.post_event("help_called", {"n": n})
+    with Journal(tmp_path / "journal.sqlite", "kiosk-7") as j:
+        assert j.last_seq() == 20
+
+
+def test_backend_record_event_returns_before_the_commit(tmp_path):
+    from kiosk import config
+    from kiosk.events import EventQueue
+    from launcher.backend import KioskBackend
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        gate = threading.Event()
+        backend.journal._jobs.put((lambda conn: gate.wait(10), Future()))
+        backend.record_event("help_called", {"screen": "checkout"})  # the writer is stuck: must not block
+        gate.set()
+        backend.journal.flush()
+        assert backend.journal.recent(1)[0].body.event == "help_called"
+    finally:
+        backend.close()
 
 
 def test_outbox_acknowledge_and_stats(journal):

@@ -95,3 +95,13 @@ def test_manager_builds_named_devices_and_reports_unbuildable_ones():
         assert rows["printer"]["state"] == "error"
         assert "libfoo missing" in rows["printer"]["last_error"]
     assert manager["scanner"].state == CLOSED
+
+
+def test_release_quietly_runs_every_action_whatever_fails():
+    from devices.base import release_quietly
+    done = []
+
+    def broken():
+        raise OSError("the port is gone")
+    release_quietly(broken, lambda: done.append("close"))
+    assert done == ["close"]

@@ -63,6 +63,21 @@ def test_ean13_check_digit_is_validated(body, wrong):
     assert not classify("]E0" + bad).valid and "check digit" in classify("]E0" + bad).problem
 
 
+@settings(max_examples=2_000, deadline=None, database=None)
+@given(st.sampled_from("01"), st.text(alphabet="0123456789", min_size=6, max_size=6), st.integers(0, 9))
+def test_scanned_upce_gets_the_catalog_key_kiosk_gtin_gives(number_system, digits, check):
+    """One rule: the scanner's classification and the catalog's normalisation agree on every UPC-E."""
+    from kiosk import gtin
+    code = f"{number_system}{digits}{check}"
+    found = classify("]E0" + code)
+    try:
+        key = gtin.normalize(code, upce=True)
+    except gtin.InvalidCode:
+        assert not found.valid and "check digit" in found.problem
+    else:
+        assert found.valid and found.symbology == "UPC-E" and found.gtin == key
+
+
 # -- scanner: byte stream to lines --------------------------------------------------------------------
 
 @FUZZ

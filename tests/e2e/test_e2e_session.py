@@ -65,6 +65,7 @@ def test_technician_reaches_the_maintenance_screen(launch):
     kiosk.wait_screen("maintenance", 20)
     kiosk.wait_ui(lambda v: any("demo-technician" in text for text in v["texts"]), 20, "the technician's name")
     kiosk.screenshot("maintenance")
+    kiosk.assert_books_agree()  # the technician's login is audited: journaled and on the central server
 
 
 def test_paper_out_receipt_goes_to_the_qr_code(launch):

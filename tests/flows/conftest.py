@@ -9,7 +9,8 @@ import pytest
 from kiosk import config
 from kiosk.bookings import Bookings
 from kiosk.catalog import Catalog
-from kiosk.events import DATA, Event
+from kiosk.events import (AttendantChecked, Event, Kind, PaymentInDoubt, PaymentResolved, PaymentResult, PaymentStatus,
+                          Scanned, Source)
 from kiosk.flows.attendant import Attendants
 from launcher.demo import seed_demo
 
@@ -35,6 +36,7 @@ class FakeBackend:
         self.cancelled = 0
         self.printed: list[str] = []
         self.tickets = 0
+        self.attendant_checks: list[tuple[str, int]] = []
 
     def device_state(self, name):
         return self.states.get(name)
@@ -74,6 +76,17 @@ class FakeBackend:
     def verify_attendant(self, secret):
         return self.attendants.verify(secret)
 
+    def check_attendant(self, secret, request):
+        """Answered when the test says so (`answer_checks`), as the real backend's thread would."""
+        self.attendant_checks.append((secret, request))
+
+    def answer_checks(self, session, now):
+        """The pending attendant checks come back to the session as events."""
+        while self.attendant_checks:
+            secret, request = self.attendant_checks.pop(0)
+            session.handle(Event(Source.SESSION, Kind.ATTENDANT_CHECKED,
+                                 payload=AttendantChecked(request, self.verify_attendant(secret))), now)
+
     def event_names(self):
         return [name for name, _ in self.events]
 
@@ -83,12 +96,15 @@ class FakeBackend:
 
 
 def scan(code, category="product", symbology="EAN-13", **extra):
-    return Event("scanner", DATA, {"code": code, "gtin": code.zfill(14) if category == "product" else "",
-                                   "category": category, "symbology": symbology, "valid": True, **extra})
+    return Event(Source.SCANNER, Kind.DATA, payload=Scanned(
+        code=code, gtin=code.zfill(14) if category == "product" else "", category=category, symbology=symbology,
+        **extra))
 
 
 def terminal(event, **data):
-    return Event("payment", DATA, {"event": event, **data})
+    payload = {"status": PaymentStatus, "result": PaymentResult, "in_doubt": PaymentInDoubt,
+               "resolved": PaymentResolved}[event](**data)
+    return Event(Source.PAYMENT, Kind.DATA, payload=payload)
 
 
 @pytest.fixture

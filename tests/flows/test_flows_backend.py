@@ -102,3 +102,28 @@ def test_qr_code_and_printed_receipt_use_the_public_receipt_url(tmp_path):
         assert [item.data for item in printed.items if isinstance(item, Code)] == [url.encode()]
     finally:
         backend.close()
+
+
+def test_screens_get_camera_frames_only_through_the_backends_frame_source(tmp_path):
+    """Issue 12: the checkout preview and the maintenance camera test call `backend.frames(name)` (a
+    kiosk.ports.FrameSource from the composition root), never a device's internals."""
+    from devices.base import Device
+
+    for path in list((ROOT / "screens").rglob("*.py")) + list((ROOT / "screens").rglob("*.kv")):
+        text = path.read_text(encoding="utf-8")
+        assert "latest_frame" not in text and "hasattr(camera" not in text, path
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        class Camera(Device):
+            kind = "camera"
+
+            def latest_frame(self):
+                return 7, "the frame"
+        backend.devices.devices.pop("camera", None)
+        assert backend.frames("camera") is None  # no camera: no preview
+        backend.devices.devices["camera"] = Camera("camera", EventQueue())
+        assert backend.frames("camera")() == (7, "the frame")
+        assert backend.frames("scanner") is None  # not a camera
+    finally:
+        backend.close()

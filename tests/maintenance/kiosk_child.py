@@ -170,7 +170,7 @@ def main_scenario(drv, backend, model, calls, config_path) -> None:
     sims["scanner"].scan("4006381333931")
     drv.wait_until(lambda: "4006381333931" in text_of(drv, "last_scan"), 10, "the scan on the page")
     note(scan_test={"last_scan": text_of(drv, "last_scan"), "session_state": app.session.state,
-                    "cart": app.session.cart is not None and app.session.cart.item_count})
+                    "cart": app.session.checkout.cart is not None and app.session.checkout.cart.item_count})
     # --- camera test: the live picture with what is decoded in it -----------------------------------------
     sims["camera"].show("4000000000013", "EAN-13")
     drv.tap("test_camera")

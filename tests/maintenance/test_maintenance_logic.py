@@ -10,7 +10,7 @@ import pytest
 from kiosk import config
 from kiosk.journal import Journal
 from kiosk.maintenance.access import Maintenance, NotAllowed
-from kiosk.maintenance.audit import verify_chain
+from kiosk.maintenance.audit import ChainCheck, verify_chain
 from kiosk.maintenance.config_edit import ConfigEditor, NotEditable, effective, set_key, started_from
 from kiosk.maintenance.export import ExportError, export_unsent
 from kiosk.maintenance.lockout import PinLockout
@@ -145,6 +145,43 @@ def test_the_audit_chain_detects_edited_and_deleted_records(journal, sql, proble
     assert verify_chain(journal.audit_records(), journal.audit_written()) == []
     tamper(journal, sql)
     assert problem in verify_chain(journal.audit_records(), journal.audit_written())
+
+
+def test_the_chain_check_reads_only_new_records_after_the_first_full_check(journal):
+    read = []
+
+    def records(after):
+        rows = journal.audit_records(after=after)
+        read.append(len(rows))
+        return rows
+    for n in range(50):
+        journal.record_audit("tom", "technician", "reprint", {"job_id": n})
+    check = ChainCheck(records, journal.audit_written)
+    assert check.full() == [] and read == [50]
+    assert check.update() == [] and read[-1] == 1  # a refresh with nothing new reads the newest verified record
+    journal.record_audit("tom", "technician", "reprint", {"job_id": 50})
+    assert check.update() == [] and read[-1] == 2 and check.verified == 51
+    tamper(journal, "DELETE FROM audit WHERE seq = 51")  # the newest verified record: checked in full again
+    assert check.update() == ["audit record 51 deleted (the journal counted 51)"]
+    assert check.update() == ["audit record 51 deleted (the journal counted 51)"]  # stays reported
+
+
+def test_a_change_to_verified_records_is_found_by_the_full_check(journal):
+    for n in range(5):
+        journal.record_audit("tom", "technician", "reprint", {"job_id": n})
+    check = ChainCheck(lambda after: journal.audit_records(after=after), journal.audit_written)
+    assert check.full() == []
+    tamper(journal, "UPDATE audit SET technician = 'eve' WHERE seq = 2")
+    journal.record_audit("tom", "technician", "reprint", {"job_id": 5})
+    assert check.update() == []  # new record 6 follows verified record 5: the incremental check is content
+    assert check.full() == ["audit record 2 was changed after it was written"]
+
+
+def test_queued_seqs_asks_the_outbox_only_about_the_rows_shown(journal):
+    seqs = [journal.record_event("help_called", {"n": n}).seq for n in range(5)]
+    journal.acknowledge(seqs[2])
+    assert journal.queued_seqs(seqs) == set(seqs[3:])
+    assert journal.queued_seqs([]) == set()
 
 
 def test_a_recomputed_hash_still_breaks_the_next_link(journal):

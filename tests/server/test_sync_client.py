@@ -295,3 +295,132 @@ def test_the_log_has_state_changes_not_every_poll(kiosk, tmp_path, caplog):
         rounds.add(sync.status().last_success_at)
     sync.stop()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+class _Stub:
+    """A tiny local HTTP server answering every request with what `answers[(method, path)]` says, to play a
+    server that sends malformed replies (the real server cannot be made to)."""
+
+    def __init__(self, answers: dict):
+        import http.server
+        import threading
+
+        stub = self
+        self.answers, self.seen = answers, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                path = self.path.split("?")[0]
+                stub.seen.append((self.command, path))
+                status, body = stub.answers.get((self.command, path), (404, b'{"detail": "no such stub"}'))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_malformed_replies_are_refused_named_and_nothing_is_lost(kiosk, tmp_path, caplog):
+    """Issue 12: replies are validated with the kiosk.wire models. A reply that does not fit is a SyncError
+    naming the model and the field, retried like a network error; nothing is acknowledged or applied."""
+    import logging
+
+    server, kiosk_id, journal, client = kiosk
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    items = [{"plu": str(n), "names": {"en": f"fig {n}"}, "price": "0.70", "vat": "B"} for n in range(900, 903)]
+    httpx.put(f"{server.url}/v1/admin/catalog", json=items, headers=admin).raise_for_status()
+    httpx.put(f"{server.url}/v1/admin/kiosks/{kiosk_id}/config", json={"ui": {"large_text": True}},
+              headers=admin).raise_for_status()
+    seen = []
+    sync = client(catalog=lambda: Catalog(tmp_path / "catalog.db"), item_validator=VALIDATOR,
+                  config_path=tmp_path / "server-config.json", on_config=seen.append, events=EventQueue())
+    sync.sync_once()  # the real server first: a catalog and a config are held
+    catalog = Catalog(tmp_path / "catalog.db")
+    config_before = (tmp_path / "server-config.json").read_text()
+    catalog_before = (catalog.version, sorted(i.plu for i in catalog.plu_items()))
+    assert len(catalog_before[1]) == 3 and seen == [{"ui": {"large_text": True}}]
+    uuids = [journal.record_event("sale stand-in", {"n": n}).uuid for n in range(5)]
+    base = f"/v1/kiosks/{kiosk_id}"
+    stub = _Stub({
+        ("POST", f"{base}/transactions"): (200, b'{"held_through": "all of them", "accepted": 5}'),
+        ("GET", "/v1/catalog"): (200, b'{"version": 999, "full": true, "upserts": "everything", "deletes": []}'),
+        ("GET", f"{base}/config"): (200, b'{"version": 7}'),
+        ("POST", f"{base}/heartbeat"): (200, b"<html>a captive portal</html>"),
+        ("GET", f"{base}/sync-state"): (200, b'[1, 2, 3]'),
+    })
+    try:
+        sync.http.base_url = stub.url
+        with pytest.raises(SyncError, match=r"invalid BatchReply.*held_through.*nothing was applied"):
+            sync.push_once()
+        assert journal.outbox_stats()[0] == 5 and sync.status().acknowledged_through == 0
+        with pytest.raises(SyncError, match=r"invalid Delta.*upserts"):
+            sync.pull_once()  # a "full snapshot" that is not one must not wipe the catalog
+        assert (catalog.version, sorted(i.plu for i in catalog.plu_items())) == catalog_before
+        sync._open_catalog = None  # only the config now
+        with pytest.raises(SyncError, match=r"invalid KioskConfig.*config: Field required"):
+            sync.pull_once()
+        assert (tmp_path / "server-config.json").read_text() == config_before and len(seen) == 1
+        with pytest.raises(SyncError, match=r"invalid HeartbeatReply.*(JSON|json)"):
+            sync.heartbeat()
+        with pytest.raises(SyncError, match=r"invalid SyncState"):
+            sync.sync_state()
+
+        caplog.set_level(logging.WARNING, logger="kiosk.sync")
+        sync.start()  # the loop: a malformed reply is retried with backoff like a network error
+        wait_for(lambda: sync.status().attempt >= 2, what="failed attempts against the stub")
+        status = sync.status()
+        assert not status.online and "invalid BatchReply" in status.last_error and status.queue_depth == 5
+        assert any("sync failed" in r.getMessage() and "held_through" in r.getMessage() for r in caplog.records)
+        assert journal.outbox_stats()[0] == 5
+        sync.http.base_url = server.url  # a proper server again: everything goes up, nothing was lost
+        wait_for(lambda: journal.outbox_stats()[0] == 0 and sync.status().online, what="drained at the real server")
+        sync.stop()
+        assert [uuid for _, uuid in server.held(kiosk_id)] == uuids
+        assert sync.sync_state().held_through == 5 and sync.sync_state().kiosk_id == kiosk_id
+        assert (catalog.version, sorted(i.plu for i in catalog.plu_items())) == catalog_before
+    finally:
+        stub.close()
+        catalog.close()
+
+
+def test_reply_fields_unknown_to_the_kiosk_are_ignored_not_refused(kiosk):
+    """A server newer than the kiosk may add reply fields; the kiosk still validates the rest and syncs."""
+    server, kiosk_id, journal, client = kiosk
+    journal.record_event("one")
+    journal.record_event("two")
+    base = f"/v1/kiosks/{kiosk_id}"
+    stub = _Stub({
+        ("POST", f"{base}/transactions"): (200, json.dumps({
+            "held_through": 2, "accepted": 2, "duplicates": 0, "dead_lettered": 0, "new_counter": 5,
+            "flagged": [{"seq": 2, "uuid": "u", "reason": "second check-in", "severity": "low"}]}).encode()),
+        ("POST", f"{base}/heartbeat"): (200, b'{"server_time": "2026-12-01T20:00:00Z", "region": "eu"}'),
+    })
+    events = EventQueue()
+    sync = client(events=events, url=stub.url)
+    try:
+        assert sync.push_once() is False
+        assert journal.outbox_stats()[0] == 0 and sync.status().acknowledged_through == 2
+        assert any("flagged transaction 2: second check-in" in str(e.data.get("message")) for e in events.drain())
+        sync.heartbeat()
+        stub.answers[("POST", f"{base}/heartbeat")] = (200, b'{"region": "eu"}')  # unknown AND missing: refused
+        with pytest.raises(SyncError, match=r"invalid HeartbeatReply.*server_time: Field required"):
+            sync.heartbeat()
+    finally:
+        stub.close()

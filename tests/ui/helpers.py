@@ -12,9 +12,9 @@ def scan(driver, backend, code: str, symbology: str | None = None) -> None:
     session = driver.app.session
     handled = []
 
-    def scanned(data, now):
-        type(session).scanned(session, data, now)
-        handled.append(data.get("code"))
+    def scanned(scan, now):
+        type(session).scanned(session, scan, now)
+        handled.append(scan.code)
     session.scanned = scanned
     try:
         assert backend.devices.simulators["scanner"].scan(code, symbology)
@@ -33,4 +33,5 @@ def wait_state(driver, state: str, timeout: float = 20) -> None:
 
 
 def journal_events(backend, name: str) -> list[dict]:
+    backend.journal.flush()  # events are journaled by the writer thread, after record_event returns
     return [r.body.details for r in backend.journal.recent(500) if r.body.kind == "event" and r.body.event == name]

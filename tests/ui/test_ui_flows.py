@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.flows import session as s
+from kiosk.flows import states as s
 from launcher.demo import DEMO_BOOKING, DEMO_PIN
 
 from .helpers import (BEER, BREAD, BUTTER, CHOCOLATE, COFFEE, MILK, UNKNOWN, journal_events, lines, scan,
@@ -33,8 +33,8 @@ def test_five_item_checkout_paid_and_printed(driver, backend, quick_terminal):
     assert driver.app.sm.current == "thanks"
     printer.wait_for_receipts(printed_before + 1)
     text = printer.text()
-    assert "Milk 1 L" in text and "Dark chocolate" in text and "14,75" in text
-    sale = backend.journal.transaction(driver.app.session.sale_uuid)
+    assert "Milk 1 L" in text and "Dark chocolate" in text and "14.75" in text  # in the customer's language (en)
+    sale = backend.journal.transaction(driver.app.session.checkout.sale_uuid)
     assert sale.body.total == 1475 and len(sale.body.lines) == 5
     driver.tap("rate_5")
     assert journal_events(backend, "rating")[0]["stars"] == 5
@@ -49,7 +49,7 @@ def test_declined_then_approved(driver, backend, quick_terminal):
     quick_terminal.config.result_code = 0x00
     driver.tap("retry_payment")
     wait_state(driver, s.RECEIPT)
-    sale = backend.journal.transaction(driver.app.session.sale_uuid)
+    sale = backend.journal.transaction(driver.app.session.checkout.sale_uuid)
     assert sale.body.total == 119
     statuses = [p["status"] for p in backend.journal.payments(5)]
     assert statuses[:2] == ["approved", "declined"]
@@ -66,7 +66,7 @@ def test_voided_line_is_kept_crossed_out_and_not_charged(driver, backend, quick_
     assert lines(driver)[0] == ("Milk 1 L", "1", False)
     driver.tap("pay")
     wait_state(driver, s.RECEIPT)
-    body = backend.journal.transaction(driver.app.session.sale_uuid).body
+    body = backend.journal.transaction(driver.app.session.checkout.sale_uuid).body
     assert body.total == 119 and [line.voided for line in body.lines] == [False, True]
     assert journal_events(backend, "line_voided")
 
@@ -77,16 +77,18 @@ def test_age_restricted_item_approved_with_attendant_pin(driver, backend, quick_
     assert driver.app.sm.current == "age_check"
     for digit in "9999":
         driver.tap(f"key_pin_{digit}")
-    driver.tap("pin_ok")
-    assert "not valid" in driver.app.message_text
+    driver.tap("pin_ok")  # checked off the UI thread: the answer comes back as an event
+    driver.wait_until(lambda: "not valid" in driver.app.message_text, 10, "the wrong PIN to be refused")
+    assert not driver.app.attendant_checking
     driver.tap("message_ok")
     for digit in DEMO_PIN:
         driver.tap(f"key_pin_{digit}")
     driver.tap("pin_ok")
-    assert driver.app.sm.current == "checkout" and len(lines(driver)) == 2
+    driver.wait_until(lambda: driver.app.sm.current == "checkout", 10, "the PIN to be approved")
+    assert len(lines(driver)) == 2
     driver.tap("pay")
     wait_state(driver, s.RECEIPT)
-    body = backend.journal.transaction(driver.app.session.sale_uuid).body
+    body = backend.journal.transaction(driver.app.session.checkout.sale_uuid).body
     assert body.lines[1].age_approved_by == "demo-attendant"
 
 
@@ -209,3 +211,20 @@ def test_cart_list_shows_its_top_then_follows_the_newest_line(driver, backend):
         box_bottom = cart.to_window(cart.x, cart.y)[1]
         assert box_bottom - 1 <= bottom and row_top <= top + 1, f"line {n} is not fully in view"
     assert len(driver.app.cart_lines) > 8  # the list did overflow its box
+
+
+def test_the_age_check_says_it_is_checking_while_the_pin_is_checked_off_the_ui_thread(driver, backend):
+    asked = []
+    backend.check_attendant = lambda secret, request: asked.append((secret, request))  # held: still checking
+    try:
+        scan(driver, backend, BEER)
+        for digit in DEMO_PIN:
+            driver.tap(f"key_pin_{digit}")
+        driver.tap("pin_ok")
+        assert len(asked) == 1 and driver.app.attendant_checking and not driver.has("pin_ok")  # disabled
+        assert "Checking" in driver.find("age_attendant").text
+    finally:
+        del backend.check_attendant
+    type(backend).check_attendant(backend, *asked[0])  # the real check answers now
+    driver.wait_until(lambda: driver.app.sm.current == "checkout", 10, "the PIN to be approved")
+    assert not driver.app.attendant_checking

@@ -8,6 +8,7 @@ import pytest
 from kivy.metrics import dp
 from kivy.uix.label import Label
 
+from kiosk.flows.actions import Action
 from screens import theme
 from screens.widgets import KeyButton
 
@@ -94,7 +95,7 @@ def test_every_text_uses_the_theme_typeface(driver, backend, restore):
 
 def test_the_keyboard_follows_the_language_and_types_umlauts(driver, backend, restore):
     stage(driver, backend, "lookup")
-    driver.app.act("search", "")
+    driver.app.act(Action.SEARCH, "")
     def keys() -> list[str]:  # top row first
         found = [w for w in driver.walk() if isinstance(w, KeyButton) and w.target == "search" and driver.visible(w)]
         return [w.key for w in sorted(found, key=lambda w: (-w.to_window(*w.center)[1], w.to_window(*w.center)[0]))]

@@ -7,10 +7,11 @@ from kivy.metrics import dp
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.label import Label
 
-from kiosk.flows import session as s
+from kiosk.events import Scanned
+from kiosk.flows import states as s
 from kiosk.flows import texts
 from launcher.demo import DEMO_BOOKING, refresh_demo_bookings
-from kiosk.i18n import source_messages
+from tools.i18n import source_messages
 from screens import theme
 from screens.driver import is_blank
 from screens.widgets import KButton
@@ -42,7 +43,7 @@ def _notice(msgid: str):
 # variant -> (the stage it starts from, what changes then): the walkthrough's states (issue 11)
 VARIANTS = {
     "attract_choose": ("attract", lambda session, _b: session.touch_to_start(0.0)),
-    "checkout_removed": ("checkout", lambda session, _b: session.void(2)),
+    "checkout_removed": ("checkout", lambda session, _b: session.checkout.void(2)),
     "age_check_overdue": ("age_check", _overdue("age_check")),
     "payment_overdue": ("payment", _overdue("payment")),
     "payment_in_doubt_overdue": ("payment_in_doubt", _overdue("in_doubt")),
@@ -53,8 +54,8 @@ VARIANTS = {
 STAGES += list(VARIANTS)
 
 
-def _code(code: str) -> dict:
-    return {"code": code, "gtin": code.zfill(14), "category": "product", "symbology": "EAN-13", "valid": True}
+def _code(code: str) -> Scanned:
+    return Scanned(code=code, gtin=code.zfill(14), category="product", symbology="EAN-13")
 
 
 def stage(driver, backend, name: str) -> None:
@@ -80,28 +81,28 @@ def stage(driver, backend, name: str) -> None:
     elif name == "still_there":
         session.still_there_until = now + 30
     elif name == "lookup":
-        session.open_lookup()
-        session.search("mi")
+        session.checkout.open_lookup()
+        session.checkout.search("mi")
     elif name == "age_check":
         session.scanned(_code(BEER), now)
     elif name in ("payment", "payment_failed", "payment_in_doubt"):
-        session.payment_text = texts.ENTER_PIN
-        session.payment_message = texts.PAYMENT_MESSAGES["payment.declined" if name == "payment_failed"
+        session.checkout.payment_text = texts.ENTER_PIN
+        session.checkout.payment_message = texts.PAYMENT_MESSAGES["payment.declined" if name == "payment_failed"
                                                          else "payment.checking"]
         session._go(name)
     elif name in ("receipt", "receipt_qr", "thanks"):
-        session.sale_uuid = "example"
-        session.receipt_url = lambda: "http://127.0.0.1:8765/r/0123456789abcdef0123456789abcdef"
+        session.checkout.sale_uuid = "example"
+        session.checkout.receipt_url = lambda: "http://127.0.0.1:8765/r/0123456789abcdef0123456789abcdef"
         session.thanks_until = now + 60
         session._go({"receipt": s.RECEIPT, "receipt_qr": s.RECEIPT_QR, "thanks": s.THANKS}[name])
     elif name.startswith("checkin"):
         refresh_demo_bookings(backend.bookings)
         session.start_checkin(now)
-        session.type_code("DEMO12")
+        session.checkin.type_code("DEMO12")
         if name != "checkin":
-            session.enter_booking(DEMO_BOOKING)
+            session.checkin.enter_booking(DEMO_BOOKING)
         if name == "checkin_done":
-            session.ticket_no = 42
+            session.checkin.ticket_no = 42
             session._go(s.CHECKIN_DONE)
     elif name == "out_of_service":
         backend.device_state = lambda _name: "offline"
@@ -248,6 +249,7 @@ def test_lookup_results_show_the_demo_pictures(driver, backend, restore):
     from kiosk.pictures import FONT
     if not FONT.is_file():
         pytest.skip(f"{FONT} missing: `make setup` installs fonts-noto-color-emoji")
+    assert backend.pictures_ready.wait(60), "the backend did not draw the pictures"
     stage(driver, backend, "lookup")
     driver.wait_until(lambda: driver.app.search_results, what="search results")
     rows = driver.app.search_results

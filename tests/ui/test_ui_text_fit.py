@@ -31,9 +31,9 @@ def stage_for_fit(driver, backend, name: str) -> None:
         for code in LONG_NAMES:
             session.scanned(_code(code), now)
     if name == "lookup_one":
-        session.search("zart" if session.lang == "de" else "choc")
+        session.checkout.search("zart" if session.lang == "de" else "choc")
     elif name == "lookup_grid":
-        session.search("")  # the picture grid of items without a barcode
+        session.checkout.search("")  # the picture grid of items without a barcode
     elif name == "message_one_button":
         session._say(texts.WRONG_ATTENDANT)
     elif name == "help":

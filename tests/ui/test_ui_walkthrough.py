@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.events import DATA
-from kiosk.flows import session as s
+from kiosk.events import DATA, PrintJobFailed
+from kiosk.flows import states as s
 from launcher.demo import DEMO_PIN, refresh_demo_bookings
 
 from .helpers import BEER, MILK, journal_events, lines, scan, wait_state
@@ -36,7 +36,7 @@ def test_terminal_not_answering_tells_the_customer_and_a_late_approval_still_mov
         wait_state(driver, s.RECEIPT)  # the terminal answers after all
     finally:
         session.waits["payment"] = backend.waits["payment"]
-    assert backend.journal.transaction(session.sale_uuid).body.total == 119
+    assert backend.journal.transaction(session.checkout.sale_uuid).body.total == 119
 
 
 def test_help_box_fits_the_screen_and_the_header_shows_help_is_coming_until_the_session_ends(driver, backend,
@@ -116,7 +116,7 @@ def test_printer_failure_is_said_beside_the_qr_code_not_over_it(driver, backend,
     stage(driver, backend, "thanks")
     session = driver.app.session
     session.print_job, session.print_kind = 999, "receipt"
-    backend.events.post("printer", DATA, job="failed", job_id=999)
+    backend.events.post("printer", DATA, PrintJobFailed(999))
     wait_state(driver, s.RECEIPT_QR)
     assert driver.app.message_text == "" and not driver.has("message_ok")
     notice, qr = driver.find("receipt_notice"), driver.find("receipt_qr")
