@@ -1,15 +1,19 @@
 """The camera as a barcode reader: a capture thread keeps only the newest frame, a decode worker
-reads codes from it (zxing-cpp by default, pyzbar selectable), and each code is reported once while
-it stays in view.
+reads codes from it, and each code is reported once while it stays in view.
 
     [devices.camera]
     enabled = true
     driver = "opencv"          # or "simulator" (devices/sim/camera.py)
     index = 0                  # /dev/video0
-    decoder = "zxing"          # or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
+    decoder = "zxing+zbar"     # zxing-cpp, then libzbar for linear codes when time is left (misses, 2nd opinion);
+                               # or "zxing", or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
+    confirm_linear = 2         # a linear code counts once seen in 2 frames (or by both decoders)
 
 pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
-robust, and it releases the GIL). The UI gets preview frames with `latest_frame()`: the newest
+robust, and it releases the GIL). Linear codes (EAN/UPC, Code 128, DataBar) are confirmed before they
+are reported: a damaged label can decode to another code whose check digit still passes, but it
+rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on.
+The UI gets preview frames with `latest_frame()`: the newest
 captured array itself, not a copy (frames are never written to after capture), polled at display rate.
 """
 from __future__ import annotations
@@ -22,41 +26,128 @@ import cv2
 import numpy as np
 
 from devices.base import Device, DeviceError, release_quietly
-from devices.codes import BadCode, classify, decode_bytes
+from devices.codes import BadCode, code_from_decoder, decode_bytes
 from devices.decoder_process import DecoderCrashed, ProcessDecoder
 from kiosk.config import CameraSettings
 from kiosk.events import EventQueue
 
-Decoded = list[tuple[str, str]]  # (text, AIM symbology identifier)
+# (text, AIM symbology identifier[, format name[, UPC-E digits]]): what a decoder reports per code
+Decoded = list[tuple[str, ...]]
 ERROR_REPORT_INTERVAL_S = 5.0  # a decoder failing on every frame gives one ERROR event per interval
+ZXING_FORMATS = "EAN13,EAN8,UPCA,UPCE,Code128,QRCode,DataMatrix,DataBar,DataBarExpanded,DataBarLimited"
+LINEAR_AIM = set("EFGIACe")  # AIM code characters of linear symbologies: EAN/UPC, Codabar, 93, ITF, 39, 128, DataBar
+FRAME_BUDGET_S = 0.030  # zbar runs after zxing only when both are expected to finish within this (30 fps)
+
+
+def is_linear(aim: str) -> bool:
+    return aim[1:2] in LINEAR_AIM
+
+
+def _unique(found: Decoded) -> Decoded:
+    """One entry per code: a decoder can find the same symbol twice (zxing-cpp does with DataBar
+    Expanded), and two entries for one code must mean two decoders agreeing (see Confirmer)."""
+    seen: set[tuple[str, str]] = set()
+    return [code for code in found if code[:2] not in seen and not seen.add(code[:2])]
 
 
 def zxing_decoder() -> Callable[[np.ndarray], Decoded]:
     import zxingcpp
 
-    formats = zxingcpp.barcode_formats_from_str("EAN13,EAN8,UPCA,UPCE,Code128,QRCode,DataMatrix")
+    formats = zxingcpp.barcode_formats_from_str(ZXING_FORMATS)
 
     def decode(gray: np.ndarray) -> Decoded:
         found = zxingcpp.read_barcodes(gray, formats=formats, text_mode=zxingcpp.TextMode.Plain)
-        return [(b.text, b.symbology_identifier) for b in found if b.valid]
+        return _unique([(b.text, b.symbology_identifier, b.format.name, (b.extra or {}).get("UPCE", ""))
+                        for b in found if b.valid])
 
     return decode
 
 
 _PYZBAR_AIM = {"EAN13": "]E0", "EAN8": "]E4", "UPCA": "]E0", "UPCE": "]E0", "CODE128": "]C0", "QRCODE": "]Q1",
-               "CODE39": "]A0", "I25": "]I0", "DATABAR": "]e0", "CODE93": "]G0"}
+               "CODE39": "]A0", "I25": "]I0", "DATABAR": "]e0", "DATABAR_EXP": "]e0", "CODE93": "]G0"}
+PYZBAR_LINEAR = ("EAN13", "EAN8", "UPCA", "UPCE", "CODE128", "DATABAR", "DATABAR_EXP")
 
 
-def pyzbar_decoder() -> Callable[[np.ndarray], Decoded]:
+def pyzbar_decoder(symbols: tuple[str, ...] | None = None) -> Callable[[np.ndarray], Decoded]:
     from pyzbar import pyzbar
 
+    wanted = [pyzbar.ZBarSymbol[name] for name in symbols] if symbols else None
+
     def decode(gray: np.ndarray) -> Decoded:
-        return [(decode_bytes(r.data), _PYZBAR_AIM.get(r.type, "]X0")) for r in pyzbar.decode(gray)]
+        return _unique([(decode_bytes(r.data), _PYZBAR_AIM.get(r.type, "]X0"), r.type)
+                        for r in pyzbar.decode(gray, symbols=wanted)])
 
     return decode
 
 
-DECODERS = {"zxing": zxing_decoder, "pyzbar": pyzbar_decoder}
+def pyzbar_linear_decoder() -> Callable[[np.ndarray], Decoded]:
+    """libzbar for linear codes only (the fallback after zxing-cpp): faster than all symbologies."""
+    return pyzbar_decoder(PYZBAR_LINEAR)
+
+
+class CombinedDecoder:
+    """zxing-cpp on every frame, then libzbar (in a child process, linear codes only) on the same frame
+    when zxing's time plus zbar's usual time fit in `budget_s`: on a miss it reads linear codes zxing missed (some blurred or
+    low-contrast EAN/UPC), on a linear read it is a second opinion, and two decoders reading the same
+    code confirm it at once (Confirmer) instead of in the next frame. zxing reads everything 2D."""
+
+    def __init__(self, fallback_factory: str = "devices.camera:pyzbar_linear_decoder",
+                 budget_s: float = FRAME_BUDGET_S, isolate: bool = True, confirm_linear: bool = True) -> None:
+        self.primary = zxing_decoder()
+        self.budget_s = budget_s
+        self.confirm_linear = confirm_linear  # also run zbar on frames where zxing read a linear code
+        if isolate:
+            self.fallback: Callable[[np.ndarray], Decoded] = ProcessDecoder(fallback_factory)
+        else:
+            module, _, name = fallback_factory.partition(":")
+            import importlib
+            self.fallback = getattr(importlib.import_module(module), name)()
+        self.fallback_runs = 0
+        self.fallback_skips = 0
+        self.fallback_s = 0.010  # a running estimate of zbar's time per frame (moving average)
+
+    def __call__(self, gray: np.ndarray) -> Decoded:
+        start = time.perf_counter()
+        found = self.primary(gray)
+        if any(is_linear(aim) for _, aim, *_ in found) and not self.confirm_linear:
+            return found
+        if time.perf_counter() - start + self.fallback_s > self.budget_s:
+            self.fallback_skips += 1
+            self.fallback_s *= 0.9  # one slow frame must not keep zbar off: try again soon
+            return found
+        self.fallback_runs += 1  # on a miss: codes zxing missed; on a linear read: a second opinion
+        begin = time.perf_counter()
+        more = self.fallback(gray)
+        if self.fallback_runs > 1:  # the first call includes starting the child process
+            self.fallback_s = 0.8 * self.fallback_s + 0.2 * (time.perf_counter() - begin)
+        return found + more
+
+    def close(self) -> None:
+        close = getattr(self.fallback, "close", None)
+        if close is not None:
+            close()
+
+
+DECODERS: dict[str, Callable[[], Callable[[np.ndarray], Decoded]]] = {
+    "zxing": zxing_decoder, "pyzbar": pyzbar_decoder, "zxing+zbar": lambda: CombinedDecoder(isolate=False)}
+
+
+class Confirmer:
+    """A linear code counts once it has been read `needed` times (frames, or decoders within a frame)
+    with no more than `window_s` between reads; a read seen once and never again is dropped."""
+
+    def __init__(self, needed: int = 2, window_s: float = 1.0) -> None:
+        self.needed = needed
+        self.window_s = window_s
+        self._reads: dict[str, tuple[int, float]] = {}
+
+    def confirmed(self, key: str, now: float, times: int = 1) -> bool:
+        count, last = self._reads.get(key, (0, now))
+        count = (count if now - last <= self.window_s else 0) + times
+        self._reads[key] = (count, now)
+        if len(self._reads) > 256:
+            self._reads = {k: v for k, v in self._reads.items() if now - v[1] <= self.window_s}
+        return count >= self.needed
 
 
 class Deduper:
@@ -84,11 +175,13 @@ class Camera(Device):
         super().__init__(name, events)
         self.settings = settings
         if isolate is None:  # pyzbar runs in a child process: a libzbar crash costs a frame, not the kiosk
-            isolate = settings.decoder == "pyzbar"
+            isolate = settings.decoder != "zxing"
         # an isolated decoder's process is started by the decode worker when the first frame arrives
         self.decode: Callable[[np.ndarray], Decoded] | None = None if isolate else DECODERS[settings.decoder]()
+        self._custom_factory = bool(decoder_factory)
         self.decoder_factory = decoder_factory or f"devices.camera:{settings.decoder}_decoder"
         self.dedupe = Deduper(settings.dedupe_s)
+        self.confirm = Confirmer(settings.confirm_linear, settings.dedupe_s)
         self._open_capture = open_capture or self._open_opencv
         self._capture: Any = None
         self._latest: tuple[int, np.ndarray | None] = (0, None)
@@ -165,7 +258,7 @@ class Camera(Device):
         if self._worker is not None:
             self._worker.join(timeout)
             self._worker = None
-        if isinstance(self.decode, ProcessDecoder):
+        if isinstance(self.decode, (ProcessDecoder, CombinedDecoder)):
             self.decode.close()
             self.decode = None
 
@@ -179,7 +272,10 @@ class Camera(Device):
 
     def _decode_loop(self) -> None:
         if self.decode is None:
-            self.decode = ProcessDecoder(self.decoder_factory)
+            if self.settings.decoder == "zxing+zbar" and not self._custom_factory:
+                self.decode = CombinedDecoder(confirm_linear=self.settings.confirm_linear > 1)
+            else:
+                self.decode = ProcessDecoder(self.decoder_factory)
         done = 0
         while not self.stopping.is_set():
             with self._new_frame:
@@ -205,11 +301,21 @@ class Camera(Device):
             return 0
         self.statistics["frames_decoded"] += 1
         posted = 0
-        for text, aim in found:
-            if not self.dedupe.is_new(aim + text, now):
+        times: dict[str, int] = {}
+        for text, aim, *_ in found:  # the same code from two decoders in one frame counts twice
+            times[aim + text] = times.get(aim + text, 0) + 1
+        for text, aim, *more in found:
+            key = aim + text
+            if key not in times:
+                continue  # the second decoder's copy of a code already handled in this frame
+            if is_linear(aim) and not self.confirm.confirmed(key, now, times.pop(key)):
+                self.statistics["unconfirmed_reads"] += 1
+                continue
+            times.pop(key, None)
+            if not self.dedupe.is_new(key, now):
                 continue
             try:
-                code = classify(text, aim=aim if aim.startswith("]") and len(aim) == 3 else "")
+                code = code_from_decoder(text, aim, *more[:1], extra={"UPCE": more[1]} if len(more) > 1 else None)
             except BadCode as exc:
                 self.statistics["bad_reads"] += 1
                 self.post_error(f"bad read: {exc}")

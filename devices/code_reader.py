@@ -8,13 +8,16 @@ from typing import Iterator
 from devices.base import Device
 from devices.codes import MAX_CODE_LENGTH, BadCode, classify, decode_bytes
 
-SUFFIX_BYTES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t"}
+SUFFIX_BYTES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "ETX": b"\x03"}
 PARTIAL_LINE_TIMEOUT_S = 1.0  # a code's bytes arrive within a few ms; a lone fragment is garbage
 
 
 class LineAssembler:
     """Bytes in, complete lines out. CR, LF and CRLF all end a line (a scanner set to CRLF must not
-    double-fire; empty lines are skipped); with suffix TAB only TAB does.
+    double-fire; empty lines are skipped); with suffix TAB only TAB does, with ETX (0x03) only ETX.
+
+    Multi-line codes (a vCard QR, a two-line booking) hold CR/LF: they arrive whole only when the scanner
+    ends codes with a byte that is not in the data: ETX (never content) or TAB (if the codes hold no TAB).
 
     `feed` yields ("line", bytes) or ("error", text). An over-long line is reported once and then
     skipped up to its end; a fragment left without an end for `timeout` s is reported by `expire`.
@@ -22,7 +25,7 @@ class LineAssembler:
 
     def __init__(self, suffix: str = "CR", max_length: int = MAX_CODE_LENGTH,
                  timeout: float = PARTIAL_LINE_TIMEOUT_S) -> None:
-        self.ends = b"\t" if suffix == "TAB" else b"\r\n"
+        self.ends = {"TAB": b"\t", "ETX": b"\x03"}.get(suffix, b"\r\n")
         self.max_length = max_length
         self.timeout = timeout
         self._buffer = bytearray()

@@ -31,11 +31,17 @@ _AIM_SYMBOLOGY = {
     "A": "Code39", "C": "Code128", "E": "EAN-13", "F": "Codabar", "G": "Code93", "I": "ITF",
     "L": "PDF417", "Q": "QR", "d": "DataMatrix", "e": "DataBar", "z": "Aztec", "X": "unknown",
 }
-_AIM_GS1 = {"C1", "d2", "Q3", "e0", "z1"}
-_AIM_SPECIAL = {"C1": "GS1-128", "d2": "GS1 DataMatrix", "Q3": "GS1 QR", "E4": "EAN-8", "e0": "GS1 DataBar"}
+# GS1 modifiers. DataMatrix: 2 = FNC1 first, 5 = ECI + FNC1 first; the rectangular extension (DMRE, ISO 21471)
+# is reported by zxing-cpp as modifiers 7..12, the same six meanings + 6, so 8 and 11 are GS1.
+_AIM_GS1 = {"C1", "d2", "d5", "d8", "d11", "Q3", "Q5", "e0", "z1", "z4"}
+_AIM_SPECIAL = {"C1": "GS1-128", "d2": "GS1 DataMatrix", "d5": "GS1 DataMatrix", "d8": "GS1 DataMatrix",
+                "d11": "GS1 DataMatrix", "Q3": "GS1 QR", "Q5": "GS1 QR", "E4": "EAN-8", "e0": "GS1 DataBar"}
 _TWO_D = {"QR", "DataMatrix", "Aztec", "PDF417", "GS1 DataMatrix", "GS1 QR"}
-_AIM_RE = re.compile(r"^\]([A-Za-z])([0-9A-Za-z])")
-_CONTROL_RE = re.compile(r"[\x00-\x03\x05-\x1c\x1f\x7f]")  # GS, RS, EOT are legal in GS1/ISO 15434
+_AIM_RE = re.compile(r"^\]([A-Za-z])([0-9A-Za-z])")  # a scanner's prefix: one modifier character
+_DECODER_AIM_RE = re.compile(r"^\][A-Za-z](?:[0-9A-Za-z]|1[0-2])$")  # from a decoder: DMRE has ]d10..]d12
+# Control characters that are content: TAB, LF, CR (multi-line QR codes: vCard, MECARD, two-line bookings),
+# EOT, FS, GS, RS, US (GS1 and ISO/IEC 15434 separators). Any other C0 control or DEL cannot be content.
+_CONTROL_RE = re.compile(r"[\x00-\x03\x05-\x08\x0b\x0c\x0e-\x1b\x7f]")
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def classify(text: str, aim: str | None = None) -> Code:
         return _gs1(text, aim, symbology or "GS1")
     if aim[1:2] == "E" or (not aim and text.isascii() and text.isdigit() and len(text) in (8, 12, 13)):
         return _ean_upc(text, aim)
-    booking = BOOKING_PATTERN.match(text)
+    booking = BOOKING_PATTERN.match(text.splitlines()[0].strip())  # a booking QR may add lines (a name...)
     if booking:
         return Code(text, symbology or "unknown", "booking", aim=aim, booking=booking.group(1))
     if text.startswith(("http://", "https://")) and "/01/" in text:
@@ -125,6 +131,41 @@ def classify(text: str, aim: str | None = None) -> Code:
             return link
     kind = "qr" if symbology in _TWO_D or not aim and not text.isascii() else "text"
     return Code(text, symbology or "unknown", kind, aim=aim)
+
+
+# zxing-cpp format names (BarcodeFormat.name) -> our symbology names
+_ZXING_NAMES = {"EAN13": "EAN-13", "EAN8": "EAN-8", "UPCA": "UPC-A", "UPCE": "UPC-E", "Code128": "Code128",
+                "QRCode": "QR", "DataMatrix": "DataMatrix", "DataBar": "GS1 DataBar", "DataBarOmni": "GS1 DataBar",
+                "DataBarStk": "GS1 DataBar", "DataBarStkOmni": "GS1 DataBar", "DataBarLtd": "GS1 DataBar",
+                "DataBarLimited": "GS1 DataBar", "DataBarExp": "GS1 DataBar", "DataBarExpanded": "GS1 DataBar",
+                "DataBarExpStk": "GS1 DataBar"}
+
+
+def code_from_decoder(text: str, aim: str, fmt: str = "", extra: dict | None = None) -> Code:
+    """Classify a camera decoder's read: its text, AIM identifier and format name (zxing-cpp's
+    BarcodeFormat name or pyzbar's type). Raises BadCode like `classify`.
+
+    zxing-cpp reports a UPC-A as a 13-digit EAN-13 with a leading 0 and a UPC-E as its 13-digit UPC-A
+    expansion (the 8 digits in `extra["UPCE"]`): both come back labelled UPC-A / UPC-E with their own digits;
+    the GTIN is the same either way. DataMatrix DMRE modifiers (]d7..]d12) are kept as they are.
+    """
+    aim = aim if _DECODER_AIM_RE.match(aim or "") else ""
+    if aim[1:2] == "E" and text.isascii() and text.isdigit():
+        upce = (extra or {}).get("UPCE", "")
+        if fmt == "UPCE" and len(upce) == 8:
+            code = classify(upce, aim)
+            return code if code.symbology == "UPC-E" else classify(text, aim)
+        if fmt in ("EAN13", "UPCA") and len(text) == 13 and text[0] == "0":
+            return _relabel(classify(text[1:], aim), "UPC-A")
+    code = classify(text, aim)
+    if not aim and fmt in _ZXING_NAMES and code.symbology == "unknown":
+        return _relabel(code, _ZXING_NAMES[fmt])
+    return code
+
+
+def _relabel(code: Code, symbology: str) -> Code:
+    return Code(code.text, symbology, code.category, code.valid, code.problem.replace(code.symbology, symbology),
+                code.aim, code.gtin, dict(code.ais), code.booking)
 
 
 def _ean_upc(text: str, aim: str) -> Code:

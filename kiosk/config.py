@@ -130,7 +130,7 @@ class SerialSettings(Section):
 class ScannerSettings(SerialSettings):
     enabled: bool = True
     driver: Literal["simulator", "serial", "hid"] = "simulator"
-    suffix: Literal["CR", "LF", "CRLF", "TAB"] = "CR"
+    suffix: Literal["CR", "LF", "CRLF", "TAB", "ETX"] = "CR"  # multi-line QR codes need ETX (or TAB)
     aim_ids: bool = True  # the scanner prefixes each code with its AIM symbology identifier (]E0, ]Q1...)
     hid_device: str = ""  # /dev/input/by-id/...-event-kbd for a keyboard-wedge scanner
 
@@ -139,7 +139,8 @@ class CameraSettings(Section):
     enabled: bool = False
     driver: Literal["simulator", "opencv"] = "simulator"
     index: Annotated[int, Field(ge=0, le=63)] = 0
-    decoder: Literal["zxing", "pyzbar"] = "zxing"
+    decoder: Literal["zxing+zbar", "zxing", "pyzbar"] = "zxing+zbar"  # zxing+zbar: zbar on frames zxing misses
+    confirm_linear: Annotated[int, Field(ge=1, le=5)] = 2  # a linear code counts once read in this many frames
     width: Annotated[int, Field(ge=160, le=3840)] = 1280
     height: Annotated[int, Field(ge=120, le=2160)] = 720
     dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again

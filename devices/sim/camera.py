@@ -1,5 +1,6 @@
 """A virtual camera: barcodes (EAN-13, Code 128, QR, DataMatrix) rendered into 1280x720 frames with
-noise, blur, rotation and glare; or a folder of images / a video file played back.
+noise, blur, rotation and glare; or a folder of images / a video file played back (letterboxed: the
+aspect ratio is kept).
 
 It has the `read() -> (ok, frame)` / `release()` interface of `cv2.VideoCapture`, so the camera
 driver uses it exactly like a real camera.
@@ -24,10 +25,16 @@ import zxingcpp
 from devices.codes import check_digit
 
 WIDTH, HEIGHT = 1280, 720
-SYMBOLOGIES = ("EAN-13", "Code128", "QR", "DataMatrix")
-_FORMAT = {"EAN-13": zxingcpp.BarcodeFormat.EAN13, "Code128": zxingcpp.BarcodeFormat.Code128,
-           "QR": zxingcpp.BarcodeFormat.QRCode, "DataMatrix": zxingcpp.BarcodeFormat.DataMatrix}
-_SCALE = {"EAN-13": 4, "Code128": 3, "QR": 6, "DataMatrix": 8}  # pixels per module
+SYMBOLOGIES = ("EAN-13", "Code128", "QR", "DataMatrix")  # the default corpus
+MORE_SYMBOLOGIES = ("UPC-A", "UPC-E", "EAN-8", "DataBar", "DataBarExpanded", "DataBarLimited")
+_F = zxingcpp.BarcodeFormat
+_FORMAT = {"EAN-13": _F.EAN13, "Code128": _F.Code128, "QR": _F.QRCode, "DataMatrix": _F.DataMatrix,
+           "UPC-A": _F.UPCA, "UPC-E": _F.UPCE, "EAN-8": _F.EAN8, "DataBar": _F.DataBar,
+           "DataBarExpanded": getattr(_F, "DataBarExpanded", getattr(_F, "DataBarExp", None)),
+           "DataBarLimited": getattr(_F, "DataBarLimited", getattr(_F, "DataBarLtd", None))}
+_SCALE = {"EAN-13": 4, "Code128": 3, "QR": 6, "DataMatrix": 8, "UPC-A": 4, "UPC-E": 4, "EAN-8": 4,
+          "DataBar": 4, "DataBarExpanded": 3, "DataBarLimited": 4}  # pixels per module
+LINEAR = {"EAN-13", "Code128", "UPC-A", "UPC-E", "EAN-8", "DataBar", "DataBarExpanded", "DataBarLimited"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Distortion:
 
     def for_symbology(self, symbology: str) -> "Distortion":
         """Linear codes are read along scan lines: held within ±12° like at a real scan window."""
-        if symbology in ("EAN-13", "Code128"):
+        if symbology in LINEAR:
             return Distortion(self.noise, self.blur, max(-12.0, min(12.0, self.rotation * 12 / 25)), self.glare,
                               self.scale)
         return self
@@ -58,6 +65,25 @@ def random_code(symbology: str, rng: random.Random) -> str:
         return body + str(check_digit(body))
     if symbology == "Code128":
         return "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-") for _ in range(rng.randint(6, 14)))
+    if symbology in ("UPC-A", "EAN-8", "UPC-E"):
+        body = ("0" if symbology == "UPC-E" else "") + "".join(
+            rng.choice("0123456789") for _ in range({"UPC-A": 11, "EAN-8": 7, "UPC-E": 6}[symbology]))
+        if symbology == "UPC-E":  # the check digit is that of the UPC-A expansion
+            from devices.codes import upce_to_upca
+            code = body + str(check_digit(upce_to_upca(body + "0")[:-1]))
+            try:  # not every 6 digits are a UPC-E zero suppression zint/zxing accepts
+                zxingcpp.create_barcode(code[:-1], _FORMAT["UPC-E"])
+            except ValueError:
+                return random_code(symbology, rng)
+            return code
+        return body + str(check_digit(body))
+    if symbology in ("DataBar", "DataBarLimited"):
+        gtin = ("0" if symbology == "DataBarLimited" else str(rng.randrange(10))) + "".join(
+            rng.choice("0123456789") for _ in range(12))
+        return f"01{gtin}{check_digit(gtin)}"
+    if symbology == "DataBarExpanded":  # a weighed item: GTIN, net weight in kg (3103) and best before (15)
+        gtin = "9" + "".join(rng.choice("0123456789") for _ in range(12))
+        return f"01{gtin}{check_digit(gtin)}3103{rng.randrange(10**6):06d}15{rng.randrange(24, 30)}1231"
     if symbology == "QR":
         return rng.choice([f"BK-{rng.randrange(16**6):06X}", f"https://shop.example/r/{rng.randrange(10**9)}",
                            "Grüße aus Köln " + str(rng.randrange(1000))])
@@ -68,10 +94,14 @@ def random_code(symbology: str, rng: random.Random) -> str:
 def code_image(text: str, symbology: str) -> np.ndarray:
     """The code as a black-on-white grayscale image, quiet zones included."""
     scale = _SCALE[symbology]
-    img = np.asarray(zxingcpp.create_barcode(text, _FORMAT[symbology]).to_image(scale=scale))
+    content = text[:-1] if symbology in ("UPC-A", "EAN-8", "UPC-E") else text  # zxing adds the check digit
+    if symbology == "DataBarExpanded":  # zxing-cpp encodes GS1 element strings given as "(01)...(15)..."
+        import biip
+        content = biip.parse(text).gs1_message.as_hri()
+    img = np.asarray(zxingcpp.create_barcode(content, _FORMAT[symbology]).to_image(scale=scale))
     if img.ndim == 3:
         img = img[:, :, 0]
-    if symbology in ("EAN-13", "Code128") and img.shape[0] < 50 * scale:
+    if symbology in LINEAR and not symbology.startswith("DataBar") and img.shape[0] < 50 * scale:
         img = cv2.resize(img, (img.shape[1], 55 * scale), interpolation=cv2.INTER_NEAREST)
     return img
 
@@ -138,6 +168,53 @@ def _glare(frame: np.ndarray, strength: float, rng: random.Random) -> None:
     spot = cv2.merge([spot.astype(np.uint8)] * 3)
     roi = frame[cy:cy + size, cx:cx + size]
     roi[:] = cv2.add(roi, spot)  # saturating
+
+
+DEGRADATIONS = ("blur", "motion", "perspective", "noise", "jpeg", "low_contrast", "damage")
+
+
+def degrade(frame: np.ndarray, kind: str, rng: random.Random) -> np.ndarray:
+    """A camera effect on a rendered frame: defocus `blur`, `motion` blur, `perspective` (a label seen at
+    an angle), sensor `noise`, `jpeg` compression (USB cameras send MJPEG), `low_contrast` (dim light,
+    thermal paper) or `damage` (scratches and a crease across the label: the kind that causes wrong reads)."""
+    if kind == "blur":
+        return cv2.GaussianBlur(frame, (0, 0), rng.uniform(1.2, 2.2))
+    if kind == "motion":
+        length = rng.randint(5, 11)
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), rng.uniform(0, 180), 1.0)
+        kernel = cv2.warpAffine(kernel, rot, (length, length))
+        return cv2.filter2D(frame, -1, kernel / max(kernel.sum(), 1e-6))
+    if kind == "perspective":
+        h, w = frame.shape[:2]
+        d = [rng.uniform(0.02, 0.12) for _ in range(8)]
+        src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        dst = np.float32([[w * d[0], h * d[1]], [w * (1 - d[2]), h * d[3]], [w * (1 - d[4]), h * (1 - d[5])],
+                          [w * d[6], h * (1 - d[7])]])
+        return cv2.warpPerspective(frame, cv2.getPerspectiveTransform(src, dst), (w, h),
+                                   borderMode=cv2.BORDER_REPLICATE)
+    if kind == "noise":
+        noise = np.empty(frame.shape, np.int16)
+        cv2.randn(noise, 0, rng.uniform(14, 24))
+        return cv2.add(frame, noise, dtype=cv2.CV_8U)
+    if kind == "jpeg":
+        ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(12, 30)])
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if kind == "low_contrast":
+        factor = rng.uniform(0.18, 0.3)
+        return cv2.convertScaleAbs(frame, alpha=factor, beta=rng.uniform(60, 140))
+    if kind == "damage":
+        out = frame.copy()
+        h, w = out.shape[:2]
+        for _ in range(rng.randint(2, 4)):  # scratches: thin bright or dark lines across the middle
+            y = rng.randint(h // 4, 3 * h // 4)
+            colour = (255, 255, 255) if rng.random() < 0.6 else (30, 30, 30)
+            cv2.line(out, (0, y + rng.randint(-40, 40)), (w, y + rng.randint(-40, 40)), colour, rng.randint(2, 5))
+        x = rng.randint(w // 4, 3 * w // 4)  # a crease: a bright vertical streak
+        cv2.line(out, (x, 0), (x + rng.randint(-30, 30), h), (235, 235, 235), rng.randint(2, 4))
+        return out
+    raise ValueError(f"unknown degradation {kind!r}; known: {', '.join(DEGRADATIONS)}")
 
 
 def corpus(count: int, seed: int = 1) -> list[tuple[np.ndarray, str, str]]:
@@ -223,7 +300,7 @@ class VirtualCamera:
             if self._video is not None:
                 ok, frame = self._video.read()
                 if ok:
-                    return True, cv2.resize(frame, (WIDTH, HEIGHT))
+                    return True, letterbox(frame)
                 self._video.release()
                 self._video = None
             path = self._playlist.pop(0)
@@ -233,7 +310,23 @@ class VirtualCamera:
                 continue
             frame = cv2.imread(str(path))
             if frame is not None:
-                return True, cv2.resize(frame, (WIDTH, HEIGHT))
+                return True, letterbox(frame)
+
+
+def letterbox(image: np.ndarray, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """`image` scaled to fit width x height with its aspect ratio kept, centred on black bars: a photo of
+    a barcode played back must not have its bars stretched (that changes module widths)."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    out = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - new_w) // 2, (height - new_h) // 2
+    out[y:y + new_h, x:x + new_w] = scaled[:, :, :3]
+    return out
 
 
 def _playlist(folder: str) -> list[Path]:

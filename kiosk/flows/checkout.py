@@ -105,7 +105,8 @@ class CheckoutFlow(Flow):
             self._say(texts.NOT_AN_ITEM, help=True)
             return
         try:
-            line = self.cart.add_scan(code, upce=scan.symbology == "UPC-E")
+            # a UPC-E's GTIN is already expanded; only its own 8 digits need reading as UPC-E
+            line = self.cart.add_scan(code, upce=scan.symbology == "UPC-E" and not scan.gtin)
         except CartError as exc:
             self._cart_error(exc, code=scan.code or code)
             return
@@ -123,6 +124,7 @@ class CheckoutFlow(Flow):
             self._changed()
 
     def _cart_error(self, exc: CartError, code: str = "") -> None:
+        code = texts.shown_code(code)  # codes carry line breaks and separators; shown short and visible
         if exc.code == "unknown_item":
             self._say(texts.UNKNOWN_ITEM, help=True, code=code)
         elif exc.code == "invalid_code":

@@ -4,7 +4,29 @@ The UI translates them; `{name}` placeholders are filled from the message's para
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from kiosk.payment_texts import PAYMENT_TEXTS as _PAYMENT_TEXTS
+
+CODE_DISPLAY_LIMIT = 40  # characters of a scanned code shown in a message
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n]")
+_CONTROL_NAMES = {0x09: "<TAB>", 0x04: "<EOT>", 0x1C: "<FS>", 0x1D: "<GS>", 0x1E: "<RS>", 0x1F: "<US>"}
+
+
+def shown_code(code: str, limit: int = CODE_DISPLAY_LIMIT) -> str:
+    """A scanned code as it may appear on screen: line breaks become " / ", other control and format
+    characters (GS, NUL, bidi overrides that would reorder the message) become visible tags like <GS>,
+    and it is cut to `limit` characters with "…". Codes carry line breaks (vCard, two-line QR codes)."""
+    text = _LINE_BREAKS.sub(" / ", code)
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
+            out.append(_CONTROL_NAMES.get(ord(ch)) or f"<{ord(ch):02X}>")
+        else:
+            out.append(ch)
+    shown = "".join(out)
+    return shown if len(shown) <= limit else shown[:limit - 1] + "…"
 
 # ZVT intermediate status (04 FF) -> what the customer should do now.
 INSERT_CARD = "Insert, swipe or tap your card"

@@ -21,6 +21,7 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 
 from kiosk import config
 from kiosk.events import DATA, STATUS, Event
+from kiosk.flows.texts import shown_code
 from kiosk.maintenance import logs
 from kiosk.maintenance.access import Maintenance, NotAllowed
 from kiosk.maintenance.audit import ChainCheck
@@ -241,7 +242,7 @@ class MaintenanceModel(DevicesPageModel, ConfigPageModel, SystemPageModel, Event
         if event.kind == DATA and event.source in ("scanner", "camera"):
             code = str(event.data.get("code", ""))
             if self.shown:
-                self.last_scan = f"{code}  ({event.data.get('symbology') or 'unknown symbology'})"
+                self.last_scan = f"{shown_code(code, 80)}  ({event.data.get('symbology') or 'unknown symbology'})"
                 self.touched()
                 self._refresh_devices()
                 return True

@@ -21,9 +21,9 @@ def crashing_decoder():
 
     def crashing(gray):
         found = decode(gray)
-        if any(text == "CRASH" for text, _ in found):
+        if any(text == "CRASH" for text, *_ in found):
             os.abort()
-        if any(text == "RAISE" for text, _ in found):
+        if any(text == "RAISE" for text, *_ in found):
             raise MemoryError("decoder ran out of memory")
         return found
 

@@ -151,3 +151,118 @@ def test_a_missing_opencv_camera_is_offline_with_a_clear_error(events):
         assert camera.state == OFFLINE
     finally:
         camera.close()
+
+
+def frames_of(camera, reads, step=1 / 30):
+    """Feed decoder results frame by frame (a stub decoder), return the posted codes."""
+    frame = np.zeros((8, 8), np.uint8)
+    script = iter(reads)
+    camera.decode = lambda gray: next(script)
+    t0 = __import__("time").monotonic()
+    for i in range(len(reads)):
+        import unittest.mock as mock
+        with mock.patch("devices.camera.time.monotonic", return_value=t0 + i * step):
+            camera.decode_frame(frame)
+    return [e.data["code"] for e in camera.events.drain() if e.kind == "data"]
+
+
+def test_a_linear_read_seen_in_one_frame_only_is_not_reported(events):
+    # a damaged EAN-13 decodes once to another code whose check digit passes (4006381333931 -> 4006381338931)
+    camera = Camera("camera", events, CameraSettings(enabled=True, decoder="zxing"), open_capture=lambda: None)
+    ean, wrong = [("4006381333931", "]E0", "EAN13")], [("4003994155486", "]E0", "EAN13")]
+    assert frames_of(camera, [wrong, [], ean, ean, ean]) == ["4006381333931"]
+    assert camera.statistics["unconfirmed_reads"] == 2
+
+
+def test_both_decoders_agreeing_in_one_frame_confirm_at_once_and_2d_codes_need_no_confirmation(events):
+    camera = Camera("camera", events, CameraSettings(enabled=True, decoder="zxing"), open_capture=lambda: None)
+    both = [("4006381333931", "]E0", "EAN13"), ("4006381333931", "]E0", "EAN13")]
+    assert frames_of(camera, [both, [("BK-7Q2X9K", "]Q1", "QRCode")]]) == ["4006381333931", "BK-7Q2X9K"]
+
+
+def test_confirmation_can_be_switched_off(events):
+    camera = Camera("camera", events, CameraSettings(enabled=True, decoder="zxing", confirm_linear=1),
+                    open_capture=lambda: None)
+    assert frames_of(camera, [[("4003994155486", "]E0", "EAN13")]]) == ["4003994155486"]
+
+
+@pytest.mark.parametrize("symbology, expected", [
+    ("DataBar", "GS1 DataBar"), ("DataBarExpanded", "GS1 DataBar"), ("DataBarLimited", "GS1 DataBar"),
+    ("UPC-A", "UPC-A"), ("UPC-E", "UPC-E"), ("EAN-8", "EAN-8")])
+def test_databar_and_upc_are_read_and_labelled(events, symbology, expected):
+    import random
+
+    from devices.codes import classify
+    from devices.sim.camera import random_code
+
+    text = random_code(symbology, random.Random(7))
+    camera, sim = start(events, decoder="zxing")
+    try:
+        sim.show(text, symbology, Distortion(rotation=4, noise=4))
+        event = data_events(events, "camera", 1)[0]
+        assert (event.data["code"], event.data["symbology"], event.data["valid"]) == (text, expected, True)
+        if symbology.startswith("DataBar"):
+            assert event.data["category"] == "gs1" and event.data["ais"] == classify("]e0" + text).ais
+            assert event.data["gtin"] == text[2:16]
+        else:
+            assert event.data["gtin"] == classify(("]E4" if expected == "EAN-8" else "]E0") + text).gtin
+    finally:
+        camera.close()
+
+
+def test_pyzbar_reads_databar_expanded_as_gs1():
+    import cv2
+
+    from devices.camera import pyzbar_decoder
+    from devices.codes import code_from_decoder
+
+    text = "0193533740681241310312676215291231"
+    gray = cv2.cvtColor(render([(text, "DataBarExpanded")]), cv2.COLOR_BGR2GRAY)
+    [(found, aim, fmt)] = pyzbar_decoder()(gray)
+    code = code_from_decoder(found, aim, fmt)
+    assert (found, aim, code.category, code.ais["3103"]) == (text, "]e0", "gs1", "126762")
+
+
+def test_folder_playback_keeps_the_aspect_ratio(tmp_path):
+    import cv2
+
+    from devices.sim.camera import VirtualCamera
+
+    square = np.full((400, 400, 3), 255, np.uint8)
+    square[100:300, 100:300] = 0  # a 200x200 black square must stay square
+    cv2.imwrite(str(tmp_path / "square.png"), square)
+    ok, frame = VirtualCamera(fps=1000, folder=str(tmp_path)).read()
+    assert ok and frame.shape == (HEIGHT, WIDTH, 3)
+    inner = frame[:, (WIDTH - HEIGHT) // 2:(WIDTH + HEIGHT) // 2, 0]
+    ys, xs = np.nonzero(inner < 128)
+    assert abs((xs.max() - xs.min()) - (ys.max() - ys.min())) <= 2  # square, not stretched to 16:9
+    assert (ys.max() - ys.min()) == pytest.approx(360, abs=3)
+
+
+@pytest.mark.parametrize("fmt, content, text", [
+    ("DataBarStk", "0100614141999996", "0100614141999996"),
+    ("DataBarStkOmni", "0100614141999996", "0100614141999996"),
+    ("DataBarExpStk", "(01)98898765432106(3202)012345(15)991231", "0198898765432106320201234515991231")])
+def test_stacked_databar_is_read_by_the_zxing_decoder(fmt, content, text):
+    import cv2
+    import zxingcpp
+
+    from devices.camera import zxing_decoder
+    from devices.codes import code_from_decoder
+
+    img = np.asarray(zxingcpp.create_barcode(content, getattr(zxingcpp.BarcodeFormat, fmt)).to_image(scale=4))
+    img = cv2.copyMakeBorder(img, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    [(found, aim, name, _)] = zxing_decoder()(img)
+    code = code_from_decoder(found, aim, name)
+    assert (found, code.symbology, code.category, code.gtin) == (text, "GS1 DataBar", "gs1", text[2:16])
+
+
+def test_zxing_and_zbar_agreeing_confirm_a_linear_code_in_one_frame(events):
+    from devices.camera import CombinedDecoder
+
+    camera = Camera("camera", events, CameraSettings(enabled=True), open_capture=lambda: None)
+    camera.decode = CombinedDecoder(isolate=False, budget_s=10.0)  # never skip zbar on a loaded machine
+    assert camera.decode_frame(render([("4006381333931", "EAN-13")], Distortion(noise=4))) == 1
+    assert [e.data["code"] for e in events.drain() if e.kind == "data"] == ["4006381333931"]
+    empty = render([], Distortion(noise=4))
+    assert camera.decode_frame(empty) == 0 and camera.decode.fallback_runs == 2  # zbar also runs on a miss

@@ -118,3 +118,30 @@ def test_a_burst_of_random_bytes_never_stops_the_scanner(rig):
     good = events.wait_for(lambda e: e.kind == "data" and e.data["code"] == "4006381333931", 20)
     assert good is not None and good.data["valid"]
     assert device.state == IDLE and device.statistics["bad_reads"] >= 1
+
+
+VCARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Muster;Erika\r\nEND:VCARD"
+
+
+@pytest.mark.parametrize("suffix", ["ETX", "TAB"])
+def test_a_multi_line_qr_arrives_whole_with_a_suffix_that_is_not_in_the_data(events, suffix):
+    sim = ScannerSimulator(transport="tcp", suffix=suffix).start()
+    device = SerialScanner("scanner", events, ScannerSettings(driver="serial", url=sim.url, suffix=suffix))
+    device.open()
+    try:
+        assert wait_until(lambda: device.state == IDLE, 10) and sim.link.connected.wait(10)
+        events.drain()
+        sim.scan(VCARD, "QR")
+        sim.scan("BK-7Q2X9K\r\nErika Muster", "QR")
+        first, second = data_events(events, "scanner", 2)
+        assert (first.data["code"], first.data["category"]) == (VCARD, "qr")
+        assert (second.data["category"], second.data["booking"]) == ("booking", "7Q2X9K")
+    finally:
+        device.close()
+        sim.stop()
+
+
+def test_with_suffix_cr_a_multi_line_code_is_cut_into_lines():
+    from devices.code_reader import LineAssembler  # why multi-line codes need suffix ETX or TAB
+    assert [v for _, v in LineAssembler("CR").feed(b"]Q1A\r\nB\r")] == [b"]Q1A", b"B"]
+    assert [v for _, v in LineAssembler("ETX").feed(b"]Q1A\r\nB\x03")] == [b"]Q1A\r\nB"]

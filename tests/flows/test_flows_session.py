@@ -342,6 +342,27 @@ def test_language_and_large_text_return_to_the_defaults_after_each_customer(back
     assert session.large_text and session.lang == "de" and session.state == s.ATTRACT
 
 
+def scanned(code, **fields):
+    from kiosk.events import Event, Kind, Scanned, Source
+    return Event(Source.SCANNER, Kind.DATA, payload=Scanned(code=code, **fields))
+
+
+def test_an_unknown_code_is_shown_with_its_separators_visible_and_short(backend):
+    session = checkout(backend)
+    gs1 = "01" + UNKNOWN.zfill(14) + "10LOT42\x1d" + "17261231\x1d" + "21" + "9" * 60
+    session.handle(scanned(gs1, category="gs1", gtin=UNKNOWN.zfill(14), symbology="GS1 DataMatrix"), 1.0)
+    shown = session.message.params["code"]
+    assert session.message.msgid == texts.UNKNOWN_ITEM
+    assert "\x1d" not in shown and "<GS>" in shown and len(shown) <= texts.CODE_DISPLAY_LIMIT
+
+
+def test_a_upc_e_scan_with_its_gtin_adds_the_item(backend):
+    # a UPC-E read carries its 8 digits as code and the expanded GTIN-14: the GTIN is looked up as it is
+    session = checkout(backend)
+    session.handle(scanned("01234565", category="product", symbology="UPC-E", gtin="00012345000065"), 1.0)
+    assert session.message is None or session.message.msgid != texts.INVALID_CODE
+
+
 def test_every_declared_tap_is_mapped_to_the_session():
     from kiosk.flows.actions import DO, Action
     assert set(DO) == set(Action)
