@@ -40,11 +40,6 @@ class ImportRefused(RowInvalid):
 
 PLAIN_PRICE = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # not 1e3, not "1,99", not " 1_000", not "Infinity"
 MAX_PRICE_DIGITS = 9  # 999,999,999.99: more is a typo (and 1e30 overflowed SQLite's integers)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
-
-
-def looks_like_formula(text: str) -> bool:
-    return text.startswith(FORMULA_PREFIXES)
 
 
 def normalize_plu(plu: str) -> str:
