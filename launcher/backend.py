@@ -126,7 +126,8 @@ class KioskBackend:
             return
         folder = self.settings.data_path / "server"
         try:
-            self.server = ServerProcess(folder).start()
+            # the pid file: a server left behind by a SIGKILLed kiosk is ended first (issue 14)
+            self.server = ServerProcess(folder, pid_file=folder / "server.pid").start()
             if self._closing.is_set():
                 return
             env = dict(self.server.env)
