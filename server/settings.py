@@ -35,7 +35,7 @@ class ServerSettings(BaseModel):
     max_load_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     header_timeout: Annotated[float, Field(gt=0, le=3600)] = 10
-    body_timeout: Annotated[float, Field(gt=0, le=3600)] = 60
+    body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30
     keep_alive: Annotated[float, Field(gt=0, le=3600)] = 5
     max_connections: Annotated[int, Field(ge=10)] = 1000
     failure_burst: Annotated[int, Field(ge=1)] = 20
