@@ -92,8 +92,23 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
                   redoc_url=None)
     app.router.route_class = CheckedRoute
-    app.add_middleware(LimitsMiddleware, settings=settings)
     throttle = Throttle(settings.failure_burst, settings.failure_refill_s)
+
+    def gate(client: str, token: str):
+        """For the middleware, before a body is read: None if the token is any known one (the route's own
+        dependency then decides what it may do), else the 401 / 429 to answer with."""
+        if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode("utf-8", "surrogatepass"),
+                                                                   "sha256").digest()):
+            return None
+        with engine.connect() as conn:
+            if fleet.kiosk_by_token(conn, token) is not None or fleet.admin_token_name(conn, token) is not None:
+                return None
+        wait = throttle.fail(client)
+        if wait:
+            return 429, "too many failed attempts from this address; retry later", {"Retry-After": str(wait)}
+        return 401, "unknown token", {"WWW-Authenticate": "Bearer"}
+
+    app.add_middleware(LimitsMiddleware, settings=settings, gate=gate)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

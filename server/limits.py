@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from server.settings import ServerSettings, load
@@ -42,8 +43,9 @@ def body_limit(settings: ServerSettings, method: str, path: str) -> int:
 
 
 class LimitsMiddleware:
-    def __init__(self, app, settings: ServerSettings):
-        self.app, self.settings = app, settings
+    def __init__(self, app, settings: ServerSettings, gate=None):
+        """`gate(client, token)`: None if the token is known, else (status, detail, headers) to answer with."""
+        self.app, self.settings, self.gate = app, settings, gate
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -52,10 +54,18 @@ class LimitsMiddleware:
         if len(scope["headers"]) > MAX_HEADERS:
             return await _problem(send, 431, f"more than {MAX_HEADERS} request headers")
         headers = dict(scope["headers"])
-        if not path.startswith(PUBLIC) and path.startswith("/v1/") and \
-                not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
-            if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
+        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        if has_body and path.startswith("/v1/") and not path.startswith(PUBLIC):
+            # the token before the body: FastAPI reads a declared body before it runs the token dependency
+            authorization = headers.get(b"authorization", b"")
+            if not authorization.lower().startswith(b"bearer "):
                 return await _problem(send, 401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+            if self.gate is not None:
+                client = scope["client"][0] if scope.get("client") else ""
+                token = authorization[7:].strip().decode("latin-1")
+                refused = await run_in_threadpool(self.gate, client, token)
+                if refused is not None:
+                    return await _problem(send, *refused)
         limit = body_limit(self.settings, method, path)
         try:
             length = int(headers.get(b"content-length", b"0"))

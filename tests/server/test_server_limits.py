@@ -79,7 +79,10 @@ def test_300_mb_body_is_refused_without_growing_the_server(limited, chunked):
     batches = f"/v1/kiosks/{kiosk}/transactions"
     for method, path, headers, expected in (("POST", batches, {}, (401, 413)), ("POST", batches, auth, (413,)),
                                             ("PUT", "/v1/admin/catalog", limited.admin, (413,)),
-                                            ("PUT", "/v1/admin/catalog", {}, (401, 413))):
+                                            ("PUT", "/v1/admin/catalog", {}, (401, 413)),
+                                            # an unknown token is refused before the body, not after 64 MiB of it
+                                            ("PUT", "/v1/admin/catalog", {"Authorization": "Bearer wrong"},
+                                             (401, 429))):
         status, seconds = _send_huge(limited, method, path, headers, 300 * MB, chunked)
         assert status in expected, (headers, status)
         assert seconds < 20, seconds
