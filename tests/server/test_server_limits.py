@@ -172,6 +172,8 @@ def test_huge_header_and_many_headers_are_refused(limited):
     for head in (b"X-Big: " + b"a" * (16 * MB) + b"\r\n", b"".join(b"X-%d: a\r\n" % i for i in range(100000))):
         status, seconds = _raw(limited, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
         assert status in (400, 413, 431, None) and seconds < 20, status
+    few_too_many = b"".join(b"X-%d: a\r\n" % i for i in range(150))  # small enough for h11, over the count limit
+    assert _raw(limited, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n" + few_too_many + b"\r\n")[0] == 431
     assert httpx.get(f"{limited.url}/v1/health", timeout=10).status_code == 200
 
 
