@@ -33,6 +33,35 @@ class JournalError(Exception):
     pass
 
 
+class JournalDamaged(JournalError):
+    """The journal file failed its check at start: the kiosk must not sell on it. The file is left
+    untouched (never opened for writing, never overwritten) for a technician to inspect."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"journal {path} is damaged: {reason}")
+        self.path, self.reason = path, reason
+
+
+def check_file(path: str | Path, full: bool) -> None:
+    """Checks an existing journal file read-only before it is used: PRAGMA quick_check, or the full
+    integrity_check (after an unclean shutdown). Raises JournalDamaged; a missing file passes."""
+    path = Path(path)
+    if not path.exists():
+        return
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute(f"PRAGMA {pragma}").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise JournalDamaged(path, f"{pragma}: {exc}") from exc
+    results = [r[0] for r in rows]
+    if results != ["ok"]:
+        raise JournalDamaged(path, f"{pragma}: " + "; ".join(str(r) for r in results[:5]))
+
+
 @dataclass(frozen=True)
 class Committed:
     uuid: str
@@ -66,7 +95,19 @@ class Journal:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @property
+    def marker(self) -> Path:
+        """Exists while the journal is open: found at start, the last run did not close cleanly."""
+        return self.path.with_name(self.path.name + ".open")
+
     def start(self) -> "Journal":
+        """Checks the file (quick_check; integrity_check after an unclean shutdown) and opens it.
+        Raises JournalDamaged (the file untouched) when the check fails."""
+        unclean = self.marker.exists()
+        check_file(self.path, full=unclean)
+        self.unclean_start = unclean
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.touch()
         ready: Future = Future()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="journal-writer", daemon=True)
         self._thread.start()
@@ -82,6 +123,10 @@ class Journal:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+            try:
+                self.marker.unlink()
+            except OSError:
+                pass
 
     def __enter__(self) -> "Journal":
         return self.start()

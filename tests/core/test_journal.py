@@ -192,3 +192,55 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
     assert result["crash_in_doubt"] == "0"
     assert result["crash_unpaid_sales"] == "0"
     assert result["crash_integrity_ok"] == "1"
+
+
+# --- issue 14: a damaged journal is not used ------------------------------------------------------------
+
+def _filled_journal(path: Path) -> int:
+    with Journal(path, "K-1") as j:
+        for n in range(300):
+            j.record_event("filler", {"n": n, "pad": "x" * 200})
+    return path.stat().st_size
+
+
+def _garble_middle(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(bytes(range(256)) * 16)  # 4 KiB of garbage over a whole page
+
+
+def test_a_journal_with_garbage_in_the_middle_is_refused_and_left_untouched(tmp_path):
+    from kiosk.journal import JournalDamaged
+    path = tmp_path / "journal.sqlite"
+    assert _filled_journal(path) > 40_000
+    _garble_middle(path)
+    before = path.read_bytes()
+    with pytest.raises(JournalDamaged) as caught:
+        Journal(path, "K-1").start()
+    assert "quick_check" in caught.value.reason
+    assert path.read_bytes() == before
+
+
+def test_an_unclean_shutdown_gets_the_full_integrity_check(tmp_path):
+    from kiosk.journal import JournalDamaged
+    path = tmp_path / "journal.sqlite"
+    _filled_journal(path)
+    j = Journal(path, "K-1")
+    assert not j.marker.exists()  # removed on the clean close
+    j.marker.touch()  # as a crash leaves it
+    _garble_middle(path)
+    with pytest.raises(JournalDamaged) as caught:
+        j.start()
+    assert "integrity_check" in caught.value.reason
+
+
+def test_a_clean_journal_starts_and_marks_itself_open(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    _filled_journal(path)
+    j = Journal(path, "K-1").start()
+    try:
+        assert j.marker.exists() and not j.unclean_start
+    finally:
+        j.close()
+    assert not j.marker.exists()
