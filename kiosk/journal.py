@@ -92,6 +92,8 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self.fault: str | None = None  # set when a write fails for good (disk full, read-only): stop selling
+        self.unclean_start = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -408,3 +410,87 @@ class Journal:
 
     def audit_written(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]
+
+
+class UnusableJournal:
+    """Stands in for a journal that cannot be used (damaged, disk full, read-only): nothing is sold on it.
+
+    Reads answer "nothing"; writes raise JournalError with the reason (so a payment is never started:
+    its intent cannot be journaled). Maintenance audit records are kept in memory (and logged) so a
+    technician can still log in and see the reason; `fault` is the technician's reason."""
+
+    def __init__(self, path: str | Path, kiosk_id: str, fault: str):
+        import logging
+        self.path, self.kiosk_id, self.fault = Path(path), kiosk_id, fault
+        self.boot_id = str(uuid_lib.uuid4())
+        self.unclean_start = False
+        self._audit: list[dict[str, Any]] = []
+        self._log = logging.getLogger("kiosk.journal")
+
+    def start(self) -> "UnusableJournal":
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise JournalError(f"journal unusable: {self.fault}")
+
+    record_payment_intent = record_payment_result = note_doubt = complete_sale = complete_checkin = _refuse
+    record_event = acknowledge = flush = _refuse
+
+    def post_event(self, event: str, details: Mapping[str, Any] | None = None) -> Future:
+        future: Future = Future()
+        future.set_exception(JournalError(f"journal unusable: {self.fault}"))
+        return future
+
+    def payments_in_doubt(self) -> list[dict[str, Any]]:
+        return []
+
+    def payments(self, limit: int = 100) -> list[dict[str, Any]]:
+        return []
+
+    payment_history = payments
+
+    def transaction(self, tx_uuid: str) -> None:
+        return None
+
+    def recent(self, limit: int = 50) -> list:
+        return []
+
+    def last_event_time(self, event: str) -> None:
+        return None
+
+    def last_seq(self) -> int:
+        return 0
+
+    def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
+        return []
+
+    def queued_seqs(self, seqs: list[int]) -> set[int]:
+        return set()
+
+    def outbox_stats(self) -> tuple[int, str | None]:
+        return 0, None
+
+    def integrity_check(self) -> str:
+        return self.fault
+
+    def record_audit(self, technician: str, role: str, action: str,
+                     details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        from kiosk.maintenance.audit import GENESIS, flat_details, record_hash
+        details = flat_details(details or {})
+        record = {"seq": len(self._audit) + 1, "at": now_iso(), "technician": technician, "role": role,
+                  "action": action, "details": details}
+        record["prev_hash"] = self._audit[-1]["hash"] if self._audit else GENESIS
+        record["hash"] = record_hash(record["prev_hash"], record)
+        self._audit.append(record)
+        self._log.warning("maintenance audit (not journaled: %s): %s", self.fault, record)
+        return record
+
+    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        records = [r for r in self._audit if r["seq"] > after]
+        return records[-limit:] if limit is not None else records
+
+    def audit_written(self) -> int:
+        return len(self._audit)

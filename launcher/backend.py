@@ -9,6 +9,7 @@ installed, a local central server is started in a child process for receipts and
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Sour
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
-from kiosk.journal import Journal
+from kiosk.journal import Journal, JournalError, UnusableJournal
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from kiosk.ports import FrameSource
 from kiosk.wire import SaleDraft
@@ -51,7 +52,7 @@ class KioskBackend:
         self.catalog = Catalog(data / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
         self.bookings = Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
                                  timedelta(minutes=settings.checkin.late_minutes))
-        self.journal = Journal(data / "journal.sqlite", self.kiosk_id).start()
+        self.journal = open_journal(data / "journal.sqlite", self.kiosk_id)
         self.attendants = Attendants(data / "attendants.json")
         if simulate:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
@@ -161,6 +162,11 @@ class KioskBackend:
             device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
         self.sync.start()
 
+    @property
+    def fault(self) -> str | None:
+        """The technician's reason the kiosk must not sell (a damaged or unwritable journal), or None."""
+        return self.journal.fault
+
     # --- the Session's Backend protocol ---------------------------------------------------------------
 
     def frames(self, name: str = "camera") -> FrameSource | None:
@@ -263,6 +269,18 @@ class KioskBackend:
             log.warning("cannot check attendants: %s", exc)
             person = None
         return person.id if person is not None else self.attendants.verify(secret)
+
+
+def open_journal(path: Path, kiosk_id: str) -> Journal | UnusableJournal:
+    """The journal, checked; if it is damaged or cannot be opened for writing (disk full, read-only data
+    directory), an UnusableJournal with the reason: the kiosk starts, out of service, and sells nothing.
+    A damaged file is left exactly as it is for the technician."""
+    try:
+        return Journal(path, kiosk_id).start()
+    except (JournalError, sqlite3.Error, OSError) as exc:
+        reason = f"journal cannot be used: {exc}"
+        log.error("OUT OF SERVICE: %s", reason)
+        return UnusableJournal(path, kiosk_id, reason)
 
 
 def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:
