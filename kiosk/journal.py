@@ -94,6 +94,7 @@ class Journal:
         self._reader_lock = threading.Lock()
         self.fault: str | None = None  # set when a write fails for good (disk full, read-only): stop selling
         self.unclean_start = False
+        self.fresh = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -115,6 +116,11 @@ class Journal:
         self._thread.start()
         ready.result()
         self._reader = connect(self.path, check_same_thread=False)
+        # new (or emptied): until the server has been asked where to continue (continue_after), across restarts
+        self._write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO counters SELECT 'server_checked', 0 "
+            "WHERE (SELECT value FROM counters WHERE name = 'seq') = 0"))
+        self.fresh = self._read("SELECT value FROM counters WHERE name = 'server_checked'") == [(0,)]
         return self
 
     def close(self) -> None:
@@ -340,6 +346,38 @@ class Journal:
     def last_seq(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
 
+    def continue_after(self, server_max_seq: int, server_held_through: int) -> Committed | None:
+        """A new (lost, emptied, replaced) journal whose kiosk the server already holds records 1..N of:
+        renumbers what this journal has written so far (nothing of it has been sent) after N, and journals
+        the replacement as an event "journal_replaced" with the server's last seq. None if nothing to do."""
+        if server_max_seq <= 0:
+            self._write(lambda conn: conn.execute("UPDATE counters SET value = 1 WHERE name = 'server_checked'"))
+            self.fresh = False
+            return None
+
+        def work(conn: sqlite3.Connection) -> Committed | None:
+            conn.execute("UPDATE counters SET value = 1 WHERE name = 'server_checked'")
+            current = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+            if conn.execute("SELECT count(*) FROM transactions WHERE json_extract(record, '$.body.event') = "
+                            "'journal_replaced'").fetchone()[0]:
+                return None  # done before
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            offset = server_max_seq
+            for table, column in (("transactions", "seq"), ("outbox", "seq"), ("sale_lines", "tx_seq"),
+                                  ("payments", "tx_seq"), ("audit", "tx_seq")):
+                conn.execute(f"UPDATE {table} SET {column} = -({column} + ?) WHERE {column} IS NOT NULL", (offset,))
+                conn.execute(f"UPDATE {table} SET {column} = -{column} WHERE {column} < 0")
+            conn.execute("UPDATE transactions SET record = json_set(record, '$.seq', seq)")
+            conn.execute("UPDATE outbox SET payload = json_set(payload, '$.seq', seq)")
+            conn.execute("UPDATE counters SET value = ? WHERE name = 'seq'", (current + offset,))
+            body = wire.EventBody(event="journal_replaced", details={
+                "server_max_seq": server_max_seq, "server_held_through": server_held_through,
+                "renumbered": current})
+            return self._append(conn, str(uuid_lib.uuid4()), body)
+        committed = self._write(work)
+        self.fresh = False
+        return committed
+
     # --- outbox (for the sync client) ---------------------------------------------------------
 
     def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
@@ -424,6 +462,7 @@ class UnusableJournal:
         self.path, self.kiosk_id, self.fault = Path(path), kiosk_id, fault
         self.boot_id = str(uuid_lib.uuid4())
         self.unclean_start = False
+        self.fresh = False
         self._audit: list[dict[str, Any]] = []
         self._log = logging.getLogger("kiosk.journal")
 

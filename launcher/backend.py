@@ -164,8 +164,11 @@ class KioskBackend:
 
     @property
     def fault(self) -> str | None:
-        """The technician's reason the kiosk must not sell (a damaged or unwritable journal), or None."""
-        return self.journal.fault
+        """The technician's reason the kiosk must not sell (a damaged or unwritable journal, a sync the
+        server refuses for good), or None."""
+        if self.journal.fault:
+            return self.journal.fault
+        return self.sync.status().refused if self.sync is not None else None
 
     # --- the Session's Backend protocol ---------------------------------------------------------------
 
