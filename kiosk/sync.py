@@ -74,7 +74,7 @@ class SyncClient:
                  bookings: Callable[[], Any] | None = None, config_path: str | Path | None = None,
                  on_config: Callable[[dict], None] | None = None, events: EventQueue | None = None,
                  app_version: str = "", device_states: Callable[[], dict[str, str]] = dict,
-                 refused_limit_s: float = 600, monotonic: Callable[[], float] = time.monotonic,
+                 refused_limit_s: float = 600, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
                  http: httpx.Client | None = None, rng: random.Random | None = None):
         """`catalog` / `bookings` open the local stores (called on the sync thread, which then owns them);
         `item_validator` turns a server catalog row into Catalog.apply_changes' tuples (catalog.ItemValidator)."""
@@ -99,7 +99,7 @@ class SyncClient:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
-        self.refused_limit_s, self._monotonic = refused_limit_s, monotonic
+        self.refused_limit_s, self._monotonic, self.fault = refused_limit_s, monotonic, fault
         self._refused_since: float | None = None
         self._continuation_checked = not getattr(journal, "fresh", False)
 
@@ -242,8 +242,10 @@ class SyncClient:
         states = {str(k)[:64]: str(v)[:256] for k, v in self.device_states().items()}
         beat = _build(Heartbeat, "the heartbeat", app_version=self.app_version.replace("\x00", "")[:64],
                       device_states=states, queue_depth=fields["queue_depth"],
-                      oldest_unsent_age_s=fields["oldest_unsent_age_s"])
-        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat.model_dump(mode="json"))
+                      oldest_unsent_age_s=fields["oldest_unsent_age_s"],
+                      out_of_service=(self.fault() or self.status().refused or "")[:1000] or None)
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat",
+                                 json=beat.model_dump(mode="json", exclude_none=True))
         if response.status_code != 200:
             raise SyncError(_describe(response, "sending the heartbeat"))
         _parse(HeartbeatReply, response, "sending the heartbeat")

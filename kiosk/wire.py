@@ -182,6 +182,9 @@ class Heartbeat(Api):
     device_states: dict[str, Annotated[str, Field(max_length=256)]] = {}  # stored as JSON text
     queue_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     oldest_unsent_age_s: Annotated[float, Field(ge=0, le=10**10)] | None = None
+    # why the kiosk is out of service (a damaged journal, a full disk, a sync refused for good): the server
+    # raises an alarm. Sent only when set, so a server that does not know the field still takes other beats.
+    out_of_service: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class HeartbeatReply(Api):

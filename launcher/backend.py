@@ -159,7 +159,8 @@ class KioskBackend:
             bookings=lambda: Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
                                       timedelta(minutes=settings.checkin.late_minutes)),
             config_path=data / "server-config.json",
-            device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
+            device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()},
+            fault=lambda: self.journal.fault)
         self.sync.start()
 
     @property

@@ -474,3 +474,13 @@ def test_a_sync_refused_for_good_is_an_out_of_service_condition(kiosk):
         sync.sync_once()
     assert "refused" in sync.status().refused and "#0" in sync.status().refused
     assert server.kiosk_status(kiosk_id)["alarms"] >= 1
+
+
+def test_an_out_of_service_kiosk_raises_one_alarm_at_the_server(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    sync = client(fault=lambda: "journal cannot be used: quick_check: database disk image is malformed")
+    sync.sync_once()
+    assert server.kiosk_status(kiosk_id)["alarms"] == 1
+    sync._next_heartbeat = 0
+    sync.sync_once()  # the same reason again: no second alarm
+    assert server.kiosk_status(kiosk_id)["alarms"] == 1
