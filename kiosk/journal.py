@@ -158,13 +158,29 @@ class Journal:
                     result = work(conn)
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # SQLite may have rolled back itself (disk full): keep the real error
+                        try:
+                            conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
                     raise
             except BaseException as exc:
+                self._note_failure(exc)
                 future.set_exception(exc)
             else:
                 future.set_result(result)
         conn.close()
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """A write that cannot succeed until a technician acts (disk full, read-only, I/O error, damage)
+        puts the kiosk out of service with the real reason; the app never crashes on it."""
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError) and self.fault is None:
+            text = str(exc).lower()
+            if any(word in text for word in ("full", "readonly", "read-only", "disk i/o", "malformed",
+                                              "not a database", "unable to open")):
+                self.fault = f"journal write failed: {exc}"
+                import logging
+                logging.getLogger("kiosk.journal").error("OUT OF SERVICE: %s", self.fault)
 
     def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Runs `work(conn)` in one transaction on the writer thread; returns once committed."""

@@ -244,3 +244,18 @@ def test_a_clean_journal_starts_and_marks_itself_open(tmp_path):
     finally:
         j.close()
     assert not j.marker.exists()
+
+
+def test_a_full_disk_is_reported_as_such_and_puts_the_journal_out_of_service(tmp_path):
+    """Issue 14: "database or disk is full" came out as "cannot rollback - no transaction is active"."""
+    with Journal(tmp_path / "journal.sqlite", "K-1") as j:
+        j.record_event("first")
+        pages = j._read("PRAGMA page_count")[0][0]
+        j._write(lambda conn: conn.execute(f"PRAGMA max_page_count = {pages}"))  # the disk is full now
+        assert j.fault is None
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            for n in range(200):
+                j.record_event("filler", {"pad": "x" * 2000, "n": n})
+        assert j.fault and "full" in j.fault
+        future = j.post_event("help_called", {"pad": "x" * 20000})  # the UI thread's way: never raises, the failure is on the future
+        assert isinstance(future.exception(10), sqlite3.OperationalError)
