@@ -165,6 +165,9 @@ class SystemPageModel:
             ("Disk free", f"{system.human_bytes(i['disk_free'])} of {system.human_bytes(i['disk_total'])}"),
             ("Memory available", f"{system.human_bytes(i['mem_available'])} of {system.human_bytes(i['mem_total'])}"
                                  f" (the app uses {system.human_bytes(i['app_rss'])})"),
+            ("Journal", getattr(self.backend, "fault", None) and f"OUT OF SERVICE: {self.backend.fault}"
+             or ("ok (checked at start" + (", full check after an unclean shutdown)"
+                                            if getattr(self.journal, "unclean_start", False) else ")"))),
         ]
         self._show_audit(self._audit_check().update())
 
