@@ -359,6 +359,12 @@ class Journal:
                           "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT 1", (event,))
         return rows[0][0] if rows else None
 
+    def event_times(self, event: str, limit: int = 800) -> list[str]:
+        """device_time of the newest `limit` events called `event`, newest first."""
+        rows = self._read("SELECT device_time FROM transactions WHERE kind = 'event' "
+                          "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT ?", (event, limit))
+        return [r[0] for r in rows]
+
     def last_seq(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
 
@@ -515,6 +521,9 @@ class UnusableJournal:
 
     def last_event_time(self, event: str) -> None:
         return None
+
+    def event_times(self, event: str, limit: int = 800) -> list[str]:
+        return []
 
     def last_seq(self) -> int:
         return 0

@@ -259,3 +259,29 @@ def test_a_full_disk_is_reported_as_such_and_puts_the_journal_out_of_service(tmp
         assert j.fault and "full" in j.fault
         future = j.post_event("help_called", {"pad": "x" * 20000})  # the UI thread's way: never raises, the failure is on the future
         assert isinstance(future.exception(10), sqlite3.OperationalError)
+
+
+# --- issue 14: clock steps ---------------------------------------------------------------------------------
+
+def test_end_of_day_runs_at_most_once_per_business_date_whatever_the_clock_does():
+    """Stepping the clock back a day and forward a year ran the terminal's end of day four times in 90 s."""
+    from datetime import date, datetime, timedelta
+    from kiosk.business_day import end_of_day_due
+    done: set[date] = set()
+    runs = []
+    today = datetime(2026, 12, 1, 23, 45)
+    for now in (today, today - timedelta(days=1), today + timedelta(days=365), today, today + timedelta(seconds=90),
+                today - timedelta(days=1), today + timedelta(days=365)):
+        if end_of_day_due(now, "23:30", done):
+            runs.append(now.date())
+            done.add(now.date())
+    # yesterday was closed before the step back (the journal has it): load it as done
+    assert runs.count(today.date()) == 1 and len(runs) == len(set(runs))
+    assert not end_of_day_due(datetime(2026, 12, 2, 10, 0), "23:30", done)  # not yet time
+    assert not end_of_day_due(today, "", set())  # off
+
+
+def test_journal_lists_the_dates_of_past_end_of_days(journal):
+    journal.record_event("payment_end_of_day", {"total": 1})
+    journal.record_event("payment_end_of_day", {"total": 2})
+    assert len(journal.event_times("payment_end_of_day")) == 2
