@@ -38,6 +38,7 @@ from kiosk.wire import (BatchReply, ConflictReply, Delta, Heartbeat, HeartbeatRe
 
 log = logging.getLogger("kiosk.sync")
 SOURCE = "sync"
+SKEW_LIMIT_S = 180  # a clock further off the server's than this is logged and shown to the technician
 # httpx logs every request at INFO: with a poll every few seconds that buried the kiosk's log. The sync
 # client logs what changes instead (offline, online again, backlog drained); requests only as warnings.
 if logging.getLogger("httpx").level == logging.NOTSET:
@@ -58,6 +59,7 @@ class SyncStatus:
     bookings_version: int | None = None
     config_version: int | None = None
     rejected_items: int = 0  # catalog/bookings rows from the server this kiosk could not use
+    clock_skew_s: float | None = None  # this kiosk's clock minus the server's (from the last reply)
     refused: str | None = None  # the server has refused the outbox for refused_limit_s: out of service
 
 
@@ -74,7 +76,7 @@ class SyncClient:
                  bookings: Callable[[], Any] | None = None, config_path: str | Path | None = None,
                  on_config: Callable[[dict], None] | None = None, events: EventQueue | None = None,
                  app_version: str = "", device_states: Callable[[], dict[str, str]] = dict,
-                 refused_limit_s: float = 600, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
+                 refused_limit_s: float = 600, wall: Callable[[], float] = time.time, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
                  http: httpx.Client | None = None, rng: random.Random | None = None):
         """`catalog` / `bookings` open the local stores (called on the sync thread, which then owns them);
         `item_validator` turns a server catalog row into Catalog.apply_changes' tuples (catalog.ItemValidator)."""
@@ -101,6 +103,7 @@ class SyncClient:
         self._next_heartbeat = 0.0
         self.refused_limit_s, self._monotonic, self.fault = refused_limit_s, monotonic, fault
         self._refused_since: float | None = None
+        self._wall = wall
         self._continuation_checked = not getattr(journal, "fresh", False)
 
     # --- lifecycle (UI thread) ----------------------------------------------------------------
@@ -174,6 +177,7 @@ class SyncClient:
             raise SyncError(_describe(response, "sending transactions"))
         reply: BatchReply | ConflictReply = _parse(BatchReply if response.status_code == 200 else ConflictReply,
                                                    response, "sending transactions")
+        self._note_server_time(reply.server_time)
         through = min(reply.held_through, rows[-1].seq)
         if isinstance(reply, BatchReply) and reply.accepted + reply.duplicates + reply.dead_lettered == len(rows):
             # The server holds every record of this batch even if it misses older ones (say, after a
@@ -196,6 +200,23 @@ class SyncClient:
         for flag in reply.flagged:
             self._post(ERROR, message=f"server flagged transaction {flag.seq}: {flag.reason}")
         return through == rows[-1].seq and len(rows) == self.batch_size
+
+    def _note_server_time(self, server_time: str | None) -> None:
+        """Every reply carries the server's time (if the server is new enough): a skew over SKEW_LIMIT_S is
+        logged (once per change) and shown on the maintenance System page (status().clock_skew_s)."""
+        if not server_time:
+            return
+        try:
+            server = datetime.fromisoformat(server_time.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return
+        skew = self._wall() - server
+        before = self.status().clock_skew_s
+        self._update(clock_skew_s=round(skew, 1))
+        if abs(skew) > SKEW_LIMIT_S and (before is None or abs(before) <= SKEW_LIMIT_S):
+            log.warning("clock: this kiosk's clock is %+.0f s off the server's (%s)", skew, server_time)
+        elif abs(skew) <= SKEW_LIMIT_S and before is not None and abs(before) > SKEW_LIMIT_S:
+            log.warning("clock: this kiosk's clock agrees with the server's again (%+.0f s)", skew)
 
     def _continue_after_server(self) -> None:
         """A new journal (lost, emptied, replaced) must not restart at seq 1 where the server holds 1..N:
@@ -248,7 +269,7 @@ class SyncClient:
                                  json=beat.model_dump(mode="json", exclude_none=True))
         if response.status_code != 200:
             raise SyncError(_describe(response, "sending the heartbeat"))
-        _parse(HeartbeatReply, response, "sending the heartbeat")
+        self._note_server_time(_parse(HeartbeatReply, response, "sending the heartbeat").server_time)
 
     def sync_state(self) -> SyncState:
         """What the server holds of this kiosk (held_through, max_seq): for diagnostics; blocks on the network."""

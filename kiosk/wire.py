@@ -163,18 +163,21 @@ class BatchReply(Api):
     duplicates: int
     dead_lettered: int
     flagged: list[Conflict] = []  # kept but marked, e.g. a second check-in of the same booking
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class ConflictReply(Api):
     detail: str
     held_through: int  # safe to acknowledge: below the first conflicting record
     conflicts: list[Conflict]
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class SyncState(Api):
     kiosk_id: str
     held_through: int
     max_seq: int
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class Heartbeat(Api):

@@ -484,3 +484,16 @@ def test_an_out_of_service_kiosk_raises_one_alarm_at_the_server(kiosk):
     sync._next_heartbeat = 0
     sync.sync_once()  # the same reason again: no second alarm
     assert server.kiosk_status(kiosk_id)["alarms"] == 1
+
+
+def test_the_server_time_in_every_reply_shows_a_skewed_clock(kiosk, caplog):
+    server, kiosk_id, journal, client = kiosk
+    journal.fresh = False
+    journal.record_event("x")
+    sync = client(wall=lambda: time.time() + 86400)  # a day ahead
+    sync.sync_once()
+    assert abs(sync.status().clock_skew_s - 86400) < 60
+    assert "clock is +86" in caplog.text
+    on_time = client()
+    on_time.sync_once()
+    assert abs(on_time.status().clock_skew_s) < 60
