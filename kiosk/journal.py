@@ -56,6 +56,9 @@ def check_file(path: str | Path, full: bool) -> None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not any(
+                word in str(exc) for word in ("malformed", "not a database", "corrupt")):
+            raise JournalError(f"journal {path} cannot be opened: {exc}") from exc  # disk full, read-only...
         raise JournalDamaged(path, f"{pragma}: {exc}") from exc
     results = [r[0] for r in rows]
     if results != ["ok"]:

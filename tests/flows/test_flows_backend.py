@@ -174,3 +174,31 @@ def test_an_unwritable_data_directory_starts_the_kiosk_out_of_service(tmp_path):
         assert backend.fault and "journal cannot be used" in backend.fault
     finally:
         backend.close()
+
+
+def test_a_full_disk_starts_the_kiosk_out_of_service_with_the_real_reason(tmp_path):
+    """Issue 14: with the disk still full every restart died. A 2 MB tmpfs, filled (needs root to mount)."""
+    import shutil
+    import pytest
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(disk / "data")})
+        KioskBackend(settings, EventQueue(), simulate=True, start_server=False).close()  # stores made
+        with open(disk / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+            except OSError:
+                pass
+        assert shutil.disk_usage(disk).free < 65536
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        try:
+            assert backend.fault and "disk is full" in backend.fault
+            backend.record_event("help_called", {})  # refused quietly, no crash
+        finally:
+            backend.close()
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
