@@ -34,6 +34,7 @@ from devices.zvt.driver import Ecr
 from devices.zvt.reconcile import FinishSale, PaymentFlow, PaymentResult
 from devices.zvt.results import status_message
 from devices.zvt.transport import LinkError, SerialTransport, TcpTransport
+from kiosk.business_day import end_of_day_due
 from kiosk.config import PaymentSettings
 from kiosk import events as ev  # the typed payloads (`events` is the queue parameter below)
 from kiosk.events import EventQueue
@@ -55,6 +56,7 @@ class PaymentTerminal(Device):
         self.flow: PaymentFlow | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._last_end_of_day: dt.date | None = None
+        self._end_of_day_dates: set[dt.date] = set()  # business dates closed (kiosk.business_day)
         self._paying: str | None = None  # the sale of the last pay() call
         self._cancelled = False  # cancel() was called for it
 
@@ -113,6 +115,9 @@ class PaymentTerminal(Device):
             last = self.journal.last_event_time("payment_end_of_day")
             if last:
                 self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
+            times = getattr(self.journal, "event_times", None)
+            for stamp in (times("payment_end_of_day") if times is not None else [last] if last else []):
+                self._end_of_day_dates.add(dt.datetime.fromisoformat(stamp).astimezone().date())
         self._resolve_doubts()
 
     def _serve(self) -> None:
@@ -209,6 +214,7 @@ class PaymentTerminal(Device):
             raise DeviceError(f"end of day failed: {outcome.text}")
         totals = dict(outcome.status.get("totals", {}), trace_no=outcome.status.get("trace_no"))
         self._last_end_of_day = dt.date.today()
+        self._end_of_day_dates.add(self._last_end_of_day)
         self.journal.record_event("payment_end_of_day", totals)
         log.info("end of day: %s", totals)
         self.post_payload(ev.EndOfDay(totals, list(outcome.receipt_lines)))
@@ -216,12 +222,8 @@ class PaymentTerminal(Device):
 
     def _idle_work(self) -> None:
         self._resolve_doubts()
-        at = self.settings.end_of_day_at
-        if at:
-            now = dt.datetime.now()
-            due = now.replace(hour=int(at[:2]), minute=int(at[3:]), second=0, microsecond=0)
-            if now >= due and self._last_end_of_day != now.date():
-                self._run("end_of_day", (), Future())
+        if end_of_day_due(dt.datetime.now(), self.settings.end_of_day_at, self._end_of_day_dates):
+            self._run("end_of_day", (), Future())
 
     # -- helpers -----------------------------------------------------------------------------------------
 

@@ -33,6 +33,38 @@ class JournalError(Exception):
     pass
 
 
+class JournalDamaged(JournalError):
+    """The journal file failed its check at start: the kiosk must not sell on it. The file is left
+    untouched (never opened for writing, never overwritten) for a technician to inspect."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"journal {path} is damaged: {reason}")
+        self.path, self.reason = path, reason
+
+
+def check_file(path: str | Path, full: bool) -> None:
+    """Checks an existing journal file read-only before it is used: PRAGMA quick_check, or the full
+    integrity_check (after an unclean shutdown). Raises JournalDamaged; a missing file passes."""
+    path = Path(path)
+    if not path.exists():
+        return
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute(f"PRAGMA {pragma}").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not any(
+                word in str(exc) for word in ("malformed", "not a database", "corrupt")):
+            raise JournalError(f"journal {path} cannot be opened: {exc}") from exc  # disk full, read-only...
+        raise JournalDamaged(path, f"{pragma}: {exc}") from exc
+    results = [r[0] for r in rows]
+    if results != ["ok"]:
+        raise JournalDamaged(path, f"{pragma}: " + "; ".join(str(r) for r in results[:5]))
+
+
 @dataclass(frozen=True)
 class Committed:
     uuid: str
@@ -63,15 +95,35 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
+        self.fault: str | None = None  # set when a write fails for good (disk full, read-only): stop selling
+        self.unclean_start = False
+        self.fresh = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @property
+    def marker(self) -> Path:
+        """Exists while the journal is open: found at start, the last run did not close cleanly."""
+        return self.path.with_name(self.path.name + ".open")
+
     def start(self) -> "Journal":
+        """Checks the file (quick_check; integrity_check after an unclean shutdown) and opens it.
+        Raises JournalDamaged (the file untouched) when the check fails."""
+        unclean = self.marker.exists()
+        check_file(self.path, full=unclean)
+        self.unclean_start = unclean
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.touch()
         ready: Future = Future()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="journal-writer", daemon=True)
         self._thread.start()
         ready.result()
         self._reader = connect(self.path, check_same_thread=False)
+        # new (or emptied): until the server has been asked where to continue (continue_after), across restarts
+        self._write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO counters SELECT 'server_checked', 0 "
+            "WHERE (SELECT value FROM counters WHERE name = 'seq') = 0"))
+        self.fresh = self._read("SELECT value FROM counters WHERE name = 'server_checked'") == [(0,)]
         return self
 
     def close(self) -> None:
@@ -82,6 +134,10 @@ class Journal:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+            try:
+                self.marker.unlink()
+            except OSError:
+                pass
 
     def __enter__(self) -> "Journal":
         return self.start()
@@ -105,13 +161,29 @@ class Journal:
                     result = work(conn)
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # SQLite may have rolled back itself (disk full): keep the real error
+                        try:
+                            conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
                     raise
             except BaseException as exc:
+                self._note_failure(exc)
                 future.set_exception(exc)
             else:
                 future.set_result(result)
         conn.close()
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """A write that cannot succeed until a technician acts (disk full, read-only, I/O error, damage)
+        puts the kiosk out of service with the real reason; the app never crashes on it."""
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError) and self.fault is None:
+            text = str(exc).lower()
+            if any(word in text for word in ("full", "readonly", "read-only", "disk i/o", "malformed",
+                                              "not a database", "unable to open")):
+                self.fault = f"journal write failed: {exc}"
+                import logging
+                logging.getLogger("kiosk.journal").error("OUT OF SERVICE: %s", self.fault)
 
     def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Runs `work(conn)` in one transaction on the writer thread; returns once committed."""
@@ -290,8 +362,46 @@ class Journal:
                           "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT 1", (event,))
         return rows[0][0] if rows else None
 
+    def event_times(self, event: str, limit: int = 800) -> list[str]:
+        """device_time of the newest `limit` events called `event`, newest first."""
+        rows = self._read("SELECT device_time FROM transactions WHERE kind = 'event' "
+                          "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT ?", (event, limit))
+        return [r[0] for r in rows]
+
     def last_seq(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
+
+    def continue_after(self, server_max_seq: int, server_held_through: int) -> Committed | None:
+        """A new (lost, emptied, replaced) journal whose kiosk the server already holds records 1..N of:
+        renumbers what this journal has written so far (nothing of it has been sent) after N, and journals
+        the replacement as an event "journal_replaced" with the server's last seq. None if nothing to do."""
+        if server_max_seq <= 0:
+            self._write(lambda conn: conn.execute("UPDATE counters SET value = 1 WHERE name = 'server_checked'"))
+            self.fresh = False
+            return None
+
+        def work(conn: sqlite3.Connection) -> Committed | None:
+            conn.execute("UPDATE counters SET value = 1 WHERE name = 'server_checked'")
+            current = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+            if conn.execute("SELECT count(*) FROM transactions WHERE json_extract(record, '$.body.event') = "
+                            "'journal_replaced'").fetchone()[0]:
+                return None  # done before
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            offset = server_max_seq
+            for table, column in (("transactions", "seq"), ("outbox", "seq"), ("sale_lines", "tx_seq"),
+                                  ("payments", "tx_seq"), ("audit", "tx_seq")):
+                conn.execute(f"UPDATE {table} SET {column} = -({column} + ?) WHERE {column} IS NOT NULL", (offset,))
+                conn.execute(f"UPDATE {table} SET {column} = -{column} WHERE {column} < 0")
+            conn.execute("UPDATE transactions SET record = json_set(record, '$.seq', seq)")
+            conn.execute("UPDATE outbox SET payload = json_set(payload, '$.seq', seq)")
+            conn.execute("UPDATE counters SET value = ? WHERE name = 'seq'", (current + offset,))
+            body = wire.EventBody(event="journal_replaced", details={
+                "server_max_seq": server_max_seq, "server_held_through": server_held_through,
+                "renumbered": current})
+            return self._append(conn, str(uuid_lib.uuid4()), body)
+        committed = self._write(work)
+        self.fresh = False
+        return committed
 
     # --- outbox (for the sync client) ---------------------------------------------------------
 
@@ -363,3 +473,91 @@ class Journal:
 
     def audit_written(self) -> int:
         return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]
+
+
+class UnusableJournal:
+    """Stands in for a journal that cannot be used (damaged, disk full, read-only): nothing is sold on it.
+
+    Reads answer "nothing"; writes raise JournalError with the reason (so a payment is never started:
+    its intent cannot be journaled). Maintenance audit records are kept in memory (and logged) so a
+    technician can still log in and see the reason; `fault` is the technician's reason."""
+
+    def __init__(self, path: str | Path, kiosk_id: str, fault: str):
+        import logging
+        self.path, self.kiosk_id, self.fault = Path(path), kiosk_id, fault
+        self.boot_id = str(uuid_lib.uuid4())
+        self.unclean_start = False
+        self.fresh = False
+        self._audit: list[dict[str, Any]] = []
+        self._log = logging.getLogger("kiosk.journal")
+
+    def start(self) -> "UnusableJournal":
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise JournalError(f"journal unusable: {self.fault}")
+
+    record_payment_intent = record_payment_result = note_doubt = complete_sale = complete_checkin = _refuse
+    record_event = acknowledge = flush = _refuse
+
+    def post_event(self, event: str, details: Mapping[str, Any] | None = None) -> Future:
+        future: Future = Future()
+        future.set_exception(JournalError(f"journal unusable: {self.fault}"))
+        return future
+
+    def payments_in_doubt(self) -> list[dict[str, Any]]:
+        return []
+
+    def payments(self, limit: int = 100) -> list[dict[str, Any]]:
+        return []
+
+    payment_history = payments
+
+    def transaction(self, tx_uuid: str) -> None:
+        return None
+
+    def recent(self, limit: int = 50) -> list:
+        return []
+
+    def last_event_time(self, event: str) -> None:
+        return None
+
+    def event_times(self, event: str, limit: int = 800) -> list[str]:
+        return []
+
+    def last_seq(self) -> int:
+        return 0
+
+    def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
+        return []
+
+    def queued_seqs(self, seqs: list[int]) -> set[int]:
+        return set()
+
+    def outbox_stats(self) -> tuple[int, str | None]:
+        return 0, None
+
+    def integrity_check(self) -> str:
+        return self.fault
+
+    def record_audit(self, technician: str, role: str, action: str,
+                     details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        from kiosk.maintenance.audit import GENESIS, flat_details, record_hash
+        details = flat_details(details or {})
+        record = {"seq": len(self._audit) + 1, "at": now_iso(), "technician": technician, "role": role,
+                  "action": action, "details": details}
+        record["prev_hash"] = self._audit[-1]["hash"] if self._audit else GENESIS
+        record["hash"] = record_hash(record["prev_hash"], record)
+        self._audit.append(record)
+        self._log.warning("maintenance audit (not journaled: %s): %s", self.fault, record)
+        return record
+
+    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        records = [r for r in self._audit if r["seq"] > after]
+        return records[-limit:] if limit is not None else records
+
+    def audit_written(self) -> int:
+        return len(self._audit)

@@ -38,6 +38,7 @@ from kiosk.wire import (BatchReply, ConflictReply, Delta, Heartbeat, HeartbeatRe
 
 log = logging.getLogger("kiosk.sync")
 SOURCE = "sync"
+SKEW_LIMIT_S = 180  # a clock further off the server's than this is logged and shown to the technician
 # httpx logs every request at INFO: with a poll every few seconds that buried the kiosk's log. The sync
 # client logs what changes instead (offline, online again, backlog drained); requests only as warnings.
 if logging.getLogger("httpx").level == logging.NOTSET:
@@ -58,6 +59,8 @@ class SyncStatus:
     bookings_version: int | None = None
     config_version: int | None = None
     rejected_items: int = 0  # catalog/bookings rows from the server this kiosk could not use
+    clock_skew_s: float | None = None  # this kiosk's clock minus the server's (from the last reply)
+    refused: str | None = None  # the server has refused the outbox for refused_limit_s: out of service
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -73,6 +76,7 @@ class SyncClient:
                  bookings: Callable[[], Any] | None = None, config_path: str | Path | None = None,
                  on_config: Callable[[dict], None] | None = None, events: EventQueue | None = None,
                  app_version: str = "", device_states: Callable[[], dict[str, str]] = dict,
+                 refused_limit_s: float = 600, wall: Callable[[], float] = time.time, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
                  http: httpx.Client | None = None, rng: random.Random | None = None):
         """`catalog` / `bookings` open the local stores (called on the sync thread, which then owns them);
         `item_validator` turns a server catalog row into Catalog.apply_changes' tuples (catalog.ItemValidator)."""
@@ -97,6 +101,10 @@ class SyncClient:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_heartbeat = 0.0
+        self.refused_limit_s, self._monotonic, self.fault = refused_limit_s, monotonic, fault
+        self._refused_since: float | None = None
+        self._wall = wall
+        self._continuation_checked = not getattr(journal, "fresh", False)
 
     # --- lifecycle (UI thread) ----------------------------------------------------------------
 
@@ -154,6 +162,8 @@ class SyncClient:
 
     def push_once(self) -> bool:
         """Sends the oldest batch; True if it was acknowledged in full and more may be waiting."""
+        if not self._continuation_checked and getattr(self.journal, "fresh", False):
+            self._continue_after_server()
         rows = self.journal.pending_outbox(self.batch_size)
         if not rows:
             self._update(**self._queue_fields())
@@ -167,6 +177,7 @@ class SyncClient:
             raise SyncError(_describe(response, "sending transactions"))
         reply: BatchReply | ConflictReply = _parse(BatchReply if response.status_code == 200 else ConflictReply,
                                                    response, "sending transactions")
+        self._note_server_time(reply.server_time)
         through = min(reply.held_through, rows[-1].seq)
         if isinstance(reply, BatchReply) and reply.accepted + reply.duplicates + reply.dead_lettered == len(rows):
             # The server holds every record of this batch even if it misses older ones (say, after a
@@ -176,14 +187,68 @@ class SyncClient:
             self.journal.acknowledge(through)
         self._update(acknowledged_through=max(through, self.status().acknowledged_through), **self._queue_fields())
         if isinstance(reply, ConflictReply):
+            self._refused(reply)
             if not reply.conflicts:
                 raise SyncError(f"the server refuses a transaction ({reply.detail}); an alarm was raised at the server")
             conflict = reply.conflicts[0]
             raise SyncError(f"the server refuses transaction {conflict.seq} ({conflict.uuid}): "
                             f"{conflict.reason}; an alarm was raised at the server")
+        if self._refused_since is not None or self.status().refused:
+            self._refused_since = None
+            self._update(refused=None)
+            log.warning("sync: the server accepts this kiosk's transactions again")
         for flag in reply.flagged:
             self._post(ERROR, message=f"server flagged transaction {flag.seq}: {flag.reason}")
         return through == rows[-1].seq and len(rows) == self.batch_size
+
+    def _note_server_time(self, server_time: str | None) -> None:
+        """Every reply carries the server's time (if the server is new enough): a skew over SKEW_LIMIT_S is
+        logged (once per change) and shown on the maintenance System page (status().clock_skew_s)."""
+        if not server_time:
+            return
+        try:
+            server = datetime.fromisoformat(server_time.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return
+        skew = self._wall() - server
+        before = self.status().clock_skew_s
+        self._update(clock_skew_s=round(skew, 1))
+        if abs(skew) > SKEW_LIMIT_S and (before is None or abs(before) <= SKEW_LIMIT_S):
+            log.warning("clock: this kiosk's clock is %+.0f s off the server's (%s)", skew, server_time)
+        elif abs(skew) <= SKEW_LIMIT_S and before is not None and abs(before) > SKEW_LIMIT_S:
+            log.warning("clock: this kiosk's clock agrees with the server's again (%+.0f s)", skew)
+
+    def _continue_after_server(self) -> None:
+        """A new journal (lost, emptied, replaced) must not restart at seq 1 where the server holds 1..N:
+        before its first upload ask the server what it holds and continue after it."""
+        response = self._request("GET", f"/v1/kiosks/{self.kiosk_id}/sync-state")
+        if response.status_code in (404, 405):  # an older server that cannot tell: upload as before
+            log.warning("sync: the server cannot tell what it holds (%d); a replaced journal goes unnoticed",
+                        response.status_code)
+            self._continuation_checked = True
+            return
+        if response.status_code != 200:
+            raise SyncError(_describe(response, "asking for the sync state"))
+        state = _parse(SyncState, response, "asking for the sync state")
+        committed = self.journal.continue_after(state.max_seq, state.held_through)
+        if committed is not None:
+            log.warning("sync: new journal, the server holds this kiosk's records up to #%d: continuing at #%d "
+                        "(journal_replaced)", state.max_seq, committed.seq)
+            self._post(ERROR, message=f"journal replaced: continuing after the server's #{state.max_seq}")
+        self._continuation_checked = True
+        self.journal.fresh = False
+
+    def _refused(self, reply: ConflictReply) -> None:
+        """A 409: once the server has refused for refused_limit_s without a success, it is for good."""
+        now = self._monotonic()
+        if self._refused_since is None:
+            self._refused_since = now
+        if now - self._refused_since >= self.refused_limit_s and not self.status().refused:
+            what = reply.conflicts[0].reason if reply.conflicts else reply.detail
+            reason = (f"the server has refused this kiosk's transactions for {int(now - self._refused_since)} s "
+                      f"({what}; it holds up to #{reply.held_through})")
+            log.error("OUT OF SERVICE: %s", reason)
+            self._update(refused=reason)
 
     def pull_once(self) -> None:
         if self._open_catalog is not None:
@@ -198,11 +263,13 @@ class SyncClient:
         states = {str(k)[:64]: str(v)[:256] for k, v in self.device_states().items()}
         beat = _build(Heartbeat, "the heartbeat", app_version=self.app_version.replace("\x00", "")[:64],
                       device_states=states, queue_depth=fields["queue_depth"],
-                      oldest_unsent_age_s=fields["oldest_unsent_age_s"])
-        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat", json=beat.model_dump(mode="json"))
+                      oldest_unsent_age_s=fields["oldest_unsent_age_s"],
+                      out_of_service=(self.fault() or self.status().refused or "")[:1000] or None)
+        response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat",
+                                 json=beat.model_dump(mode="json", exclude_none=True))
         if response.status_code != 200:
             raise SyncError(_describe(response, "sending the heartbeat"))
-        _parse(HeartbeatReply, response, "sending the heartbeat")
+        self._note_server_time(_parse(HeartbeatReply, response, "sending the heartbeat").server_time)
 
     def sync_state(self) -> SyncState:
         """What the server holds of this kiosk (held_through, max_seq): for diagnostics; blocks on the network."""

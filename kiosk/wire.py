@@ -163,18 +163,21 @@ class BatchReply(Api):
     duplicates: int
     dead_lettered: int
     flagged: list[Conflict] = []  # kept but marked, e.g. a second check-in of the same booking
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class ConflictReply(Api):
     detail: str
     held_through: int  # safe to acknowledge: below the first conflicting record
     conflicts: list[Conflict]
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class SyncState(Api):
     kiosk_id: str
     held_through: int
     max_seq: int
+    server_time: str | None = None  # the server's clock (UTC ISO); optional: older servers leave it out
 
 
 class Heartbeat(Api):
@@ -182,6 +185,9 @@ class Heartbeat(Api):
     device_states: dict[str, Annotated[str, Field(max_length=256)]] = {}  # stored as JSON text
     queue_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     oldest_unsent_age_s: Annotated[float, Field(ge=0, le=10**10)] | None = None
+    # why the kiosk is out of service (a damaged journal, a full disk, a sync refused for good): the server
+    # raises an alarm. Sent only when set, so a server that does not know the field still takes other beats.
+    out_of_service: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class HeartbeatReply(Api):

@@ -9,6 +9,7 @@ installed, a local central server is started in a child process for receipts and
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Sour
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
-from kiosk.journal import Journal
+from kiosk.journal import Journal, JournalError, UnusableJournal
 from kiosk.maintenance.lockout import RemainingLockout
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from kiosk.ports import FrameSource
@@ -48,17 +49,26 @@ class KioskBackend:
         self.waits = settings.ui.waits
         self.translator = translator or Translator(settings.locale.languages)
         data = settings.data_path
-        data.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(data / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
-        self.bookings = Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
-                                 timedelta(minutes=settings.checkin.late_minutes))
-        self.journal = Journal(data / "journal.sqlite", self.kiosk_id).start()
+        self._start_fault: str | None = None  # a store that could not be opened (disk full, read-only)
+        try:
+            data.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._note_start_fault(f"data directory {data} cannot be created: {exc}")
+        self.journal = open_journal(data / "journal.sqlite", self.kiosk_id)
+        self.catalog = self._store("catalog", lambda p: Catalog(p, settings.catalog.price_embedded_prefixes),
+                                   data / "catalog.sqlite")
+        self.bookings = self._store("bookings", lambda p: Bookings(
+            p, timedelta(minutes=settings.checkin.early_minutes), timedelta(minutes=settings.checkin.late_minutes)),
+            data / "bookings.sqlite")
         self.attendants = Attendants(data / "attendants.json")
         # 5 wrong attendant PINs or badges lock the check for 15 min, across restarts (issue 14)
         self.attendant_lockout = RemainingLockout(data / "attendant-lock.json")
         self._attendant_lock = threading.Lock()
         if simulate:
-            seed_demo(self.catalog, self.bookings, self.attendants, settings)
+            try:
+                seed_demo(self.catalog, self.bookings, self.attendants, settings)
+            except (sqlite3.Error, OSError) as exc:
+                self._note_start_fault(f"demo data cannot be written: {exc}")
         from devices.manager import DeviceManager
         self.devices = DeviceManager(settings.devices, events)
         self.devices.attach_journal(self.journal)
@@ -163,8 +173,31 @@ class KioskBackend:
             bookings=lambda: Bookings(data / "bookings.sqlite", timedelta(minutes=settings.checkin.early_minutes),
                                       timedelta(minutes=settings.checkin.late_minutes)),
             config_path=data / "server-config.json",
-            device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()})
+            device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()},
+            fault=lambda: self.journal.fault or self._start_fault)
         self.sync.start()
+
+    def _note_start_fault(self, reason: str) -> None:
+        reason += disk_note(self.settings.data_path)
+        log.error("OUT OF SERVICE: %s", reason)
+        self._start_fault = self._start_fault or reason
+
+    def _store(self, name: str, open_store, path: Path):
+        """A local store; if it cannot be opened (disk full, read-only), an empty one in memory and the
+        kiosk out of service with the reason (it starts and says so instead of dying at every start)."""
+        try:
+            return open_store(path)
+        except (sqlite3.Error, OSError) as exc:
+            self._note_start_fault(f"{name} {path} cannot be opened: {exc}")
+            return open_store(":memory:")
+
+    @property
+    def fault(self) -> str | None:
+        """The technician's reason the kiosk must not sell (a damaged or unwritable journal, a sync the
+        server refuses for good), or None."""
+        if self.journal.fault or self._start_fault:
+            return self.journal.fault or self._start_fault
+        return self.sync.status().refused if self.sync is not None else None
 
     # --- the Session's Backend protocol ---------------------------------------------------------------
 
@@ -286,6 +319,33 @@ class KioskBackend:
             log.warning("cannot check attendants: %s", exc)
             person = None
         return person.id if person is not None else self.attendants.verify(secret)
+
+
+def disk_note(folder: Path) -> str:
+    """What the disk says, for the technician: full, or read-only."""
+    import os
+    import shutil
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+    except OSError:
+        return ""
+    if free < 1_000_000:
+        return f" (the disk is full: {free} bytes free)"
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return " (the data directory is read-only)"
+    return ""
+
+
+def open_journal(path: Path, kiosk_id: str) -> Journal | UnusableJournal:
+    """The journal, checked; if it is damaged or cannot be opened for writing (disk full, read-only data
+    directory), an UnusableJournal with the reason: the kiosk starts, out of service, and sells nothing.
+    A damaged file is left exactly as it is for the technician."""
+    try:
+        return Journal(path, kiosk_id).start()
+    except (JournalError, sqlite3.Error, OSError) as exc:
+        reason = f"journal cannot be used: {exc}{disk_note(path.parent)}"
+        log.error("OUT OF SERVICE: %s", reason)
+        return UnusableJournal(path, kiosk_id, reason)
 
 
 def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:

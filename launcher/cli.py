@@ -53,12 +53,17 @@ def configure_logging(data_dir: Path) -> Path:
     """INFO and up to `<data_dir>/logs/kiosk.log` (rotated; the maintenance screen shows its tail),
     warnings and up to stderr."""
     folder = data_dir / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "kiosk.log"
-    to_file = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     to_stderr = logging.StreamHandler()
     to_stderr.setLevel(logging.WARNING)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    except OSError as exc:  # a read-only or full data directory: log to stderr, start (out of service)
+        logging.basicConfig(level=logging.INFO, handlers=[to_stderr], force=True)
+        logging.getLogger("launcher").error("cannot write the log file %s: %s", path, exc)
+        return path
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[to_file, to_stderr], force=True)
     return path
 

@@ -194,8 +194,9 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
             raise RequestValidationError([{"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
                                           for e in exc.errors(include_url=False)]) from None
         reply = await run_in_threadpool(ingest, engine, kiosk_id, batch.records)
+        reply = reply.model_copy(update={"server_time": now()})  # the kiosk checks its clock against it
         if isinstance(reply, ConflictReply):
-            return JSONResponse(reply.model_dump(), status_code=409)
+            return JSONResponse(reply.model_dump(exclude_none=True), status_code=409)
         return reply
 
     @app.get("/v1/kiosks/{kiosk_id}/sync-state", response_model=SyncState, responses=REFUSED)
@@ -203,7 +204,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         with engine.connect() as conn:
             row = conn.execute(sa.select(kiosks.c.held_through, kiosks.c.max_seq)
                                .where(kiosks.c.id == kiosk_id)).one()
-        return SyncState(kiosk_id=kiosk_id, held_through=row.held_through, max_seq=row.max_seq)
+        return SyncState(kiosk_id=kiosk_id, held_through=row.held_through, max_seq=row.max_seq, server_time=now())
 
     @app.post("/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatReply, responses={**REFUSED, **TOO_LARGE})
     def post_heartbeat(kiosk_id: Kiosk, beat: Heartbeat) -> HeartbeatReply:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import sqlalchemy as sa
@@ -105,12 +106,24 @@ def get_config(conn: Connection, kiosk_id: str) -> KioskConfig:
     return KioskConfig(version=row.config_version, config=json.loads(row.config))
 
 
+log = logging.getLogger("server.fleet")
+
+
 def heartbeat(conn: Connection, kiosk_id: str, beat: Heartbeat) -> None:
     stamp = now()
     conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(
         last_seen_at=stamp, last_heartbeat_at=stamp, app_version=beat.app_version,
         device_states=json.dumps(beat.device_states), queue_depth=beat.queue_depth,
         oldest_unsent_age_s=beat.oldest_unsent_age_s))
+    if beat.out_of_service:  # an alarm, once per distinct reason (a beat a minute must not pile them up)
+        details = json.dumps({"reason": beat.out_of_service})
+        last = conn.execute(sa.select(alarms.c.details).where(alarms.c.kiosk_id == kiosk_id,
+                                                              alarms.c.kind == "out_of_service")
+                            .order_by(alarms.c.id.desc()).limit(1)).scalar()
+        if last != details:
+            conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind="out_of_service", details=details,
+                                                  created_at=stamp))
+            log.warning("ALARM kiosk %s out of service: %s", kiosk_id, beat.out_of_service)
 
 
 def held_records(conn: Connection, kiosk_id: str, after_seq: int, limit: int) -> HeldPage:

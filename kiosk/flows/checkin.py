@@ -10,7 +10,7 @@ from kiosk.bookings import Booking, code_from_qr, normalize_code
 from kiosk.events import Scanned
 from kiosk.flows import texts
 from kiosk.flows.shell import Flow, Shell
-from kiosk.flows.states import CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE
+from kiosk.flows.states import CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE
 
 
 class CheckinFlow(Flow):
@@ -57,7 +57,13 @@ class CheckinFlow(Flow):
 
     def confirm_checkin(self) -> None:
         assert self.booking is not None
-        self.ticket_no = self.backend.complete_checkin(self.booking)
+        try:
+            self.ticket_no = self.backend.complete_checkin(self.booking)
+        except Exception as exc:  # noqa: BLE001 - the journal failed (disk full...): never crash the UI
+            import logging
+            logging.getLogger("kiosk.flows").error("check-in not recorded: %s", exc)
+            self._go(OUT_OF_SERVICE)  # stays there while the backend reports the fault
+            return
         self.shell.print_job = self.backend.print_ticket(self.ticket_no, self.booking, self.lang)
         self.shell.print_kind = "ticket"
         self._go(CHECKIN_DONE)

@@ -20,7 +20,8 @@ from kiosk.flows import texts
 from kiosk.flows.checkin import CheckinFlow
 from kiosk.flows.checkout import CheckoutFlow
 from kiosk.flows.shell import THANKS_SECONDS, Backend, Message, Shell
-from kiosk.flows.states import (ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, RECEIPT_QR, THANKS)
+from kiosk.flows.states import (ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE, RECEIPT_QR,
+                                THANKS)
 
 __all__ = ["Backend", "Message", "Session"]
 CHECKIN_STATES = (CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE)
@@ -93,6 +94,9 @@ class Session(Shell):
         self.touch(now)
         if self.state in (THANKS, RECEIPT_QR, CHECKIN_DONE):
             self._reset(now)  # done: this is the next customer's first item (or booking)
+        if self.state == OUT_OF_SERVICE or (self.state == ATTRACT and self.fault):
+            self._go(self._rest_state())
+            return  # nothing starts here (a damaged journal, no devices)
         if self.state == ATTRACT:
             if scan.category == "booking" and self.checkin_offered:
                 self.start_checkin(now)
@@ -110,6 +114,9 @@ class Session(Shell):
     def touch_to_start(self, now: float) -> None:
         """A tap on attract outside its buttons: starts the kiosk's one flow; with two, points at them."""
         if self.state != ATTRACT:
+            return
+        if self.fault:
+            self._go(OUT_OF_SERVICE)
             return
         if self.checkin_offered and not self.checkout_offered:
             self.start_checkin(now)

@@ -31,6 +31,7 @@ class Backend(Protocol):
     bookings: Any  # kiosk.bookings.Bookings
 
     waits: dict[str, float]  # seconds per wait (kiosk.config.WAITS)
+    fault: str | None  # the technician's reason the kiosk must not sell (e.g. a damaged journal), or None
 
     def device_state(self, name: str) -> str | None: ...  # None: no such device configured
     def pay(self, sale_uuid: str, amount: int, draft: SaleDraft) -> None: ...  # result comes as events
@@ -124,6 +125,11 @@ class Shell:
         return state is not None and state in USABLE
 
     @property
+    def fault(self) -> str | None:
+        """Set by the backend when nothing may be sold or checked in (the journal cannot be used)."""
+        return getattr(self.backend, "fault", None)
+
+    @property
     def checkout_offered(self) -> bool:
         return self.mode in ("checkout", "both")
 
@@ -134,7 +140,7 @@ class Shell:
     @property
     def checkout_available(self) -> bool:
         """Shopping needs a way to scan and the card terminal."""
-        return self.checkout_offered and self._usable("payment") and (self._usable("scanner") or
+        return self.checkout_offered and not self.fault and self._usable("payment") and (self._usable("scanner") or
                                                                       self._usable("camera"))
 
     @property
@@ -142,6 +148,8 @@ class Shell:
         return self._usable("printer")
 
     def _rest_state(self) -> str:
+        if self.fault:
+            return OUT_OF_SERVICE
         return ATTRACT if self.checkout_available or self.checkin_offered else OUT_OF_SERVICE
 
     def _thanks(self, now: float) -> None:

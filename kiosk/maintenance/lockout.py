@@ -46,8 +46,13 @@ class PinLockout:
 
     def locked_for(self) -> float:
         """Seconds the pad stays locked (0 = open)."""
-        left = self.locked_until - self.clock()
-        return min(max(left, 0.0), self.lock_s)
+        now = self.clock()
+        left = self.locked_until - now
+        if left > self.lock_s:  # the clock was stepped back: the lock lasts lock_s from now, not until then
+            self.locked_until = now + self.lock_s
+            self._save()
+            left = self.lock_s
+        return max(left, 0.0)
 
     def failed(self) -> bool:
         """A wrong PIN; True when this one locked the pad."""

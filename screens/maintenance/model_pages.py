@@ -165,7 +165,16 @@ class SystemPageModel:
             ("Disk free", f"{system.human_bytes(i['disk_free'])} of {system.human_bytes(i['disk_total'])}"),
             ("Memory available", f"{system.human_bytes(i['mem_available'])} of {system.human_bytes(i['mem_total'])}"
                                  f" (the app uses {system.human_bytes(i['app_rss'])})"),
+            ("Journal", getattr(self.backend, "fault", None) and f"OUT OF SERVICE: {self.backend.fault}"
+             or ("ok (checked at start" + (", full check after an unclean shutdown)"
+                                            if getattr(self.journal, "unclean_start", False) else ")"))),
         ]
+        sync = getattr(self.backend, "sync", None)
+        skew = sync.status().clock_skew_s if sync is not None else None
+        if skew is not None:
+            from kiosk.sync import SKEW_LIMIT_S
+            self.system_rows.append(("Clock", f"{skew:+.0f} s off the server's" +
+                                     (" - CHECK THE CLOCK (receipts, end of day)" if abs(skew) > SKEW_LIMIT_S else "")))
         self._show_audit(self._audit_check().update())
 
     def _audit_check(self) -> ChainCheck:

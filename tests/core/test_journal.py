@@ -192,3 +192,96 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
     assert result["crash_in_doubt"] == "0"
     assert result["crash_unpaid_sales"] == "0"
     assert result["crash_integrity_ok"] == "1"
+
+
+# --- issue 14: a damaged journal is not used ------------------------------------------------------------
+
+def _filled_journal(path: Path) -> int:
+    with Journal(path, "K-1") as j:
+        for n in range(300):
+            j.record_event("filler", {"n": n, "pad": "x" * 200})
+    return path.stat().st_size
+
+
+def _garble_middle(path: Path) -> None:
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(bytes(range(256)) * 16)  # 4 KiB of garbage over a whole page
+
+
+def test_a_journal_with_garbage_in_the_middle_is_refused_and_left_untouched(tmp_path):
+    from kiosk.journal import JournalDamaged
+    path = tmp_path / "journal.sqlite"
+    assert _filled_journal(path) > 40_000
+    _garble_middle(path)
+    before = path.read_bytes()
+    with pytest.raises(JournalDamaged) as caught:
+        Journal(path, "K-1").start()
+    assert "quick_check" in caught.value.reason
+    assert path.read_bytes() == before
+
+
+def test_an_unclean_shutdown_gets_the_full_integrity_check(tmp_path):
+    from kiosk.journal import JournalDamaged
+    path = tmp_path / "journal.sqlite"
+    _filled_journal(path)
+    j = Journal(path, "K-1")
+    assert not j.marker.exists()  # removed on the clean close
+    j.marker.touch()  # as a crash leaves it
+    _garble_middle(path)
+    with pytest.raises(JournalDamaged) as caught:
+        j.start()
+    assert "integrity_check" in caught.value.reason
+
+
+def test_a_clean_journal_starts_and_marks_itself_open(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    _filled_journal(path)
+    j = Journal(path, "K-1").start()
+    try:
+        assert j.marker.exists() and not j.unclean_start
+    finally:
+        j.close()
+    assert not j.marker.exists()
+
+
+def test_a_full_disk_is_reported_as_such_and_puts_the_journal_out_of_service(tmp_path):
+    """Issue 14: "database or disk is full" came out as "cannot rollback - no transaction is active"."""
+    with Journal(tmp_path / "journal.sqlite", "K-1") as j:
+        j.record_event("first")
+        pages = j._read("PRAGMA page_count")[0][0]
+        j._write(lambda conn: conn.execute(f"PRAGMA max_page_count = {pages}"))  # the disk is full now
+        assert j.fault is None
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            for n in range(200):
+                j.record_event("filler", {"pad": "x" * 2000, "n": n})
+        assert j.fault and "full" in j.fault
+        future = j.post_event("help_called", {"pad": "x" * 20000})  # the UI thread's way: never raises, the failure is on the future
+        assert isinstance(future.exception(10), sqlite3.OperationalError)
+
+
+# --- issue 14: clock steps ---------------------------------------------------------------------------------
+
+def test_end_of_day_runs_at_most_once_per_business_date_whatever_the_clock_does():
+    """Stepping the clock back a day and forward a year ran the terminal's end of day four times in 90 s."""
+    from datetime import date, datetime, timedelta
+    from kiosk.business_day import end_of_day_due
+    done: set[date] = set()
+    runs = []
+    today = datetime(2026, 12, 1, 23, 45)
+    for now in (today, today - timedelta(days=1), today + timedelta(days=365), today, today + timedelta(seconds=90),
+                today - timedelta(days=1), today + timedelta(days=365)):
+        if end_of_day_due(now, "23:30", done):
+            runs.append(now.date())
+            done.add(now.date())
+    # yesterday was closed before the step back (the journal has it): load it as done
+    assert runs.count(today.date()) == 1 and len(runs) == len(set(runs))
+    assert not end_of_day_due(datetime(2026, 12, 2, 10, 0), "23:30", done)  # not yet time
+    assert not end_of_day_due(today, "", set())  # off
+
+
+def test_journal_lists_the_dates_of_past_end_of_days(journal):
+    journal.record_event("payment_end_of_day", {"total": 1})
+    journal.record_event("payment_end_of_day", {"total": 2})
+    assert len(journal.event_times("payment_end_of_day")) == 2

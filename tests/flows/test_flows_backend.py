@@ -15,6 +15,8 @@ from kiosk.events import EventQueue
 from launcher.backend import KioskBackend
 from launcher.demo import DEMO_BADGE, DEMO_BOOKING
 
+from .conftest import scan
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -127,3 +129,76 @@ def test_screens_get_camera_frames_only_through_the_backends_frame_source(tmp_pa
         assert backend.frames("scanner") is None  # not a camera
     finally:
         backend.close()
+
+
+def _garbled_journal(tmp_path):
+    from kiosk.journal import Journal
+    path = tmp_path / "journal.sqlite"
+    with Journal(path, "K-1") as j:
+        for n in range(300):
+            j.record_event("filler", {"n": n, "pad": "x" * 200})
+    with open(path, "r+b") as f:
+        f.seek(path.stat().st_size // 2 // 4096 * 4096)
+        f.write(bytes(range(256)) * 16)
+    return path
+
+
+def test_a_damaged_journal_starts_the_kiosk_out_of_service_and_sells_nothing(tmp_path, caplog):
+    """Issue 14: a journal with 4 KiB of garbage in the middle was used (the kiosk took card payments)."""
+    from kiosk.flows import states
+    from kiosk.flows.session import Session
+    path = _garbled_journal(tmp_path)
+    before = path.read_bytes()
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        assert backend.fault and "quick_check" in backend.fault
+        assert "OUT OF SERVICE" in caplog.text and "quick_check" in caplog.text
+        session = Session(backend, idle_timeout_s=60, countdown_s=20, now=0.0)
+        session.tick(1.0)
+        assert session.state == states.OUT_OF_SERVICE
+        session.handle(scan("4006381333931"), 2.0)
+        assert session.state == states.OUT_OF_SERVICE
+        backend.record_event("help_called", {})  # the UI thread is never hit by the refused write
+    finally:
+        backend.close()
+    assert path.read_bytes() == before  # kept for the technician, never overwritten
+
+
+def test_an_unwritable_data_directory_starts_the_kiosk_out_of_service(tmp_path):
+    """Issue 14: a journal that cannot be written (read-only, disk full) crashed the app at every start."""
+    (tmp_path / "journal.sqlite").mkdir()  # stands for a file SQLite cannot open for writing
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+    try:
+        assert backend.fault and "journal cannot be used" in backend.fault
+    finally:
+        backend.close()
+
+
+def test_a_full_disk_starts_the_kiosk_out_of_service_with_the_real_reason(tmp_path):
+    """Issue 14: with the disk still full every restart died. A 2 MB tmpfs, filled (needs root to mount)."""
+    import shutil
+    import pytest
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(disk / "data")})
+        KioskBackend(settings, EventQueue(), simulate=True, start_server=False).close()  # stores made
+        with open(disk / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+            except OSError:
+                pass
+        assert shutil.disk_usage(disk).free < 65536
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        try:
+            assert backend.fault and "disk is full" in backend.fault
+            backend.record_event("help_called", {})  # refused quietly, no crash
+        finally:
+            backend.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)  # lazy: a closed store may still be unlinking

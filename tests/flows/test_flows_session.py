@@ -366,3 +366,22 @@ def test_a_upc_e_scan_with_its_gtin_adds_the_item(backend):
 def test_every_declared_tap_is_mapped_to_the_session():
     from kiosk.flows.actions import DO, Action
     assert set(DO) == set(Action)
+
+
+def test_a_failed_journal_write_at_checkin_goes_out_of_service_instead_of_crashing(backend):
+    """Issue 14: a full disk crashed the app on a journal write from the UI thread."""
+    import sqlite3
+    session = new(backend)
+    session.start_checkin(1.0)
+    session.checkin.enter_booking("DEMO1234")
+
+    def full(booking):
+        backend.fault = "journal write failed: database or disk is full"
+        raise sqlite3.OperationalError("database or disk is full")
+    backend.complete_checkin = full
+    session.checkin.confirm_checkin()
+    assert session.state == s.OUT_OF_SERVICE
+    session.tick(2.0)
+    assert session.state == s.OUT_OF_SERVICE  # held there while the fault lasts
+    session.handle(scan("BOOKING:DEMO1234", category="booking", symbology="QR", booking="DEMO1234"), 3.0)
+    assert session.state == s.OUT_OF_SERVICE

@@ -415,3 +415,18 @@ def test_counts_on_the_maintenance_pages_take_their_plural_form(journal):
     assert counted(tr, "to {count} file in {folder}", "to {count} files in {folder}", 2, folder="/usb") == \
         "to 2 files in /usb"
     assert counted(tr, "{count} record, chain intact", "{count} records, chain intact", 1) == "1 record, chain intact"
+
+
+def test_a_pin_lockout_lasts_its_15_minutes_even_after_the_clock_steps_back(tmp_path):
+    """Issue 14: after a step back of a day the lockout lasted 24 h while showing "15 minutes"."""
+    clock = [1_000_000.0]
+    pad = PinLockout(tmp_path / "lockout.json", max_failures=2, lock_s=900, clock=lambda: clock[0])
+    pad.failed()
+    assert pad.failed() and pad.locked_for() == 900
+    clock[0] -= 86400  # the clock steps back a day
+    assert pad.locked_for() == 900
+    clock[0] += 901
+    assert pad.locked_for() == 0
+    clock[0] -= 86400 + 600  # and a restart after another step back: the stored lock is bounded too
+    again = PinLockout(tmp_path / "lockout.json", max_failures=2, lock_s=900, clock=lambda: clock[0])
+    assert again.locked_for() <= 900

@@ -110,6 +110,7 @@ def test_restart_resumes_from_the_journal(kiosk, tmp_path):
 
 def test_conflict_is_reported_and_nothing_after_it_is_deleted(kiosk):
     server, kiosk_id, journal, client = kiosk
+    journal.fresh = False  # this kiosk's own journal (not a replaced one: see test_a_new_journal_...)
     first = journal.record_event("first")
     journal.record_event("second")
     auth = {"Authorization": client().http.headers["Authorization"]}
@@ -424,3 +425,75 @@ def test_reply_fields_unknown_to_the_kiosk_are_ignored_not_refused(kiosk):
             sync.heartbeat()
     finally:
         stub.close()
+
+
+# --- issue 14: a lost journal, a sync refused for good ---------------------------------------------------
+
+def test_a_new_journal_continues_after_what_the_server_holds(kiosk, tmp_path):
+    """An emptied journal restarted at seq 1 while the server held 1-103: every upload got 409 forever."""
+    server, kiosk_id, journal, client = kiosk
+    for n in range(103):
+        journal.record_event("before", {"n": n})
+    client().sync_once()
+    assert len(server.held(kiosk_id)) == 103
+    with Journal(tmp_path / "replacement.db", kiosk_id) as new:
+        assert new.fresh
+        sold = [new.record_event("after", {"n": n}).uuid for n in range(2)]  # before the server was reached
+        sync = client()
+        sync.journal = new
+        sync._continuation_checked = False
+        sync.sync_once()
+        held = server.held(kiosk_id)
+        assert [seq for seq, _ in held] == list(range(1, 107))
+        assert [u for _, u in held[103:105]] == sold
+        assert new.outbox_stats()[0] == 0 and not new.fresh
+        replaced = new.recent(1)[0]
+        assert replaced.seq == 106 and replaced.body.event == "journal_replaced"
+        assert replaced.body.details["server_max_seq"] == 103
+        assert new.transaction(sold[0]).seq == 104
+        new.record_event("later")
+        sync.sync_once()
+        assert len(server.held(kiosk_id)) == 107
+
+
+def test_a_sync_refused_for_good_is_an_out_of_service_condition(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    journal.fresh = False
+    first = journal.record_event("first")
+    auth = {"Authorization": client().http.headers["Authorization"]}
+    other = first.record.model_copy(update={"body": first.record.body.model_copy(update={"event": "tampered"})})
+    httpx.post(f"{server.url}/v1/kiosks/{kiosk_id}/transactions", headers=auth,
+               json={"records": [{"seq": 1, "uuid": first.uuid, "record": other.model_dump(mode="json")}]})
+    clock = [1000.0]
+    sync = client(refused_limit_s=600, monotonic=lambda: clock[0])
+    with pytest.raises(SyncError):
+        sync.sync_once()
+    assert sync.status().refused is None  # one refusal is not yet "for good"
+    clock[0] += 601
+    with pytest.raises(SyncError):
+        sync.sync_once()
+    assert "refused" in sync.status().refused and "#0" in sync.status().refused
+    assert server.kiosk_status(kiosk_id)["alarms"] >= 1
+
+
+def test_an_out_of_service_kiosk_raises_one_alarm_at_the_server(kiosk):
+    server, kiosk_id, journal, client = kiosk
+    sync = client(fault=lambda: "journal cannot be used: quick_check: database disk image is malformed")
+    sync.sync_once()
+    assert server.kiosk_status(kiosk_id)["alarms"] == 1
+    sync._next_heartbeat = 0
+    sync.sync_once()  # the same reason again: no second alarm
+    assert server.kiosk_status(kiosk_id)["alarms"] == 1
+
+
+def test_the_server_time_in_every_reply_shows_a_skewed_clock(kiosk, caplog):
+    server, kiosk_id, journal, client = kiosk
+    journal.fresh = False
+    journal.record_event("x")
+    sync = client(wall=lambda: time.time() + 86400)  # a day ahead
+    sync.sync_once()
+    assert abs(sync.status().clock_skew_s - 86400) < 60
+    assert "clock is +86" in caplog.text
+    on_time = client()
+    on_time.sync_once()
+    assert abs(on_time.status().clock_skew_s) < 60

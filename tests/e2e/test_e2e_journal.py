@@ -1,0 +1,75 @@
+"""Issue 14 on the launched kiosk: a journal damaged while the kiosk was stopped is not used."""
+from __future__ import annotations
+
+import time
+
+from launched import MILK
+
+
+def _garble_middle(path):
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(bytes(range(256)) * 16)  # 4 KiB of garbage
+
+
+def test_a_damaged_journal_starts_out_of_service_and_a_scan_sells_nothing(launch):
+    kiosk = launch()
+    for _ in range(3):  # some history, so the file has pages in the middle to damage
+        kiosk.scan(MILK)
+    kiosk.terminate()
+    journal = kiosk.data_dir / "journal.sqlite"
+    import sqlite3
+    conn = sqlite3.connect(journal)  # more pages: events as the kiosk writes them
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    if journal.stat().st_size < 3 * 4096:
+        raise AssertionError(f"journal too small to damage in the middle: {journal.stat().st_size}")
+    _garble_middle(journal)
+    damaged = journal.read_bytes()
+
+    kiosk.start(screen="out_of_service")
+    view = kiosk.ui()
+    assert view["state"] == "out_of_service"
+    assert any("Out of service" in text for text in view["texts"]), view["texts"]
+    time.sleep(3)  # the devices come up; the scan must still start nothing
+    assert kiosk.send(f"scan {MILK}") == ["sent"]
+    time.sleep(2)
+    view = kiosk.ui()
+    assert view["state"] == "out_of_service" and view["cart"] == []
+    assert kiosk.ledger() == []  # no card payment
+    assert any("OUT OF SERVICE" in line and "journal" in line for line in kiosk.output), kiosk.output[-20:]
+    assert journal.read_bytes() == damaged  # kept for the technician, never overwritten
+
+
+def test_a_full_disk_starts_out_of_service_instead_of_dying(launch, tmp_path):
+    """Issue 14: with the disk full every restart died. The data directory on a small tmpfs (root only)."""
+    import shutil
+    import subprocess
+
+    import pytest
+    disk = tmp_path / "data"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        kiosk = launch()
+        kiosk.scan(MILK)
+        kiosk.terminate()
+        with open(disk / "fill", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 1_048_576)
+            except OSError:
+                pass
+        assert shutil.disk_usage(disk).free < 1_048_576
+        kiosk.start(screen="out_of_service")
+        time.sleep(2)
+        assert kiosk.send(f"scan {MILK}") == ["sent"]
+        time.sleep(2)
+        view = kiosk.ui()
+        assert view["state"] == "out_of_service" and view["cart"] == []
+        assert any("OUT OF SERVICE" in line and "disk is full" in line for line in kiosk.output), kiosk.output[-20:]
+        kiosk.kill()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
