@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
 from server import datasets, fleet
+from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
 from server.settings import ServerSettings, load
@@ -28,6 +29,16 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 KioskIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 ChangeNo = Annotated[int, Query(ge=0, le=2**53, description="the change number the kiosk holds; 0 = none")]
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+
+# The public receipt page: no scripts, no framing, no referrer, not cached (the token is the only key).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 REFUSED = {401: {"model": Problem, "description": "missing or unknown token"},
            403: {"model": Problem, "description": "the token belongs to another kiosk, or is not an admin token"}}
@@ -56,8 +67,11 @@ class Health(BaseModel):
 def create_app(settings: ServerSettings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load()
     engine = engine or make_engine(settings.url)
-    app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
-                  redoc_url=None)
+    # The interactive docs pages load scripts from a CDN and show the API to anyone: off unless asked for
+    # (KSERVER_API_DOCS=1); the OpenAPI JSON stays, clients and the tests read it.
+    app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json",
+                  docs_url="/v1/docs" if settings.api_docs else None,
+                  redoc_url="/v1/redoc" if settings.api_docs else None)
     admin_hash = hmac.new(b"admin", settings.admin_token.encode(), "sha256").digest() if settings.admin_token else None
 
     def refuse(status: int, detail: str):
@@ -73,7 +87,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         """The kiosk named in the path, if the token is that kiosk's own."""
         owner = any_kiosk(creds)
         if owner != kiosk_id:
-            raise refuse(403, f"this token belongs to kiosk {owner}, not {kiosk_id}")
+            raise refuse(403, f"this token does not belong to kiosk {kiosk_id}")
         return kiosk_id
 
     def any_kiosk(creds: Credentials) -> str:
@@ -171,8 +185,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         with engine.connect() as conn:
             found = fleet.receipt(conn, token)
         if found is None:
-            return HTMLResponse("<h1>Receipt not found</h1>", status_code=404)
-        return HTMLResponse(_receipt_html(found))
+            return HTMLResponse("<h1>Receipt not found</h1>", status_code=404, headers=PAGE_HEADERS)
+        return HTMLResponse(_receipt_html(found), headers=PAGE_HEADERS)
 
     @app.get("/v1/admin/fleet", response_model=FleetStatus, responses=REFUSED)
     def fleet_status(_admin: Admin) -> FleetStatus:
@@ -257,7 +271,10 @@ def _when(device_time: str) -> str:
 
 
 def _receipt_html(r: Receipt) -> str:
-    e, cur = html.escape, html.escape(r.currency)
+    cur = html.escape(r.currency)
+
+    def e(text: str) -> str:  # escaped, and no bidi override can make a line read differently
+        return html.escape(neutralise_bidi(text))
 
     def money(minor: int) -> str:  # the page is in English; the currency's own decimals (JPY 0, KWD 3)
         return format_amount(minor, r.currency, "en", symbol=False)

@@ -33,7 +33,7 @@ def trivial(token: str) -> bool:
     """Few distinct characters, a short repeated period, or a long run of increasing/decreasing digits."""
     if len(set(token.lower())) < 8:
         return True
-    for period in range(1, 9):
+    for period in range(1, len(token) // 2 + 1):  # "abab...", "0123456789abcdef" twice
         if all(token[i] == token[i % period] for i in range(len(token))):
             return True
     steps = [ord(b) - ord(a) for a, b in zip(token, token[1:])]

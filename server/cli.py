@@ -45,7 +45,8 @@ def _serve(args, settings) -> int:
     uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, fd=args.fd,
                 workers=args.workers,
                 ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, log_level=args.log_level,
-                access_log=args.access_log, timeout_graceful_shutdown=5)
+                access_log=args.access_log, timeout_graceful_shutdown=5,
+                server_header=False)
     return 0
 
 

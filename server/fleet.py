@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from kiosk.wire import (FleetStatus, HeldPage, HeldRecord, Heartbeat, KioskConfig, KioskStatus, Receipt,
                         ReceiptLine, ReceiptPayment, TransactionRecord)
 from server.auth import new_token, token_hash
-from server.checks import token_problem
+from server.checks import neutralise_bidi, token_problem
 from server.db import admin_log, admin_tokens, alarms, dead_letters, kiosks, now, transactions
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the same rule as the kiosk's own config
@@ -136,9 +136,9 @@ def receipt(conn: Connection, token: str) -> Receipt | None:
     sale = record.body
     shop = conn.execute(sa.select(kiosks.c.name).where(kiosks.c.id == record.kiosk_id)).scalar()
     return Receipt(
-        kiosk_id=record.kiosk_id, shop_name=shop or "", device_time=record.device_time, received_at=row.received_at,
+        kiosk_id=record.kiosk_id, shop_name=neutralise_bidi(shop or ""), device_time=record.device_time, received_at=row.received_at,
         currency=sale.currency, total=sale.total,
-        lines=[ReceiptLine(name=l.name, quantity=l.quantity, unit_price=l.unit_price, total=l.total,
+        lines=[ReceiptLine(name=neutralise_bidi(l.name), quantity=l.quantity, unit_price=l.unit_price, total=l.total,
                            vat_code=l.vat_code, voided=l.voided) for l in sale.lines],
         vat=list(sale.vat),
         payments=[ReceiptPayment(method=p.method, brand=p.brand, amount=p.amount, status=p.status,

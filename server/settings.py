@@ -4,6 +4,7 @@
     KSERVER_DATABASE_URL   SQLAlchemy URL or a postgresql:// DSN          (default: SQLite in the data dir)
     KSERVER_ADMIN_TOKEN    an admin token accepted besides those made by `kiosk-server admin admin-token`
     KSERVER_FULL_AFTER     a delta longer than this many changes is sent as a full snapshot instead
+    KSERVER_API_DOCS       1: serve the interactive API docs at /v1/docs and /v1/redoc (default: off)
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class ServerSettings(BaseModel):
     database_url: str = ""
     admin_token: str = ""
     full_after: Annotated[int, Field(ge=1)] = 5000
+    api_docs: bool = False
 
     @property
     def url(self) -> str:
