@@ -190,3 +190,34 @@ def test_receipt_page_sends_security_headers_and_neutralises_bidi(server):
     assert not any(ch in page.text for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert "Milk efilx" in page.text
     assert httpx.get(f"{server.url}/r/{uuid.uuid4().hex}").headers["x-content-type-options"] == "nosniff"
+
+
+def test_migration_to_unique_receipt_tokens_survives_old_duplicates(tmp_path):
+    from pathlib import Path
+
+    import pytest
+    from alembic import command
+    from alembic.config import Config
+
+    import server.db
+    from server.db import migrate, transactions
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(Path(server.db.__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    token = uuid.uuid4().hex
+    row = dict(kiosk_id="k", kind="sale", payload="{}", payload_hash="h", received_at="2026", receipt_token=token)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(transactions), [dict(row, seq=1, uuid="u1"), dict(row, seq=2, uuid="u2"),
+                                               dict(row, seq=3, uuid="u3", receipt_token=None)])
+    migrate(engine)
+    with engine.connect() as conn:
+        held = conn.execute(sa.select(transactions.c.seq, transactions.c.receipt_token)
+                            .order_by(transactions.c.seq)).all()
+    assert [tuple(r) for r in held] == [(1, token), (2, None), (3, None)]  # the receipt served before stays
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.insert(transactions).values(dict(row, seq=4, uuid="u4")))
+    engine.dispose()
