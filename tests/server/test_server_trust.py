@@ -5,6 +5,7 @@ import json
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from server.db import alarms, dead_letters, make_engine
@@ -192,17 +193,19 @@ def test_receipt_page_sends_security_headers_and_neutralises_bidi(server):
     assert httpx.get(f"{server.url}/r/{uuid.uuid4().hex}").headers["x-content-type-options"] == "nosniff"
 
 
-def test_migration_to_unique_receipt_tokens_survives_old_duplicates(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_to_unique_receipt_tokens_survives_old_duplicates(backend, tmp_path):
     from pathlib import Path
 
-    import pytest
     from alembic import command
     from alembic.config import Config
 
     import server.db
+    from kserver_harness import fresh_postgres_database
     from server.db import migrate, transactions
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    url, drop = fresh_postgres_database() if backend == "postgres" else (f"sqlite:///{tmp_path / 'old.db'}", None)
+    engine = make_engine(url)
     config = Config()
     config.set_main_option("script_location", str(Path(server.db.__file__).parent / "migrations"))
     with engine.begin() as conn:
@@ -221,3 +224,5 @@ def test_migration_to_unique_receipt_tokens_survives_old_duplicates(tmp_path):
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(sa.insert(transactions).values(dict(row, seq=4, uuid="u4")))
     engine.dispose()
+    if drop:
+        drop()
