@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
-from server.checks import record_problem, seq_problem
+from server.checks import mask_card_numbers, record_problem, seq_problem
 from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
 log = logging.getLogger("kiosk-server.ingest")
@@ -239,7 +239,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
         hashed = digest(text)
         held = by_seq.get(entry.seq) or dead_by_seq.get(entry.seq)
         if held is not None:
-            if held == (entry.uuid, hashed):
+            if held == (entry.uuid, hashed) or (entry.seq not in by_seq and held[0] == entry.uuid
+                                                and held[1] == digest(mask_card_numbers(text))):
                 plan.duplicates += 1
                 continue
             reason = ("a different payload under the same uuid" if held[0] == entry.uuid
@@ -264,9 +265,10 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
         if problem:
             if far:
                 plan.far.add(entry.seq)
+            kept = mask_card_numbers(text)  # a full card number is never stored, not even in a dead letter
             plan.dead.append(dict(kiosk_id=kiosk_id, seq=entry.seq, uuid=entry.uuid, reason=problem,
-                                  payload=text, received_at=stamp))
-            dead_by_seq[entry.seq] = (entry.uuid, hashed)
+                                  payload=kept, received_at=stamp))
+            dead_by_seq[entry.seq] = (entry.uuid, digest(kept))
             continue
         body = record.body
         plan.new.append(dict(

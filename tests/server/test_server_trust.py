@@ -104,6 +104,12 @@ def test_sales_that_do_not_add_up_or_hold_card_numbers_are_dead_lettered(server)
     assert reply.json()["accepted"] == 0 and reply.json()["dead_lettered"] == len(records), reply.text
     reasons = dead_reasons(server, kiosk)
     assert "4111111111111111" not in json.dumps(reasons)
+    engine = database(server)
+    with engine.connect() as conn:
+        payloads = conn.execute(sa.select(dead_letters.c.payload).where(dead_letters.c.kiosk_id == kiosk)).scalars()
+        assert not any("4111111111111111" in p or "4111 1111 1111 1111" in p for p in payloads)
+    engine.dispose()
+    assert post(server, kiosk, auth, body).json()["duplicates"] == len(records)  # masked, still a resend
     assert all(reasons[seq] for seq in range(1, len(records) + 1))
 
 
