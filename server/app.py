@@ -172,8 +172,10 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     delta_route(datasets.BOOKINGS)
 
     @app.get("/v1/receipts/{token}", response_model=Receipt, responses={404: {"model": Problem}})
-    def get_receipt(token: Annotated[str, Path(max_length=200)]) -> Receipt:
+    def get_receipt(token: Annotated[str, Path(max_length=200)], response: Response) -> Receipt:
         """Public: the receipt QR code's target. Shows no card data beyond brand and last 4 digits."""
+        response.headers.update({k: PAGE_HEADERS[k] for k in ("X-Content-Type-Options", "Cache-Control",
+                                                               "Referrer-Policy")})
         with engine.connect() as conn:
             found = fleet.receipt(conn, token)
         if found is None:

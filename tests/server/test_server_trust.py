@@ -197,6 +197,8 @@ def test_receipt_page_sends_security_headers_and_neutralises_bidi(server):
     assert not any(ch in page.text for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert "Milk efilx" in page.text
     assert httpx.get(f"{server.url}/r/{uuid.uuid4().hex}").headers["x-content-type-options"] == "nosniff"
+    as_json = httpx.get(f"{server.url}/v1/receipts/{token}")
+    assert as_json.headers["cache-control"] == "no-store" and as_json.json()["lines"][0]["name"] == "Milk efilx"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
