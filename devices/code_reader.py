@@ -9,6 +9,7 @@ from devices.base import Device
 from devices.codes import MAX_CODE_LENGTH, BadCode, classify, decode_bytes
 
 SUFFIX_BYTES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "ETX": b"\x03"}
+MAX_ERRORS_PER_S = 5  # bad-read ERROR events a scanner may post per second; the rest are only counted
 PARTIAL_LINE_TIMEOUT_S = 1.0  # a code's bytes arrive within a few ms; a lone fragment is garbage
 
 
@@ -28,25 +29,34 @@ class LineAssembler:
         self.ends = {"TAB": b"\t", "ETX": b"\x03"}.get(suffix, b"\r\n")
         self.max_length = max_length
         self.timeout = timeout
+        self._end_bytes = [bytes([byte]) for byte in self.ends]
         self._buffer = bytearray()
         self._skipping = False  # inside an over-long line, discarding up to its end
         self._since = 0.0  # when the current fragment started
 
     def feed(self, data: bytes, now: float | None = None) -> Iterator[tuple[str, bytes | str]]:
+        """Splits at suffix bytes with C-speed searches (a 1 MB line must not cost a Python loop per byte);
+        bytes past `max_length` of an over-long line are dropped at once, never accumulated."""
         now = time.monotonic() if now is None else now
-        start = 0
-        for index, byte in enumerate(data):
-            if byte not in self.ends:
-                continue
-            yield from self._piece(data[start:index], now, end=True)
+        start, size = 0, len(data)
+        while start <= size:
+            index = self._next_end(data, start)
+            if index < 0:
+                yield from self._piece(data, start, size, now, end=False)
+                return
+            yield from self._piece(data, start, index, now, end=True)
             start = index + 1
-        yield from self._piece(data[start:], now, end=False)
 
-    def _piece(self, chunk: bytes, now: float, end: bool) -> Iterator[tuple[str, bytes | str]]:
-        if chunk and not self._buffer and not self._skipping:
+    def _next_end(self, data: bytes, start: int) -> int:
+        found = [index for index in (data.find(end, start) for end in self._end_bytes) if index >= 0]
+        return min(found) if found else -1
+
+    def _piece(self, data: bytes, start: int, stop: int, now: float, end: bool) -> Iterator[tuple[str, bytes | str]]:
+        if stop > start and not self._buffer and not self._skipping:
             self._since = now
-        if not self._skipping:
-            self._buffer += chunk
+        if not self._skipping and stop > start:
+            room = self.max_length + 1 - len(self._buffer)
+            self._buffer += data[start:min(stop, start + room)]  # never more than max_length + 1 bytes
             if len(self._buffer) > self.max_length:
                 yield "error", f"line longer than {self.max_length} bytes without a suffix; discarded"
                 self._buffer.clear()
@@ -72,18 +82,36 @@ class CodeReader:
 
     def __init__(self, device: Device) -> None:
         self.device = device
+        self._window = 0.0  # start of the current one-second window for bad-read ERROR events
+        self._errors_in_window = 0
+        self._suppressed = 0
+
+    def _bad_read(self, message: str, now: float | None = None, **data) -> None:
+        """At most MAX_ERRORS_PER_S bad-read ERROR events a second: a scanner spewing garbage must not flood
+        the event queue (and the UI behind it). The statistics count every bad read; the first error of the
+        next window says how many were not reported."""
+        self.device.statistics["bad_reads"] += 1
+        now = time.monotonic() if now is None else now
+        if now - self._window >= 1.0:
+            self._window, self._errors_in_window = now, 0
+            if self._suppressed:
+                message = f"{message} ({self._suppressed} more bad reads not reported)"
+                self._suppressed = 0
+        if self._errors_in_window >= MAX_ERRORS_PER_S:
+            self._suppressed += 1
+            return
+        self._errors_in_window += 1
+        self.device.post_error(message, **data)
 
     def line(self, raw: bytes) -> None:
         stats = self.device.statistics
         try:
             code = classify(decode_bytes(raw))
         except BadCode as exc:
-            stats["bad_reads"] += 1
-            self.device.post_error(f"bad read: {exc}", raw=raw[:64].hex())
+            self._bad_read(f"bad read: {exc}", raw=raw[:64].hex())
             return
         except Exception as exc:  # a classifier bug must cost one code, not the connection
-            stats["bad_reads"] += 1
-            self.device.post_error(f"bad read: cannot classify {raw[:64]!r}: {type(exc).__name__}: {exc}")
+            self._bad_read(f"bad read: cannot classify {raw[:64]!r}: {type(exc).__name__}: {exc}")
             return
         stats["reads"] += 1
         if not code.valid:
@@ -95,5 +123,4 @@ class CodeReader:
             if what == "line":
                 self.line(value)  # type: ignore[arg-type]
             else:
-                self.device.statistics["bad_reads"] += 1
-                self.device.post_error(f"bad read: {value}")
+                self._bad_read(f"bad read: {value}")  # type: ignore[arg-type]

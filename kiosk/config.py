@@ -43,6 +43,13 @@ def _parse_vat_rate(value: Any) -> Any:
 VatRateBasisPoints = Annotated[int, BeforeValidator(_parse_vat_rate)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 PositiveSeconds = Annotated[int, Field(ge=1, le=86400)]
+# Bounded text (issue 14): a 200,000-character shop name must not reach the UI's text layout.
+Name = Annotated[str, Field(max_length=80)]
+Short = Annotated[str, Field(max_length=64)]  # keys, profiles, code pages
+Host = Annotated[str, Field(max_length=253)]
+PathText = Annotated[str, Field(max_length=4096)]  # file system paths and device URLs
+UrlText = Annotated[str, Field(max_length=2048)]
+Secret = Annotated[str, Field(max_length=1024)]
 
 
 class Section(BaseModel):
@@ -51,15 +58,15 @@ class Section(BaseModel):
 
 class KioskSection(Section):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "kiosk-001"
-    name: str = "Self-service"
+    name: Name = "Self-service"
     mode: Literal["checkout", "checkin", "both"] = "both"
-    data_dir: str = "var"
+    data_dir: Annotated[str, Field(min_length=1, max_length=4096)] = "var"
 
 
 class LocaleSection(Section):
     languages: Annotated[list[Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")]], Field(min_length=1)] = [
         "en", "de", "nl"]
-    default_language: str = "en"
+    default_language: Short = "en"
 
     @model_validator(mode="after")
     def _default_is_offered(self) -> "LocaleSection":
@@ -70,8 +77,8 @@ class LocaleSection(Section):
 
 class MoneySection(Section):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
-    vat_rates: dict[str, VatRateBasisPoints] = {"A": 1900, "B": 700, "C": 0}
-    default_vat: str = "A"
+    vat_rates: dict[Short, VatRateBasisPoints] = {"A": 1900, "B": 700, "C": 0}
+    default_vat: Short = "A"
 
     @model_validator(mode="after")
     def _default_rate_exists(self) -> "MoneySection":
@@ -113,7 +120,7 @@ WAITS = ("payment", "cancelling", "in_doubt", "age_check", "printing")
 
 
 class SerialSettings(Section):
-    url: str = ""  # /dev/ttyACM0, socket://127.0.0.1:9200, rfc2217://host:port
+    url: PathText = ""  # /dev/ttyACM0, socket://127.0.0.1:9200, rfc2217://host:port
     baudrate: int = 9600
     bytesize: Literal[7, 8] = 8
     parity: Literal["N", "E", "O"] = "N"
@@ -132,7 +139,7 @@ class ScannerSettings(SerialSettings):
     driver: Literal["simulator", "serial", "hid"] = "simulator"
     suffix: Literal["CR", "LF", "CRLF", "TAB", "ETX"] = "CR"  # multi-line QR codes need ETX (or TAB)
     aim_ids: bool = True  # the scanner prefixes each code with its AIM symbology identifier (]E0, ]Q1...)
-    hid_device: str = ""  # /dev/input/by-id/...-event-kbd for a keyboard-wedge scanner
+    hid_device: PathText = ""  # /dev/input/by-id/...-event-kbd for a keyboard-wedge scanner
 
 
 class CameraSettings(Section):
@@ -146,29 +153,29 @@ class CameraSettings(Section):
     dedupe_s: Annotated[float, Field(ge=0, le=60)] = 1.0  # a code out of view this long counts as new again
     no_frame_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0  # no frames this long = camera lost
     fps: Annotated[int, Field(ge=1, le=120)] = 30  # driver "simulator": frames per second
-    simulator_folder: str = ""  # driver "simulator": play these images/videos instead of rendered codes
+    simulator_folder: PathText = ""  # driver "simulator": play these images/videos instead of rendered codes
 
 
 class PrinterSettings(SerialSettings):
     enabled: bool = True
     driver: Literal["simulator", "network", "serial", "usb", "file"] = "simulator"
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Port = 9100
     baudrate: int = 19200
     usb_vendor_id: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
     usb_product_id: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
-    profile: str = "default"
+    profile: Short = "default"
     columns: Annotated[int, Field(ge=24, le=80)] = 42
-    code_page: str = "auto"  # "auto": the first of CP858, CP1252, ISO_8859-15 the profile has (for €, ä, ß)
+    code_page: Short = "auto"  # "auto": the first of CP858, CP1252, ISO_8859-15 the profile has (for €, ä, ß)
     status_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0  # wait this long for a DLE EOT reply
     status_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0  # poll the status this often when idle
-    simulator_out_dir: str = ""  # driver "simulator": write each receipt here as .txt and .png
+    simulator_out_dir: PathText = ""  # driver "simulator": write each receipt here as .txt and .png
 
 
 class PaymentSettings(SerialSettings):
     enabled: bool = True
     driver: Literal["simulator", "zvt-tcp", "zvt-serial"] = "simulator"
-    host: str = "127.0.0.1"
+    host: Host = "127.0.0.1"
     port: Port = 20007
     password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
     stopbits: Literal[1, 2] = 2  # ZVT over serial is 8N2 (url = /dev/ttyUSB0 for driver "zvt-serial")
@@ -177,7 +184,7 @@ class PaymentSettings(SerialSettings):
     payment_timeout_s: PositiveSeconds = 180  # T4: longest silence during a payment (PIN entry, host)
     end_of_day_at: Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$")] = ""  # daily "HH:MM", "" = off
     simulator_pin_delay_ms: Annotated[int, Field(ge=0, le=60000)] = 1500
-    simulator_state_file: str = ""  # simulator: its ledger survives restarts here ("" = <data_dir>/terminal-simulator.json)
+    simulator_state_file: PathText = ""  # simulator: its ledger survives restarts here ("" = <data_dir>/terminal-simulator.json)
 
 
 class DevicesSection(Section):
@@ -188,10 +195,10 @@ class DevicesSection(Section):
 
 
 class ServerSection(Section):
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")] = "http://127.0.0.1:8765"
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s/]+(/\S*)?$")] = "http://127.0.0.1:8765"
     # where customers open their receipt (QR code, printed receipt): <public_receipt_url>/r/<token>; "" = url
-    public_receipt_url: Annotated[str, Field(pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
-    token: str = ""
+    public_receipt_url: Annotated[str, Field(max_length=2048, pattern=r"^(https?://[^\s/]+(/\S*)?)?$")] = ""
+    token: Secret = ""
     start_local: bool = True  # `kiosk --simulate` starts a local central server at url
     sync_interval_s: PositiveSeconds = 5
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
@@ -200,10 +207,10 @@ class ServerSection(Section):
 
 class MaintenanceSection(Section):
     """The technician screen (issue 7): how it is reached and what it may change."""
-    technicians_file: str = ""  # "" = <data_dir>/technicians.json (ids, roles, scrypt-hashed PINs)
+    technicians_file: PathText = ""  # "" = <data_dir>/technicians.json (ids, roles, scrypt-hashed PINs)
     gesture: Literal["logo_taps", "none"] = "logo_taps"  # 5 taps on the shop logo within 3 s, then the PIN pad
-    usb_export_dir: str = "/media/usb"  # where "export unsent queue" writes (the mounted USB stick)
-    editable_keys: list[str] = [
+    usb_export_dir: PathText = "/media/usb"  # where "export unsent queue" writes (the mounted USB stick)
+    editable_keys: list[Annotated[str, Field(max_length=128)]] = [
         "kiosk.name", "ui.idle_timeout_s", "ui.still_there_countdown_s", "ui.large_text",
         "devices.printer.host", "devices.printer.port", "devices.payment.host", "devices.payment.port",
         "devices.payment.end_of_day_at", "server.url", "server.sync_interval_s"]
@@ -341,6 +348,16 @@ def _describe(error: dict[str, Any], sources: dict[tuple[str, ...], str]) -> str
         expected = _PATTERN_HINTS.get(loc[-1], f"expected text matching {ctx.get('pattern')}")
     elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         expected = f"expected a number {_BOUND[kind]} {ctx[next(iter(ctx))]}"
+    elif kind in ("string_too_short", "string_too_long"):
+        if kind == "string_too_short" and ctx.get("min_length") == 1:
+            expected = "must not be empty"
+        else:
+            limit = ctx.get("min_length", ctx.get("max_length"))
+            expected = f"at {'least' if kind == 'string_too_short' else 'most'} {limit} characters"
+        value = error.get("input")
+        got = len(value) if isinstance(value, str) else _show(value)
+        return f"{source}: {'.'.join(loc)}: {expected}, got {got}" if kind == "string_too_long" \
+            else f"{source}: {'.'.join(loc)}: {expected}, got {_show(value)}"
     elif kind in ("too_short", "too_long"):
         expected = f"expected at {'least' if kind == 'too_short' else 'most'} " \
                    f"{ctx.get('min_length', ctx.get('max_length'))} entries"

@@ -146,6 +146,7 @@ class PaymentFailed(Payload):
 class AttendantChecked(Payload):
     request: int
     attendant: str | None  # the attendant's id, or None: refused
+    locked_for_s: float = 0.0  # > 0: too many wrong PINs or badges, no check made for this long (issue 14)
 
 
 def _typed(value: Any, enum: type[Enum]) -> Any:

@@ -23,6 +23,7 @@ from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
 from kiosk.flows.texts import RECEIPT_LABELS
 from kiosk.journal import Journal
+from kiosk.maintenance.lockout import RemainingLockout
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from kiosk.ports import FrameSource
 from kiosk.wire import SaleDraft
@@ -53,6 +54,9 @@ class KioskBackend:
                                  timedelta(minutes=settings.checkin.late_minutes))
         self.journal = Journal(data / "journal.sqlite", self.kiosk_id).start()
         self.attendants = Attendants(data / "attendants.json")
+        # 5 wrong attendant PINs or badges lock the check for 15 min, across restarts (issue 14)
+        self.attendant_lockout = RemainingLockout(data / "attendant-lock.json")
+        self._attendant_lock = threading.Lock()
         if simulate:
             seed_demo(self.catalog, self.bookings, self.attendants, settings)
         from devices.manager import DeviceManager
@@ -122,7 +126,8 @@ class KioskBackend:
             return
         folder = self.settings.data_path / "server"
         try:
-            self.server = ServerProcess(folder).start()
+            # the pid file: a server left behind by a SIGKILLed kiosk is ended first (issue 14)
+            self.server = ServerProcess(folder, pid_file=folder / "server.pid").start()
             if self._closing.is_set():
                 return
             env = dict(self.server.env)
@@ -240,13 +245,31 @@ class KioskBackend:
         """`verify_attendant` on a thread of its own (scrypt takes a while per stored PIN): the answer is
         posted as ("session", "attendant_checked") with the session's `request` number."""
         def run() -> None:
+            who, locked = self.check_attendant_now(secret)
+            self.events.post(Source.SESSION, Kind.ATTENDANT_CHECKED, AttendantChecked(request, who, locked))
+        threading.Thread(target=run, name="attendant-check", daemon=True).start()
+
+    def check_attendant_now(self, secret: str) -> tuple[str | None, float]:
+        """(attendant or None, seconds locked): under the lockout, so a PIN cannot be found by scanning
+        badge after badge; the session sends only PIN pad entries and badge-like scans (text, QR)."""
+        with self._attendant_lock:
+            locked = self.attendant_lockout.locked_for()
+            if locked:
+                return None, locked
             try:
                 who = self.verify_attendant(secret)
             except Exception:  # noqa: BLE001 - a failed check refuses; the session must hear back
                 log.exception("attendant check failed")
-                who = None
-            self.events.post(Source.SESSION, Kind.ATTENDANT_CHECKED, AttendantChecked(request, who))
-        threading.Thread(target=run, name="attendant-check", daemon=True).start()
+                return None, 0.0
+            if who is None:
+                self.attendant_lockout.failed()
+                return None, self.attendant_lockout.locked_for()
+            self.attendant_lockout.succeeded()
+            return who, 0.0
+
+    def attendant_locked_for(self) -> float:
+        with self._attendant_lock:
+            return self.attendant_lockout.locked_for()
 
     def verify_attendant(self, secret: str) -> str | None:
         """An attendant (or technician) of the maintenance store, or of the kiosk's attendants.json."""

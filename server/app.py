@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +23,7 @@ from server import datasets, fleet
 from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
+from server.limits import HostileJson, LimitsMiddleware, Throttle, check_json
 from server.settings import ServerSettings, load
 
 bearer = HTTPBearer(auto_error=False, description="a kiosk token or an admin token")
@@ -40,8 +42,39 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+THROTTLED = {429: {"model": Problem, "description": "too many failures from this client address: wait for "
+                                                   "Retry-After seconds",
+                   "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}}}
 REFUSED = {401: {"model": Problem, "description": "missing or unknown token"},
-           403: {"model": Problem, "description": "the token belongs to another kiosk, or is not an admin token"}}
+           403: {"model": Problem, "description": "the token belongs to another kiosk, is not an admin token, or "
+                                                  "its kiosk is disabled"},
+           **THROTTLED}
+TOO_LARGE = {413: {"model": Problem, "description": "the request body is over this route's size limit"},
+             408: {"model": Problem, "description": "the request body did not arrive within the body timeout"}}
+
+
+def _short(value, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+class CheckedRoute(APIRoute):
+    """Refuses NaN, Infinity and lone surrogates in JSON bodies (422) before FastAPI parses them; only on
+    routes with a declared body, which FastAPI reads before the token anyway (the middleware has refused
+    token-less bodies and capped the size already)."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def checked(request: Request):
+            try:
+                check_json(await request.body())
+            except HostileJson as exc:
+                return JSONResponse({"detail": [{"type": "value_error", "loc": ["body"], "msg": str(exc)}]}, 422)
+            return await handler(request)
+        return checked
 
 
 class Enrolment(BaseModel):
@@ -72,41 +105,81 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json",
                   docs_url="/v1/docs" if settings.api_docs else None,
                   redoc_url="/v1/redoc" if settings.api_docs else None)
+    app.router.route_class = CheckedRoute
+    throttle = Throttle(settings.failure_burst, settings.failure_refill_s)
+
+    def gate(client: str, token: str):
+        """For the middleware, before a body is read: None if the token is any known one (the route's own
+        dependency then decides what it may do), else the 401 / 429 to answer with."""
+        if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode("utf-8", "surrogatepass"),
+                                                                   "sha256").digest()):
+            return None
+        with engine.connect() as conn:
+            if fleet.kiosk_by_token(conn, token) is not None or fleet.admin_token_name(conn, token) is not None:
+                return None
+        wait = throttle.fail(client)
+        if wait:
+            return 429, "too many failed attempts from this address; retry later", {"Retry-After": str(wait)}
+        return 401, "unknown token", {"WWW-Authenticate": "Bearer"}
+
+    app.add_middleware(LimitsMiddleware, settings=settings, gate=gate)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 without the input (it may be huge, or hold NaN or lone surrogates that JSON cannot carry)."""
+        errors = [{"type": _short(e.get("type", ""), 64), "loc": [_short(part, 64) for part in e.get("loc", ())][:16],
+                   "msg": _short(e.get("msg", ""))} for e in exc.errors()[:50]]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    def throttled(request: Request) -> None:
+        """Counts a failure of this client; 429 once its bucket is empty."""
+        wait = throttle.fail(request.client.host if request.client else "")
+        if wait:
+            raise HTTPException(429, "too many failed attempts from this address; retry later",
+                                headers={"Retry-After": str(wait)})
     admin_hash = hmac.new(b"admin", settings.admin_token.encode(), "sha256").digest() if settings.admin_token else None
 
     def refuse(status: int, detail: str):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return HTTPException(status, detail, headers=headers)
 
-    def token_of(creds: HTTPAuthorizationCredentials | None) -> str:
+    def token_of(request: Request, creds: HTTPAuthorizationCredentials | None) -> str:
         if creds is None or not creds.credentials:
+            throttled(request)
             raise refuse(401, "missing bearer token")
         return creds.credentials
 
-    def as_kiosk(kiosk_id: KioskIdPath, creds: Credentials) -> str:
+    def as_kiosk(kiosk_id: KioskIdPath, request: Request, creds: Credentials) -> str:
         """The kiosk named in the path, if the token is that kiosk's own."""
-        owner = any_kiosk(creds)
+        owner = any_kiosk(request, creds)
         if owner != kiosk_id:
             raise refuse(403, f"this token does not belong to kiosk {kiosk_id}")
         return kiosk_id
 
-    def any_kiosk(creds: Credentials) -> str:
-        token = token_of(creds)
+    def any_kiosk(request: Request, creds: Credentials) -> str:
+        token = token_of(request, creds)
         with engine.connect() as conn:
-            owner = fleet.kiosk_for_token(conn, token)
-        if owner is None:
-            raise refuse(401, "unknown or disabled kiosk token")
+            found = fleet.kiosk_by_token(conn, token)
+        if found is None:
+            throttled(request)
+            raise refuse(401, "unknown kiosk token")
+        owner, disabled = found
+        if disabled:
+            raise refuse(403, f"kiosk {owner} is disabled")
         return owner
 
-    def admin(creds: Credentials) -> str:
-        token = token_of(creds)
-        if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode(), "sha256").digest()):
+    def admin(request: Request, creds: Credentials) -> str:
+        token = token_of(request, creds)
+        if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode("utf-8", "surrogatepass"),
+                                                                   "sha256").digest()):
             return "admin (KSERVER_ADMIN_TOKEN)"
         with engine.connect() as conn:
-            if fleet.is_admin(conn, token):
-                return "admin token"
-            if fleet.kiosk_for_token(conn, token) is not None:
+            name = fleet.admin_token_name(conn, token)
+            if name is not None:
+                return f"admin token {name}"
+            if fleet.kiosk_by_token(conn, token) is not None:
                 raise refuse(403, "a kiosk token cannot do admin operations")
+        throttled(request)
         raise refuse(401, "unknown admin token")
 
     Kiosk = Annotated[str, Depends(as_kiosk)]
@@ -119,13 +192,18 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
 
     @app.post("/v1/kiosks/{kiosk_id}/transactions", response_model=BatchReply,
               responses={409: {"model": ConflictReply, "description": "a record conflicts with one already held"},
-                         **REFUSED},
+                         **REFUSED, **TOO_LARGE},
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": {"$ref": "#/components/schemas/TransactionBatch"}}}}})
     async def post_transactions(kiosk_id: Kiosk, request: Request):
         # Parsed by pydantic straight from the bytes: about twice as fast as FastAPI's json.loads + validation.
+        body = await request.body()
         try:
-            batch = TransactionBatch.model_validate_json(await request.body())
+            check_json(body)
+        except HostileJson as exc:
+            raise RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": str(exc)}]) from None
+        try:
+            batch = TransactionBatch.model_validate_json(body)
         except ValidationError as exc:
             raise RequestValidationError([{"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
                                           for e in exc.errors(include_url=False)]) from None
@@ -141,7 +219,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                                .where(kiosks.c.id == kiosk_id)).one()
         return SyncState(kiosk_id=kiosk_id, held_through=row.held_through, max_seq=row.max_seq)
 
-    @app.post("/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatReply, responses=REFUSED)
+    @app.post("/v1/kiosks/{kiosk_id}/heartbeat", response_model=HeartbeatReply, responses={**REFUSED, **TOO_LARGE})
     def post_heartbeat(kiosk_id: Kiosk, beat: Heartbeat) -> HeartbeatReply:
         with writing(engine) as conn:
             fleet.heartbeat(conn, kiosk_id, beat)
@@ -171,22 +249,24 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     delta_route(datasets.CATALOG)
     delta_route(datasets.BOOKINGS)
 
-    @app.get("/v1/receipts/{token}", response_model=Receipt, responses={404: {"model": Problem}})
-    def get_receipt(token: Annotated[str, Path(max_length=200)], response: Response) -> Receipt:
+    @app.get("/v1/receipts/{token}", response_model=Receipt, responses={404: {"model": Problem}, **THROTTLED})
+    def get_receipt(token: Annotated[str, Path(max_length=200)], request: Request, response: Response) -> Receipt:
         """Public: the receipt QR code's target. Shows no card data beyond brand and last 4 digits."""
         response.headers.update({k: PAGE_HEADERS[k] for k in ("X-Content-Type-Options", "Cache-Control",
                                                                "Referrer-Policy")})
         with engine.connect() as conn:
             found = fleet.receipt(conn, token)
         if found is None:
+            throttled(request)
             raise HTTPException(404, "no receipt with this token")
         return found
 
     @app.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
-    def receipt_page(token: str) -> HTMLResponse:
+    def receipt_page(token: str, request: Request) -> HTMLResponse:
         with engine.connect() as conn:
             found = fleet.receipt(conn, token)
         if found is None:
+            throttled(request)
             return HTMLResponse("<h1>Receipt not found</h1>", status_code=404, headers=PAGE_HEADERS)
         return HTMLResponse(_receipt_html(found), headers=PAGE_HEADERS)
 
@@ -201,7 +281,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         with engine.connect() as conn:
             return fleet.held_records(conn, kiosk_id, after_seq, limit)
 
-    @app.post("/v1/admin/kiosks", response_model=Enrolled, responses={409: {"model": Problem}, **REFUSED})
+    @app.post("/v1/admin/kiosks", response_model=Enrolled,
+              responses={409: {"model": Problem}, **REFUSED, **TOO_LARGE})
     def enroll(actor: Admin, body: Enrolment) -> Enrolled:
         try:
             with writing(engine) as conn:
@@ -224,13 +305,13 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
             return LoadResult(**result)
         put.__name__ = f"put_{dataset.name}"
         app.put(f"/v1/admin/{dataset.name}", response_model=LoadResult,
-                responses={422: {"model": Problem}, **REFUSED})(put)
+                responses={422: {"model": Problem}, **REFUSED, **TOO_LARGE})(put)
 
     load_route(datasets.CATALOG, CatalogRow)
     load_route(datasets.BOOKINGS, BookingRow)
 
     @app.put("/v1/admin/kiosks/{kiosk_id}/config", response_model=KioskConfig,
-             responses={404: {"model": Problem}, **REFUSED})
+             responses={404: {"model": Problem}, **REFUSED, **TOO_LARGE})
     def put_config(actor: Admin, kiosk_id: KioskIdPath, config: dict[str, object]) -> KioskConfig:
         try:
             with writing(engine) as conn:

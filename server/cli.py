@@ -42,10 +42,15 @@ def _serve(args, settings) -> int:
     engine = make_engine(settings.url)
     migrate(engine)  # once, before any worker starts
     engine.dispose()
+    from server.limits import MAX_HEADER_BYTES, LimitedH11Protocol
+
     uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, fd=args.fd,
                 workers=args.workers,
                 ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, log_level=args.log_level,
                 access_log=args.access_log, timeout_graceful_shutdown=5,
+                # h11 (not httptools): a bounded request line + headers, and our header read deadline
+                http=LimitedH11Protocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+                timeout_keep_alive=settings.keep_alive, limit_concurrency=settings.max_connections,
                 server_header=False)
     return 0
 
@@ -60,10 +65,38 @@ def _enroll(engine, args) -> int:
 
 
 def _admin_token(engine, args) -> int:
+    if args.op == "list":
+        with engine.connect() as conn:
+            for name, created in fleet.admin_token_names(conn):
+                print(f"{name or '(unnamed)'}\t{created}")
+        return 0
+    if args.op == "revoke":
+        name = args.target or args.name
+        if not name:
+            raise fleet.AdminError("admin-token revoke NAME: which token?")
+        with engine.begin() as conn:
+            fleet.revoke_admin_token(conn, name)
+            fleet.audit(conn, ACTOR, "admin-token-revoke", name=name)
+        print(f"admin token {name!r} revoked")
+        return 0
+    name = args.name or args.note or args.target
+    if not name:
+        with engine.connect() as conn:
+            taken = {n for n, _ in fleet.admin_token_names(conn)}
+        name = next(f"token-{i}" for i in range(1, len(taken) + 2) if f"token-{i}" not in taken)
     with engine.begin() as conn:
-        token = fleet.new_admin_token(conn, args.note)
-        fleet.audit(conn, ACTOR, "admin-token", note=args.note)
+        token = fleet.new_admin_token(conn, name)
+        fleet.audit(conn, ACTOR, "admin-token", name=name)
+    print(f"admin token {name!r} (shown only now):", file=sys.stderr)
     print(token)
+    return 0
+
+
+def _disable(engine, args) -> int:
+    with engine.begin() as conn:
+        fleet.set_disabled(conn, args.kiosk_id, args.disabled)
+        fleet.audit(conn, ACTOR, "disable" if args.disabled else "enable", kiosk_id=args.kiosk_id)
+    print(f"kiosk {args.kiosk_id} {'disabled: its requests get 403' if args.disabled else 'enabled'}")
     return 0
 
 
@@ -184,9 +217,17 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--name", default="")
     a.add_argument("--rotate", action="store_true", help="issue a new token for an enrolled kiosk")
     a.set_defaults(action=_enroll)
-    a = acts.add_parser("admin-token", help="create an admin token for the HTTP admin API and print it")
-    a.add_argument("--note", default="")
+    a = acts.add_parser("admin-token", help="named admin tokens for the HTTP admin API: create (prints it), "
+                                             "list, revoke NAME")
+    a.add_argument("op", nargs="?", choices=["create", "list", "revoke"], default="create")
+    a.add_argument("target", nargs="?", help="the name to revoke")
+    a.add_argument("--name", default="", help="the token's name (in the audit log as 'admin token NAME')")
+    a.add_argument("--note", default="", help="older spelling of --name")
     a.set_defaults(action=_admin_token)
+    for verb, disabled in (("disable", True), ("enable", False)):
+        a = acts.add_parser(verb, help="refuse (403) every request of a kiosk" if disabled else "undo disable")
+        a.add_argument("kiosk_id")
+        a.set_defaults(action=_disable, disabled=disabled)
     for name in datasets.DATASETS:
         a = acts.add_parser(f"load-{name}", help=f"load the {name} from a JSON or CSV file")
         a.add_argument("file")

@@ -43,15 +43,48 @@ def enroll(conn: Connection, kiosk_id: str, name: str = "", rotate: bool = False
     return token
 
 
-def new_admin_token(conn: Connection, note: str) -> str:
+def new_admin_token(conn: Connection, name: str) -> str:
+    """A named admin token (the name is stored in the `note` column): the name is unique among live tokens and
+    shows as the actor in the audit log."""
+    name = name.strip()
+    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise AdminError("an admin token needs a name: 1 to 200 printable characters")
+    if conn.execute(sa.select(admin_tokens.c.note).where(admin_tokens.c.note == name)).first() is not None:
+        raise AdminError(f"an admin token named {name!r} exists; revoke it first or choose another name")
     token = new_token()
-    conn.execute(sa.insert(admin_tokens).values(token_hash=token_hash(token), note=note, created_at=now()))
+    conn.execute(sa.insert(admin_tokens).values(token_hash=token_hash(token), note=name, created_at=now()))
     return token
 
 
+def admin_token_names(conn: Connection) -> list[tuple[str, str]]:
+    """(name, created_at) of every admin token, oldest first."""
+    return [tuple(r) for r in conn.execute(sa.select(admin_tokens.c.note, admin_tokens.c.created_at)
+                                           .order_by(admin_tokens.c.created_at))]
+
+
+def revoke_admin_token(conn: Connection, name: str) -> None:
+    if conn.execute(sa.delete(admin_tokens).where(admin_tokens.c.note == name)).rowcount == 0:
+        raise AdminError(f"no admin token named {name!r}")
+
+
+def admin_token_name(conn: Connection, token: str) -> str | None:
+    """The name of this admin token, or None if it is none (\"\" for an unnamed token made before names)."""
+    return conn.execute(sa.select(admin_tokens.c.note).where(admin_tokens.c.token_hash == token_hash(token))).scalar()
+
+
 def is_admin(conn: Connection, token: str) -> bool:
-    return conn.execute(sa.select(admin_tokens.c.note).where(admin_tokens.c.token_hash == token_hash(token))).first() \
-        is not None
+    return admin_token_name(conn, token) is not None
+
+
+def set_disabled(conn: Connection, kiosk_id: str, disabled: bool) -> None:
+    if conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(disabled=disabled)).rowcount == 0:
+        raise AdminError(f"kiosk {kiosk_id} is not enrolled")
+
+
+def kiosk_by_token(conn: Connection, token: str) -> tuple[str, bool] | None:
+    """(kiosk id, disabled) of the kiosk this token belongs to, or None."""
+    row = conn.execute(sa.select(kiosks.c.id, kiosks.c.disabled).where(kiosks.c.token_hash == token_hash(token))).first()
+    return None if row is None else (row.id, bool(row.disabled))
 
 
 def kiosk_for_token(conn: Connection, token: str) -> str | None:

@@ -5,6 +5,9 @@
     KSERVER_ADMIN_TOKEN    an admin token accepted besides those made by `kiosk-server admin admin-token`
     KSERVER_FULL_AFTER     a delta longer than this many changes is sent as a full snapshot instead
     KSERVER_API_DOCS       1: serve the interactive API docs at /v1/docs and /v1/redoc (default: off)
+    KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
+    KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
+    limits and the throttle (docs/server.md, "Limits and throttling")
 """
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ import os
 from pathlib import Path
 from typing import Annotated, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PREFIX = "KSERVER_"
+MIN_ADMIN_TOKEN = 32
 
 
 class SettingsError(Exception):
@@ -29,6 +33,23 @@ class ServerSettings(BaseModel):
     admin_token: str = ""
     full_after: Annotated[int, Field(ge=1)] = 5000
     api_docs: bool = False
+    max_batch_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    max_load_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    header_timeout: Annotated[float, Field(gt=0, le=3600)] = 10
+    body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30
+    keep_alive: Annotated[float, Field(gt=0, le=3600)] = 5
+    max_connections: Annotated[int, Field(ge=10)] = 1000
+    failure_burst: Annotated[int, Field(ge=1)] = 20
+    failure_refill_s: Annotated[float, Field(gt=0)] = 3
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, token: str) -> str:
+        if token and len(token) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"must be at least {MIN_ADMIN_TOKEN} characters (it has {len(token)}); make one with "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return token
 
     @property
     def url(self) -> str:
@@ -55,5 +76,6 @@ def load(environ: Mapping[str, str] | None = None) -> ServerSettings:
     try:
         return ServerSettings.model_validate(values)
     except ValidationError as exc:
-        raise SettingsError("; ".join(f"{PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}, got {e.get('input')!r}"
+        raise SettingsError("; ".join(f"{PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}"
+                                      + ("" if e['loc'][0] == "admin_token" else f", got {e.get('input')!r}")
                                       for e in exc.errors())) from None

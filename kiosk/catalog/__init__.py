@@ -5,8 +5,8 @@
     importer.py  import_file: a CSV/JSON file replaces the catalog atomically
 """
 from kiosk.catalog.importer import import_file
-from kiosk.catalog.rows import ImportReport, ItemValidator, RowError, RowInvalid, names_json, normalize_plu
+from kiosk.catalog.rows import ImportRefused, ImportReport, ItemValidator, RowError, RowInvalid, names_json, normalize_plu
 from kiosk.catalog.store import COLUMNS, MIGRATIONS, Catalog, Item
 
-__all__ = ["COLUMNS", "MIGRATIONS", "Catalog", "ImportReport", "Item", "ItemValidator", "RowError", "RowInvalid",
+__all__ = ["COLUMNS", "MIGRATIONS", "Catalog", "ImportRefused", "ImportReport", "Item", "ItemValidator", "RowError", "RowInvalid",
            "import_file", "names_json", "normalize_plu"]

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
-from kiosk.catalog.rows import ImportReport, ItemValidator, RowError, RowInvalid
+from kiosk.catalog.rows import ImportRefused, ImportReport, ItemValidator, RowError, RowInvalid
 from kiosk.catalog.store import INSERT_COLUMNS, MIGRATIONS
 from kiosk.db import fsync_dir, migrate
 
@@ -32,9 +32,15 @@ def read_json_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 def read_csv_chunks(path: Path, rows_per_chunk: int) -> tuple[list[str], Iterator[tuple[int, str]]]:
     """The header, and (first line number, text) chunks of whole CSV records for the validators to
-    parse: reading stays cheap here while parsing happens in parallel."""
-    f = path.open(encoding="utf-8-sig", newline="")
-    header = next(csv.reader([f.readline()]), [])
+    parse: reading stays cheap here while parsing happens in parallel. Text that is not UTF-8 refuses
+    the file, naming the line (a Latin-1 export is wrong throughout, not in one row)."""
+    f = path.open("rb")
+    try:
+        first = f.readline()
+        header = next(csv.reader([_decoded(path, first, 1, bom=True)]), [])
+    except BaseException:
+        f.close()
+        raise
     missing = {"price", "vat"} - set(header)
     if missing:
         f.close()
@@ -43,28 +49,38 @@ def read_csv_chunks(path: Path, rows_per_chunk: int) -> tuple[list[str], Iterato
     def chunks() -> Iterator[tuple[int, str]]:
         line = 2
         with f:
-            try:
-                while lines := list(itertools.islice(f, rows_per_chunk)):
-                    text = "".join(lines)
-                    while text.count('"') % 2 and (more := f.readline()):  # a quoted newline: keep the record whole
-                        text += more
-                    yield line, text
-                    line += text.count("\n")
-            except UnicodeDecodeError:
-                raise RowInvalid(f"{path.name}: not UTF-8 text after line {line}") from None
+            while lines := list(itertools.islice(f, rows_per_chunk)):
+                data = b"".join(lines)
+                while data.count(b'"') % 2 and (more := f.readline()):  # a quoted newline: keep the record whole
+                    data += more
+                yield line, _decoded(path, data, line)
+                line += data.count(b"\n")
     return header, chunks()
+
+
+def _decoded(path: Path, data: bytes, line: int, bom: bool = False) -> str:
+    try:
+        return data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError as exc:
+        bad = line + data.count(b"\n", 0, exc.start)
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RowInvalid(f"{path.name}: line {bad}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
+                         f"{column}); save the file as UTF-8") from None
 
 
 PARALLEL_MIN_BYTES = 4 << 20  # smaller files are validated in-process; a pool costs more than it saves
 CHUNK_ROWS = 20_000
 
 
-def import_file(path: str | Path, target: str | Path, validator: ItemValidator) -> ImportReport:
+def import_file(path: str | Path, target: str | Path, validator: ItemValidator, allow_empty: bool = False) -> ImportReport:
     """Replaces the catalog at `target` with the good rows of `path`; reports the bad ones.
 
     Builds a new database beside the target and renames it into place, so a crash or a power
     cut leaves the old catalog or the new one (close open Catalogs on the target first). Big files
-    are validated by worker processes while this one inserts. JSON files number their items from 1."""
+    are validated by worker processes while this one inserts. JSON files number their items from 1.
+
+    A file without a single good row (an empty list, a header-only CSV, every row bad) raises
+    ImportRefused and keeps the old catalog, unless `allow_empty` (emptying the catalog on purpose)."""
     path, target = Path(path), Path(target)
     report = ImportReport()
     tmp = target.with_name(target.name + ".import")
@@ -94,9 +110,19 @@ def import_file(path: str | Path, target: str | Path, validator: ItemValidator) 
             conn.executemany(index, ((item_id, row[3]) for item_id, row in zip(ids, rows)))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
-    finally:
+    except BaseException:
         conn.close()
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    conn.close()
     report.errors.sort(key=lambda error: error.line)
+    if not report.imported and not allow_empty:
+        tmp.unlink(missing_ok=True)
+        shown = "".join(f"\n{error}" for error in report.errors[:20])
+        more = f"\n... and {len(report.errors) - 20} more" if len(report.errors) > 20 else ""
+        raise ImportRefused(f"{path.name}: no good rows ({len(report.errors)} refused); the catalog is "
+                            f"unchanged{shown}{more}", report)
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
     for stale in (Path(f"{target}-wal"), Path(f"{target}-shm")):
@@ -116,7 +142,15 @@ def _validate_chunk(validator: ItemValidator, header: list[str] | None, chunk: A
         first_line, text = chunk
         validate = validator.csv_rows(header)
         reader = csv.reader(io.StringIO(text, newline=""))
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # a 50 MB cell (the field limit), a NUL byte: this record only
+                line = first_line - 1 + reader.line_num
+                out.append((line, RowError(line, f"not a CSV record: {exc}")))
+                continue
             if cells:
                 line = first_line - 1 + reader.line_num
                 try:

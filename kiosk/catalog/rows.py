@@ -4,6 +4,7 @@ deltas (kiosk.sync)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -27,6 +28,18 @@ class ImportReport:
 
 class RowInvalid(ValueError):
     pass
+
+
+class ImportRefused(RowInvalid):
+    """An import with no good rows: the old catalog stays (issue 14). `report` says why each row was refused."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+PLAIN_PRICE = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # not 1e3, not "1,99", not " 1_000", not "Infinity"
+MAX_PRICE_DIGITS = 9  # 999,999,999.99: more is a typo (and 1e30 overflowed SQLite's integers)
 
 
 def normalize_plu(plu: str) -> str:
@@ -100,6 +113,14 @@ class ItemValidator:
             raise RowInvalid(f"needs a name in at least one of {', '.join(self.languages)}")
         if max(map(len, names.values())) > 120:
             raise RowInvalid("name: longer than 120 characters")
+        for lang, name in names.items():
+            if name.startswith(("=", "@")):  # =HYPERLINK(...) is a spreadsheet formula, not a product name
+                raise RowInvalid(f"name_{lang}: looks like a spreadsheet formula, got {name[:40]!r}")
+        if not PLAIN_PRICE.fullmatch(price_text):
+            raise RowInvalid(f"price: expected an amount such as \"1.99\", got {price_text[:40]!r}")
+        if len(price_text.lstrip("-").split(".")[0].lstrip("0")) > MAX_PRICE_DIGITS:
+            raise RowInvalid(f"price: more than {MAX_PRICE_DIGITS} digits before the decimal point, "
+                             f"got {price_text[:40]!r}")
         try:
             price = parse_amount(price_text, self.currency)
         except ValueError as exc:

@@ -15,6 +15,7 @@ badge is checked off the UI thread by the backend and answered with an event.
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from typing import Any
 
@@ -120,6 +121,7 @@ class CheckoutFlow(Flow):
             self.backend.record_event("age_check_requested", {"sale_uuid": self.cart.sale_uuid,
                                                               "item": line.item.key, "min_age": line.item.min_age})
             self._go(AGE_CHECK)
+            self._tell_if_locked()
         else:
             self._changed()
 
@@ -232,6 +234,11 @@ class CheckoutFlow(Flow):
         self.attendant_check = None
         assert self.cart is not None
         who = answer.attendant
+        if who is None and answer.locked_for_s > 0:
+            self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid, "locked": True,
+                                                            "locked_for_s": int(answer.locked_for_s)})
+            self._say_locked(answer.locked_for_s)
+            return
         if who is None:
             self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid})
             self._say(texts.WRONG_ATTENDANT)
@@ -246,6 +253,15 @@ class CheckoutFlow(Flow):
         self._go(CHECKOUT)
         if self.pay_after_approval:
             self.pay(now)  # the customer had asked to pay: go straight on
+
+    def _tell_if_locked(self) -> None:
+        locked = self.backend.attendant_locked_for()
+        if locked > 0:
+            self._say_locked(locked)
+
+    def _say_locked(self, seconds: float) -> None:
+        """The attendant check is locked (5 wrong PINs or badges): said on the age-check screen, help offered."""
+        self._say(texts.ATTENDANT_LOCKED, help=True, minutes=max(1, math.ceil(seconds / 60)))
 
     def remove_restricted(self) -> None:
         """The customer does not want to wait: the waiting lines are voided."""
@@ -263,6 +279,7 @@ class CheckoutFlow(Flow):
         if self.cart.awaiting_approval:
             self.pay_after_approval = True
             self._go(AGE_CHECK)
+            self._tell_if_locked()
             return
         if not self.cart.can_pay:
             self._say(texts.NOTHING_TO_PAY, kind="info")

@@ -42,7 +42,8 @@ class Backend(Protocol):
     def print_ticket(self, ticket_no: int, booking: Booking, lang: str) -> int | None: ...
     def record_event(self, event: str, details: dict) -> None: ...
     def check_attendant(self, secret: str, request: int) -> None: ...  # off the UI thread (scrypt); answers
-    # with events.AttendantChecked(request, attendant id or None)
+    # with events.AttendantChecked(request, attendant id or None, locked_for_s)
+    def attendant_locked_for(self) -> float: ...  # seconds the attendant check stays locked (0 = open)
     def check_booking(self, code: str | None) -> CheckinCheck: ...
 
 

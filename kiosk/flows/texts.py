@@ -62,6 +62,8 @@ FIXED_QUANTITY = "This item has a price label: scan each label once."
 NOTHING_TO_PAY = "Please scan an item first."
 AGE_WAITING = "Please wait for an attendant to approve age-restricted items."
 WRONG_ATTENDANT = "This PIN or badge is not valid. Please try again."
+ATTENDANT_LOCKED = ("Too many wrong PINs or badges: the attendant check is locked for {minutes} min. "
+                    "An attendant has been called.")
 PRINTER_FAILED = "Your receipt could not be printed. Scan the QR code instead, or ask staff."
 TICKET_NOT_PRINTED = "The ticket could not be printed. Please remember your number."
 CHECKOUT_UNAVAILABLE = "Shopping is not available right now. Check-in still works."

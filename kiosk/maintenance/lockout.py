@@ -68,3 +68,48 @@ class PinLockout:
     @property
     def tries_left(self) -> int:
         return max(self.max_failures - self.failures, 0)
+
+
+class RemainingLockout(PinLockout):
+    """The same lockout measured as a remaining duration: time.monotonic while running, and the remaining
+    seconds in the file, so neither a clock step (forwards or back) nor a restart shortens or ends a lock.
+    Used for the attendant's PIN or badge at the age check (issue 14): the file is rewritten at most every
+    `save_every_s` while locked, so a restart adds at most that much."""
+
+    def __init__(self, path: str | Path, max_failures: int = MAX_FAILURES, lock_s: float = LOCK_S,
+                 clock: Callable[[], float] = time.monotonic, save_every_s: float = 30.0):
+        self.save_every_s = save_every_s
+        self._saved_at = 0.0
+        super().__init__(path, max_failures, lock_s, clock)
+
+    def _load(self) -> None:
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+            self.failures = int(state.get("failures", 0))
+            remaining = min(max(float(state.get("remaining_s", 0)), 0.0), self.lock_s)
+            if remaining != remaining:  # NaN
+                raise ValueError("remaining_s is NaN")
+            self.locked_until = self.clock() + remaining if remaining else 0.0
+        except FileNotFoundError:
+            pass
+        except (ValueError, TypeError, AttributeError):
+            self.failures, self.locked_until = self.max_failures, self.clock() + self.lock_s
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"failures": self.failures, "remaining_s": round(self.locked_for(), 3)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self._saved_at = self.clock()
+
+    def locked_for(self) -> float:
+        left = min(max(self.locked_until - self.clock(), 0.0), self.lock_s) if self.locked_until else 0.0
+        if self.locked_until and self.clock() - self._saved_at >= self.save_every_s:
+            self._saved_at = self.clock()  # before saving: _save asks locked_for again
+            if not left:
+                self.locked_until = 0.0
+            self._save()
+        return left

@@ -150,3 +150,86 @@ def test_plu_leading_zeros_do_not_matter(tmp_path, validator):
     catalog = Catalog(tmp_path / "catalog.sqlite")
     assert catalog.by_plu("4131").plu == "4131"
     assert catalog.by_plu("004131").name("en") == "Apples"
+
+
+# issue 14: imports that used to empty the catalog or abort without a line
+from kiosk.catalog import ImportRefused  # noqa: E402
+
+
+@pytest.mark.parametrize("name, content", [
+    ("items.json", "[]"),
+    ("items.csv", CSV_HEADER),
+    ("items.csv", CSV_HEADER + "".join(f"{ean13(f'4{n:011d}')},,Item {n},,,1.x,B,,\n" for n in range(1000))),
+])
+def test_an_import_without_good_rows_keeps_the_catalog(tmp_path, validator, catalog, name, content):
+    before = catalog.count()
+    catalog.close()
+    source = tmp_path / name
+    source.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportRefused, match="no good rows") as info:
+        import_file(source, tmp_path / "catalog.sqlite", validator)
+    assert info.value.report.imported == 0
+    assert len(info.value.report.errors) == content.count("1.x")
+    assert Catalog(tmp_path / "catalog.sqlite").count() == before
+    assert not (tmp_path / "catalog.sqlite.import").exists()
+
+
+def test_emptying_the_catalog_must_be_asked_for(tmp_path, validator, catalog):
+    catalog.close()
+    source = tmp_path / "items.json"
+    source.write_text("[]")
+    report = import_file(source, tmp_path / "catalog.sqlite", validator, allow_empty=True)
+    assert report.imported == 0 and Catalog(tmp_path / "catalog.sqlite").count() == 0
+
+
+def test_prices_must_be_plain_amounts(tmp_path, validator):
+    report = import_csv(tmp_path, validator, (
+        "4006381333931,,Milk,,,1.19,B,,\n"                     # 2 good
+        f"{ean13('400000000001')},,Huge,,,1e30,B,,\n"          # 3 once an OverflowError for the whole import
+        f"{ean13('400000000002')},,Thousand,,,1e3,B,,\n"       # 4 once €1,000.00
+        f"{ean13('400000000003')},,Big,,,12345678901,B,,\n"    # 5 digits beyond any price
+        f"{ean13('400000000004')},,Inf,,,Infinity,B,,\n"       # 6
+        f"{ean13('400000000005')},,Comma,,,\"1,99\",B,,\n"     # 7
+        f"{ean13('400000000006')},,Arabic,,,١٢,B,,\n"          # 8 non-ASCII digits
+    ))
+    assert [str(e) for e in report.errors] == [
+        "line 3: price: expected an amount such as \"1.99\", got '1e30'",
+        "line 4: price: expected an amount such as \"1.99\", got '1e3'",
+        "line 5: price: more than 9 digits before the decimal point, got '12345678901'",
+        "line 6: price: expected an amount such as \"1.99\", got 'Infinity'",
+        "line 7: price: expected an amount such as \"1.99\", got '1,99'",
+        "line 8: price: expected an amount such as \"1.99\", got '١٢'",
+    ]
+    assert report.imported == 1
+
+
+def test_a_50_mb_cell_costs_its_row_only(tmp_path, validator):
+    report = import_csv(tmp_path, validator, (
+        "4006381333931,,Milk,,,1.19,B,,\n"
+        f"{ean13('400000000001')},,\"{'x' * 50_000_000}\",,,1.00,B,,\n"
+        f"{ean13('400000000002')},,Bread,,,2.49,B,,\n"))
+    assert [str(e) for e in report.errors] == ["line 3: not a CSV record: field larger than field limit (131072)"]
+    assert report.imported == 2
+
+
+def test_invalid_utf8_names_its_line(tmp_path, validator, catalog):
+    catalog.close()
+    source = tmp_path / "items.csv"
+    source.write_bytes((CSV_HEADER + "4006381333931,,Milk,,,1.19,B,,\n" + f"{ean13('400000000001')},,").encode()
+                       + b"K\xe4se,,,1.00,B,,\n")
+    with pytest.raises(RowInvalid) as info:
+        import_file(source, tmp_path / "catalog.sqlite", validator)
+    assert str(info.value) == "items.csv: line 3: not UTF-8 text (byte 0xe4 at column 17); save the file as UTF-8"
+    source.write_bytes(b"gtin,name_\xe4,price,vat\n")
+    with pytest.raises(RowInvalid, match="items.csv: line 1: not UTF-8 text"):
+        import_file(source, tmp_path / "catalog.sqlite", validator)
+
+
+def test_formula_names_are_refused(tmp_path, validator):
+    report = import_csv(tmp_path, validator, (
+        "4006381333931,,Milk,,,1.19,B,,\n"
+        f"{ean13('400000000001')},,\"=HYPERLINK(\"\"http://evil\"\",\"\"Bread\"\")\",,,2.49,B,,\n"
+        f"{ean13('400000000002')},,-20% Yoghurt,,,0.99,B,,\n"))
+    assert [str(e) for e in report.errors] == [
+        "line 3: name_en: looks like a spreadsheet formula, got '=HYPERLINK(\"http://evil\",\"Bread\")'"]
+    assert report.imported == 2

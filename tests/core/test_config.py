@@ -159,3 +159,42 @@ def test_settings_are_frozen():
     settings = config.Settings()
     with pytest.raises(Exception):
         settings.kiosk.mode = "checkin"
+
+
+# issue 14: long input
+def test_overlong_shop_name_is_refused_quickly(tmp_path):
+    import time
+    started = time.monotonic()
+    message = error_of(tmp_path, '[kiosk]\nname = "' + "x" * 200_000 + '"\n')
+    elapsed = time.monotonic() - started
+    print(f"200,000-character name refused in {elapsed * 1000:.1f} ms")
+    assert message == "kiosk.toml: kiosk.name: at most 80 characters, got 200000"
+    assert elapsed < 10
+
+
+def test_empty_data_dir_is_refused(tmp_path):
+    assert error_of(tmp_path, '[kiosk]\ndata_dir = ""\n') == 'kiosk.toml: kiosk.data_dir: must not be empty, got ""'
+
+
+@pytest.mark.parametrize("section, key, limit", [
+    ("kiosk", "data_dir", 4096), ("devices.scanner", "url", 4096), ("devices.printer", "host", 253),
+    ("server", "url", 2048), ("server", "token", 1024), ("maintenance", "usb_export_dir", 4096)])
+def test_every_text_setting_is_bounded(tmp_path, section, key, limit):
+    value = "http://h/" + "x" * limit if key == "url" and section == "server" else "x" * (limit + 1)
+    message = error_of(tmp_path, f'[{section}]\n{key} = "{value}"\n')
+    assert message == f"kiosk.toml: {section}.{key}: at most {limit} characters, got {len(value)}"
+
+
+def test_no_unbounded_text_setting():
+    from annotated_types import MaxLen
+
+    def walk(model, prefix=()):
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, config.BaseModel):
+                yield from walk(annotation, prefix + (name,))
+            elif annotation is str:
+                yield ".".join(prefix + (name,)), field
+    unbounded = [path for path, field in walk(config.Settings)
+                 if not any(isinstance(m, MaxLen) or getattr(m, "pattern", None) for m in field.metadata)]
+    assert unbounded == []

@@ -145,3 +145,74 @@ def test_with_suffix_cr_a_multi_line_code_is_cut_into_lines():
     from devices.code_reader import LineAssembler  # why multi-line codes need suffix ETX or TAB
     assert [v for _, v in LineAssembler("CR").feed(b"]Q1A\r\nB\r")] == [b"]Q1A", b"B"]
     assert [v for _, v in LineAssembler("ETX").feed(b"]Q1A\r\nB\x03")] == [b"]Q1A\r\nB"]
+
+
+# issue 14: long input and garbage
+def test_a_one_megabyte_line_is_dropped_fast_and_the_next_code_arrives(rig):
+    import time
+
+    sim, device, events = rig
+    started = time.monotonic()
+    sim.send_raw(b"7" * 1_000_000 + b"\r")
+    sim.scan("4006381333931")
+    seen = []
+    good = events.wait_for(lambda e: seen.append(e) or (e.kind == "data" and e.data["code"] == "4006381333931"), 30)
+    elapsed = time.monotonic() - started
+    print(f"code after a 1 MB line arrived in {elapsed:.3f} s")
+    assert good is not None
+    assert elapsed < 20  # generous (2 shared cores); tcp took 8.3 s before the fix, 0.003 s after; rfc2217 ~3 s both ways (pyserial decodes telnet per byte)
+    errors = [e for e in seen if e.source == "scanner" and e.kind == "error"]
+    assert len(errors) == 1 and "longer than 4096 bytes" in errors[0].data["message"]
+
+
+def test_the_assembler_never_holds_more_than_one_code():
+    import time
+
+    from devices.code_reader import LineAssembler
+
+    lines = LineAssembler("CR", max_length=4096)
+    chunk = b"9" * 65536
+    started = time.perf_counter()
+    results = []
+    for _ in range(16):  # 1 MB without a suffix, in serial-sized chunks
+        results += list(lines.feed(chunk, now=0.0))
+        assert len(lines._buffer) <= 4097
+    results += list(lines.feed(b"\r4006381333931\r", now=0.0))
+    elapsed = time.perf_counter() - started
+    print(f"1 MB over-long line framed in {elapsed * 1000:.1f} ms")
+    assert results == [("error", "line longer than 4096 bytes without a suffix; discarded"),
+                       ("line", b"4006381333931")]
+    assert elapsed < 2
+
+
+def test_bad_read_errors_are_rate_limited():
+    from devices.code_reader import MAX_ERRORS_PER_S, CodeReader
+
+    class Fake:
+        statistics = {"bad_reads": 0, "reads": 0, "invalid_codes": 0}
+        posted: list = []
+
+        def post_error(self, message, **data):
+            self.posted.append(message)
+
+    device = Fake()
+    reader = CodeReader(device)  # type: ignore[arg-type]
+    for index in range(1000):
+        reader._bad_read("bad read: garbage", now=100.0 + index / 1000)
+    assert len(device.posted) == MAX_ERRORS_PER_S
+    assert device.statistics["bad_reads"] == 1000
+    reader._bad_read("bad read: garbage", now=101.5)
+    assert device.posted[-1] == f"bad read: garbage ({1000 - MAX_ERRORS_PER_S} more bad reads not reported)"
+
+
+def test_binary_garbage_does_not_flood_the_event_queue(rig):
+    sim, device, events = rig
+    sim.send_raw(b"\x00\x01\r" * 5000)
+    sim.scan("4006381333931")
+    seen = []
+    good = events.wait_for(lambda e: seen.append(e) or (e.kind == "data" and e.data["code"] == "4006381333931"), 20)
+    assert good is not None
+    assert device.statistics["bad_reads"] == 5000
+    errors = [e for e in seen if e.source == "scanner" and e.kind == "error"]
+    print(f"5000 garbage lines gave {len(errors)} ERROR events")
+    assert len(errors) <= 20

@@ -279,3 +279,16 @@ def _processes_with_env(entry: str) -> list[int]:
         except OSError:
             pass
     return found
+
+
+def server_processes(data_dir: Path) -> list[int]:
+    """The live (not zombie) processes of the local central server of `data_dir`."""
+    alive = []
+    for pid in _processes_with_env(f"KSERVER_DATA_DIR={data_dir / 'server'}"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2:].split()[0] != "Z":
+            alive.append(pid)
+    return alive

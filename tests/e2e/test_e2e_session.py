@@ -1,6 +1,8 @@
 """Check-in, help, idle abandonment, the technician's way in, paper out and a restart, on the launched kiosk."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 from launched import BREAD, MILK, TECHNICIAN_PIN
@@ -132,3 +134,24 @@ def test_camera_reads_a_booking_qr_held_in_front_of_it(launch):
     view = kiosk.wait_ui(lambda v: v["state"] == "checkin_booking", 20, "the booking read by the camera")
     assert "Alex Example" in view["booking"]
     kiosk.send("clear")
+
+
+def test_sigkill_then_restart_leaves_one_local_server(launch):
+    """The local server runs in a session of its own, so SIGKILL of the kiosk's group leaves it behind; the
+    next start ends it (server/server.pid) before starting its own: one server per database (issue 14)."""
+    from launched import server_processes
+
+    kiosk = launch()
+    first = server_processes(kiosk.data_dir)
+    assert first
+    os.killpg(kiosk.proc.pid, signal.SIGKILL)
+    kiosk.proc.wait(30)
+    assert server_processes(kiosk.data_dir) == first  # orphaned: nobody was there to stop it
+    kiosk.start()
+    deadline = time.monotonic() + 30
+    while len(server_processes(kiosk.data_dir)) != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    now = server_processes(kiosk.data_dir)
+    assert len(now) == 1 and not set(now) & set(first), (first, now)
+    kiosk.scan(MILK)  # and the kiosk works with it
+    kiosk.wait_screen("checkout", 30)

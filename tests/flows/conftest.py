@@ -28,6 +28,7 @@ class FakeBackend:
         self.catalog = Catalog(tmp_path / "catalog.sqlite", settings.catalog.price_embedded_prefixes)
         self.bookings = Bookings(tmp_path / "bookings.sqlite")
         self.attendants = Attendants(tmp_path / "attendants.json")
+        self.locked_for_s = 0.0  # the attendant lockout, as the real backend reports it
         seed_demo(self.catalog, self.bookings, self.attendants, settings)
         self.states = {"scanner": "idle", "printer": "idle", "payment": "idle"}
         self.events: list[tuple[str, dict]] = []
@@ -75,6 +76,9 @@ class FakeBackend:
 
     def verify_attendant(self, secret):
         return self.attendants.verify(secret)
+
+    def attendant_locked_for(self):
+        return self.locked_for_s
 
     def check_attendant(self, secret, request):
         """Answered when the test says so (`answer_checks`), as the real backend's thread would."""

@@ -74,9 +74,11 @@ class Server:
         return next(k for k in fleet["kiosks"] if k["kiosk_id"] == kiosk_id)
 
 
-def start_server(backend: str, tmp_path, **kwargs) -> tuple[Server, callable]:
+def start_server(backend: str, tmp_path, env: dict[str, str] | None = None, **kwargs) -> tuple[Server, callable]:
+    """`env`: extra KSERVER_ settings for the server process."""
     url, drop = database_url(backend, tmp_path)
     proc = ServerProcess(tmp_path / "server", database_url=url, admin_token=ADMIN_TOKEN, **kwargs)
+    proc.env.update(env or {})
     try:
         proc.start()
     except Exception:
