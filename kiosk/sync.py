@@ -260,7 +260,7 @@ class SyncClient:
 
     def heartbeat(self) -> None:
         fields = self._queue_fields()
-        states = {str(k)[:64]: str(v)[:256] for k, v in self.device_states().items()}
+        states = {str(k)[:64]: str(v)[:256] for k, v in list(self.device_states().items())[:64]}  # wire bounds
         beat = _build(Heartbeat, "the heartbeat", app_version=self.app_version.replace("\x00", "")[:64],
                       device_states=states, queue_depth=fields["queue_depth"],
                       oldest_unsent_age_s=fields["oldest_unsent_age_s"],

@@ -182,7 +182,8 @@ class SyncState(Api):
 
 class Heartbeat(Api):
     app_version: ShortText
-    device_states: dict[str, Annotated[str, Field(max_length=256)]] = {}  # stored as JSON text
+    device_states: Annotated[dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]],
+                             Field(max_length=64)] = {}  # stored as JSON text: bounded in keys and sizes
     queue_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     oldest_unsent_age_s: Annotated[float, Field(ge=0, le=10**10)] | None = None
     # why the kiosk is out of service (a damaged journal, a full disk, a sync refused for good): the server

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
 from server import datasets, fleet
+from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
 from server.limits import HostileJson, LimitsMiddleware, Throttle, check_json
@@ -30,6 +31,16 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 KioskIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 ChangeNo = Annotated[int, Query(ge=0, le=2**53, description="the change number the kiosk holds; 0 = none")]
 IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+
+# The public receipt page: no scripts, no framing, no referrer, not cached (the token is the only key).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 THROTTLED = {429: {"model": Problem, "description": "too many failures from this client address: wait for "
                                                    "Retry-After seconds",
@@ -89,8 +100,11 @@ class Health(BaseModel):
 def create_app(settings: ServerSettings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load()
     engine = engine or make_engine(settings.url)
-    app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json", docs_url="/v1/docs",
-                  redoc_url=None)
+    # The interactive docs pages load scripts from a CDN and show the API to anyone: off unless asked for
+    # (KSERVER_API_DOCS=1); the OpenAPI JSON stays, clients and the tests read it.
+    app = FastAPI(title="Kiosk central server", version="1", openapi_url="/v1/openapi.json",
+                  docs_url="/v1/docs" if settings.api_docs else None,
+                  redoc_url="/v1/redoc" if settings.api_docs else None)
     app.router.route_class = CheckedRoute
     throttle = Throttle(settings.failure_burst, settings.failure_refill_s)
 
@@ -139,7 +153,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         """The kiosk named in the path, if the token is that kiosk's own."""
         owner = any_kiosk(request, creds)
         if owner != kiosk_id:
-            raise refuse(403, f"this token belongs to kiosk {owner}, not {kiosk_id}")
+            raise refuse(403, f"this token does not belong to kiosk {kiosk_id}")
         return kiosk_id
 
     def any_kiosk(request: Request, creds: Credentials) -> str:
@@ -237,8 +251,10 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     delta_route(datasets.BOOKINGS)
 
     @app.get("/v1/receipts/{token}", response_model=Receipt, responses={404: {"model": Problem}, **THROTTLED})
-    def get_receipt(token: Annotated[str, Path(max_length=200)], request: Request) -> Receipt:
+    def get_receipt(token: Annotated[str, Path(max_length=200)], request: Request, response: Response) -> Receipt:
         """Public: the receipt QR code's target. Shows no card data beyond brand and last 4 digits."""
+        response.headers.update({k: PAGE_HEADERS[k] for k in ("X-Content-Type-Options", "Cache-Control",
+                                                               "Referrer-Policy")})
         with engine.connect() as conn:
             found = fleet.receipt(conn, token)
         if found is None:
@@ -252,8 +268,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
             found = fleet.receipt(conn, token)
         if found is None:
             throttled(request)
-            return HTMLResponse("<h1>Receipt not found</h1>", status_code=404)
-        return HTMLResponse(_receipt_html(found))
+            return HTMLResponse("<h1>Receipt not found</h1>", status_code=404, headers=PAGE_HEADERS)
+        return HTMLResponse(_receipt_html(found), headers=PAGE_HEADERS)
 
     @app.get("/v1/admin/fleet", response_model=FleetStatus, responses=REFUSED)
     def fleet_status(_admin: Admin) -> FleetStatus:
@@ -339,7 +355,10 @@ def _when(device_time: str) -> str:
 
 
 def _receipt_html(r: Receipt) -> str:
-    e, cur = html.escape, html.escape(r.currency)
+    cur = html.escape(r.currency)
+
+    def e(text: str) -> str:  # escaped, and no bidi override can make a line read differently
+        return html.escape(neutralise_bidi(text))
 
     def money(minor: int) -> str:  # the page is in English; the currency's own decimals (JPY 0, KWD 3)
         return format_amount(minor, r.currency, "en", symbol=False)

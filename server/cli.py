@@ -50,7 +50,8 @@ def _serve(args, settings) -> int:
                 access_log=args.access_log, timeout_graceful_shutdown=5,
                 # h11 (not httptools): a bounded request line + headers, and our header read deadline
                 http=LimitedH11Protocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-                timeout_keep_alive=settings.keep_alive, limit_concurrency=settings.max_connections)
+                timeout_keep_alive=settings.keep_alive, limit_concurrency=settings.max_connections,
+                server_header=False)
     return 0
 
 

@@ -44,7 +44,7 @@ transactions = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("payload_hash", sa.String(64), nullable=False),
     sa.Column("received_at", Stamp, nullable=False),
-    sa.Column("receipt_token", sa.String(128), index=True),
+    sa.Column("receipt_token", sa.String(128), index=True, unique=True),  # a token names one sale (0002)
     sa.Column("booking_code", sa.String(128), index=True),
     sa.Column("flag", sa.Text),
     sa.UniqueConstraint("kiosk_id", "seq", name="uq_transactions_kiosk_seq"),

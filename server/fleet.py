@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from kiosk.wire import (FleetStatus, HeldPage, HeldRecord, Heartbeat, KioskConfig, KioskStatus, Receipt,
                         ReceiptLine, ReceiptPayment, TransactionRecord)
 from server.auth import new_token, token_hash
+from server.checks import neutralise_bidi, token_problem
 from server.db import admin_log, admin_tokens, alarms, dead_letters, kiosks, now, transactions
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # the same rule as the kiosk's own config
@@ -170,8 +171,8 @@ def _gaps(conn: Connection, kiosk_id: str, held: int, max_seq: int, limit: int =
 
 def receipt(conn: Connection, token: str) -> Receipt | None:
     """The customer's view of a sale: no card data beyond brand and last 4 digits."""
-    if not RECEIPT_TOKEN.match(token):
-        return None
+    if not RECEIPT_TOKEN.match(token) or token_problem(token):
+        return None  # weak tokens are refused on ingest; any held from before are not served either
     row = conn.execute(sa.select(transactions.c.payload, transactions.c.received_at)
                        .where(transactions.c.receipt_token == token, transactions.c.kind == "sale")
                        .order_by(transactions.c.id).limit(1)).first()
@@ -181,9 +182,9 @@ def receipt(conn: Connection, token: str) -> Receipt | None:
     sale = record.body
     shop = conn.execute(sa.select(kiosks.c.name).where(kiosks.c.id == record.kiosk_id)).scalar()
     return Receipt(
-        kiosk_id=record.kiosk_id, shop_name=shop or "", device_time=record.device_time, received_at=row.received_at,
+        kiosk_id=record.kiosk_id, shop_name=neutralise_bidi(shop or ""), device_time=record.device_time, received_at=row.received_at,
         currency=sale.currency, total=sale.total,
-        lines=[ReceiptLine(name=l.name, quantity=l.quantity, unit_price=l.unit_price, total=l.total,
+        lines=[ReceiptLine(name=neutralise_bidi(l.name), quantity=l.quantity, unit_price=l.unit_price, total=l.total,
                            vat_code=l.vat_code, voided=l.voided) for l in sale.lines],
         vat=list(sale.vat),
         payments=[ReceiptPayment(method=p.method, brand=p.brand, amount=p.amount, status=p.status,

@@ -15,6 +15,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
+from server.checks import mask_card_numbers, record_problem, seq_problem
 from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
 log = logging.getLogger("kiosk-server.ingest")
@@ -121,6 +123,9 @@ class _Plan:
     dead: list[dict] = field(default_factory=list)
     duplicates: int = 0
     conflict: Conflict | None = None
+    conflict_details: dict = field(default_factory=dict)
+    alarms: list[dict] = field(default_factory=list)  # kept records that a person must look at
+    far: set[int] = field(default_factory=set)  # dead-lettered seqs far above the window: they move no counter
 
 
 def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: bool) -> BatchReply | ConflictReply:
@@ -131,13 +136,16 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
         sa.select(kiosks.c.held_through, kiosks.c.max_seq).where(kiosks.c.id == kiosk_id)).one()
 
     fresh = fast and len({e.seq for e in entries}) == len(entries) and entries[0].seq > max_seq
-    plan = _classify(conn, kiosk_id, entries, stamp, fresh)
+    plan = _classify(conn, kiosk_id, entries, stamp, fresh, held)
     flagged = _check_in(conn, kiosk_id, plan.new, stamp)
     if plan.new:
         conn.execute(sa.insert(transactions), plan.new)
     if plan.dead:
+        _bound_dead_letters(conn, kiosk_id, plan.dead, stamp)
         conn.execute(sa.insert(dead_letters), plan.dead)
-    stored = [row["seq"] for row in plan.new + plan.dead]
+    for details in plan.alarms:
+        raise_alarm(conn, kiosk_id, details.pop("kind"), details, stamp)
+    stored = [row["seq"] for row in plan.new + plan.dead if row["seq"] not in plan.far]
     if stored:
         max_seq = max(max_seq, *stored)
         held = _advance(conn, kiosk_id, held, max_seq, stored)
@@ -145,17 +153,63 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
 
     if plan.conflict is not None:
         c = plan.conflict
-        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind="conflict", created_at=stamp,
-                                              details=json.dumps(c.model_dump())))
-        log.warning("ALARM kiosk %s seq %s uuid %s: %s", kiosk_id, c.seq, c.uuid, c.reason)
+        raise_alarm(conn, kiosk_id, "conflict", c.model_dump() | plan.conflict_details, stamp)
         return ConflictReply(detail=f"record seq {c.seq} conflicts with a record already held: {c.reason}",
                              held_through=min(held, c.seq - 1), conflicts=[c])
     return BatchReply(held_through=held, accepted=len(plan.new), duplicates=plan.duplicates,
                       dead_lettered=len(plan.dead), flagged=flagged)
 
 
+DEAD_LETTERS_PER_HOUR = 100  # per kiosk kept in full; beyond: seq, uuid, reason and the payload's hash
+ALARMS_PER_HOUR = 20  # per kiosk; beyond: one "alarms_suppressed" row of the hour counts the rest
+HASHED = "sha256:"
+
+
+def _hour_before(stamp: str) -> str:
+    return (datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dead_digest(payload: str) -> str:
+    return payload[len(HASHED):] if payload.startswith(HASHED) else digest(payload)
+
+
+def _bound_dead_letters(conn: Connection, kiosk_id: str, rows: list[dict], stamp: str) -> None:
+    """One faulty or hostile kiosk must not fill the database: past the hourly allowance a dead letter keeps
+    only its hash (enough to tell a resend from a conflict) and a short reason."""
+    kept = conn.execute(sa.select(sa.func.count()).select_from(dead_letters).where(
+        dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.received_at >= _hour_before(stamp),
+        sa.not_(dead_letters.c.payload.startswith(HASHED)))).scalar()
+    for row in rows:
+        if kept >= DEAD_LETTERS_PER_HOUR:
+            row["payload"] = HASHED + digest(row["payload"])
+            row["reason"] = row["reason"][:200]
+        kept += 1
+
+
+def raise_alarm(conn: Connection, kiosk_id: str, kind: str, details: dict, stamp: str) -> None:
+    """An alarm row, at most ALARMS_PER_HOUR per kiosk and hour; the rest are counted in one row."""
+    since = _hour_before(stamp)
+    log.warning("ALARM kiosk %s %s: %s", kiosk_id, kind, details)
+    count = conn.execute(sa.select(sa.func.count()).select_from(alarms).where(
+        alarms.c.kiosk_id == kiosk_id, alarms.c.created_at >= since, alarms.c.kind != "alarms_suppressed")).scalar()
+    if count < ALARMS_PER_HOUR:
+        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind=kind, created_at=stamp,
+                                              details=json.dumps(details)))
+        return
+    row = conn.execute(sa.select(alarms.c.id, alarms.c.details).where(
+        alarms.c.kiosk_id == kiosk_id, alarms.c.created_at >= since, alarms.c.kind == "alarms_suppressed")
+        .order_by(alarms.c.id.desc()).limit(1)).first()
+    if row is None:
+        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind="alarms_suppressed", created_at=stamp,
+                                              details=json.dumps({"suppressed": 1, "last": kind})))
+    else:
+        suppressed = json.loads(row.details).get("suppressed", 0) + 1
+        conn.execute(sa.update(alarms).where(alarms.c.id == row.id)
+                     .values(details=json.dumps({"suppressed": suppressed, "last": kind})))
+
+
 def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp: str,
-              fresh: bool) -> _Plan:
+              fresh: bool, held_through: int = 0) -> _Plan:
     """`fresh`: every seq is above what the kiosk ever sent, so only a uuid held elsewhere could clash,
     and the UNIQUE constraint catches that (the caller then retries with fresh=False)."""
     seqs = [e.seq for e in entries]
@@ -164,12 +218,18 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
         by_seq = {r.seq: (r.uuid, r.payload_hash) for r in conn.execute(
             sa.select(transactions.c.seq, transactions.c.uuid, transactions.c.payload_hash)
             .where(transactions.c.kiosk_id == kiosk_id, transactions.c.seq.in_(seqs)))}
-        dead_by_seq = {r.seq: (r.uuid, digest(r.payload)) for r in conn.execute(
+        dead_by_seq = {r.seq: (r.uuid, _dead_digest(r.payload)) for r in conn.execute(
             sa.select(dead_letters.c.seq, dead_letters.c.uuid, dead_letters.c.payload)
             .where(dead_letters.c.kiosk_id == kiosk_id, dead_letters.c.seq.in_(seqs)))}
         by_uuid = {r.uuid: (r.kiosk_id, r.seq) for r in conn.execute(
             sa.select(transactions.c.uuid, transactions.c.kiosk_id, transactions.c.seq)
             .where(transactions.c.uuid.in_([e.uuid for e in entries])))}
+
+    tokens = [e.record.body.receipt_token for e in entries
+              if isinstance(e.record, TransactionRecord) and e.record.body.kind == "sale"]
+    by_token = {r.receipt_token: (r.kiosk_id, r.seq) for r in conn.execute(
+        sa.select(transactions.c.receipt_token, transactions.c.kiosk_id, transactions.c.seq)
+        .where(transactions.c.receipt_token.in_(tokens)))} if tokens else {}
 
     plan = _Plan()
     for entry in entries:
@@ -179,7 +239,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
         hashed = digest(text)
         held = by_seq.get(entry.seq) or dead_by_seq.get(entry.seq)
         if held is not None:
-            if held == (entry.uuid, hashed):
+            if held == (entry.uuid, hashed) or (entry.seq not in by_seq and held[0] == entry.uuid
+                                                and held[1] == digest(mask_card_numbers(text))):
                 plan.duplicates += 1
                 continue
             reason = ("a different payload under the same uuid" if held[0] == entry.uuid
@@ -188,14 +249,26 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
             break
         if entry.uuid in by_uuid:
             other_kiosk, other_seq = by_uuid[entry.uuid]
-            plan.conflict = Conflict(seq=entry.seq, uuid=entry.uuid,
-                                     reason=f"this uuid is held as kiosk {other_kiosk} seq {other_seq}")
+            # the other kiosk's identity goes to the alarm, never to the reply
+            reason = (f"this uuid is held as seq {other_seq}" if other_kiosk == kiosk_id
+                      else "this uuid is held by another kiosk")
+            plan.conflict = Conflict(seq=entry.seq, uuid=entry.uuid, reason=reason)
+            plan.conflict_details = {"held_by": other_kiosk, "held_seq": other_seq}
             break
-        problem, record = _validate(kiosk_id, entry)
+        far = seq_problem(entry.seq, held_through)
+        problem, record = (far, None) if far else _validate(kiosk_id, entry)
+        token = record.body.receipt_token if record is not None and record.body.kind == "sale" else None
+        if not problem and token is not None and token in by_token:
+            problem = "body.receipt_token: already held for another sale (receipt tokens are unique)"
+            plan.alarms.append(dict(kind="receipt_token_clash", seq=entry.seq, uuid=entry.uuid,
+                                    held_by=by_token[token][0], held_seq=by_token[token][1]))
         if problem:
+            if far:
+                plan.far.add(entry.seq)
+            kept = mask_card_numbers(text)  # a full card number is never stored, not even in a dead letter
             plan.dead.append(dict(kiosk_id=kiosk_id, seq=entry.seq, uuid=entry.uuid, reason=problem,
-                                  payload=text, received_at=stamp))
-            dead_by_seq[entry.seq] = (entry.uuid, hashed)
+                                  payload=kept, received_at=stamp))
+            dead_by_seq[entry.seq] = (entry.uuid, digest(kept))
             continue
         body = record.body
         plan.new.append(dict(
@@ -205,6 +278,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
             booking_code=body.booking_code if body.kind == "checkin" else None))
         by_seq[entry.seq] = (entry.uuid, hashed)
         by_uuid[entry.uuid] = (kiosk_id, entry.seq)
+        if token is not None:
+            by_token[token] = (kiosk_id, entry.seq)
     return plan
 
 
@@ -222,6 +297,9 @@ def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord
         value = getattr(record.body, name, None)
         if value is not None and (len(value) > 128 or not value.isprintable()):
             return f"body.{name}: expected at most 128 printable characters", None
+    problem = record_problem(record)
+    if problem:
+        return printable(problem), record
     return "", record
 
 

@@ -4,6 +4,7 @@
     KSERVER_DATABASE_URL   SQLAlchemy URL or a postgresql:// DSN          (default: SQLite in the data dir)
     KSERVER_ADMIN_TOKEN    an admin token accepted besides those made by `kiosk-server admin admin-token`
     KSERVER_FULL_AFTER     a delta longer than this many changes is sent as a full snapshot instead
+    KSERVER_API_DOCS       1: serve the interactive API docs at /v1/docs and /v1/redoc (default: off)
     KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
@@ -31,6 +32,7 @@ class ServerSettings(BaseModel):
     database_url: str = ""
     admin_token: str = ""
     full_after: Annotated[int, Field(ge=1)] = 5000
+    api_docs: bool = False
     max_batch_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     max_load_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024 * 1024
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
