@@ -115,8 +115,7 @@ class PaymentTerminal(Device):
             last = self.journal.last_event_time("payment_end_of_day")
             if last:
                 self._last_end_of_day = dt.datetime.fromisoformat(last).astimezone().date()
-            times = getattr(self.journal, "event_times", None)
-            for stamp in (times("payment_end_of_day") if times is not None else [last] if last else []):
+            for stamp in self.journal.event_times("payment_end_of_day"):
                 self._end_of_day_dates.add(dt.datetime.fromisoformat(stamp).astimezone().date())
         self._resolve_doubts()
 

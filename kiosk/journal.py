@@ -23,46 +23,14 @@ from typing import Any, Callable, Mapping
 
 from kiosk import wire
 from kiosk.db import connect, migrate
+from kiosk.journal_reads import JournalReads
 from kiosk.journal_schema import MIGRATIONS
 
 PAYMENT_FACT_KEYS = ("brand", "masked_pan", "auth_code", "receipt_no", "trace_no", "terminal_id")
 OPEN_STATUSES = ("intent", "in_doubt")
 
 
-class JournalError(Exception):
-    pass
-
-
-class JournalDamaged(JournalError):
-    """The journal file failed its check at start: the kiosk must not sell on it. The file is left
-    untouched (never opened for writing, never overwritten) for a technician to inspect."""
-
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"journal {path} is damaged: {reason}")
-        self.path, self.reason = path, reason
-
-
-def check_file(path: str | Path, full: bool) -> None:
-    """Checks an existing journal file read-only before it is used: PRAGMA quick_check, or the full
-    integrity_check (after an unclean shutdown). Raises JournalDamaged; a missing file passes."""
-    path = Path(path)
-    if not path.exists():
-        return
-    pragma = "integrity_check" if full else "quick_check"
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            rows = conn.execute(f"PRAGMA {pragma}").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and not any(
-                word in str(exc) for word in ("malformed", "not a database", "corrupt")):
-            raise JournalError(f"journal {path} cannot be opened: {exc}") from exc  # disk full, read-only...
-        raise JournalDamaged(path, f"{pragma}: {exc}") from exc
-    results = [r[0] for r in rows]
-    if results != ["ok"]:
-        raise JournalDamaged(path, f"{pragma}: " + "; ".join(str(r) for r in results[:5]))
+from kiosk.journal_faults import JournalDamaged, JournalError, UnusableJournal, check_file  # noqa: F401,E402
 
 
 @dataclass(frozen=True)
@@ -84,7 +52,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds")
 
 
-class Journal:
+class Journal(JournalReads):
     def __init__(self, path: str | Path, kiosk_id: str, boot_id: str | None = None,
                  clock: Callable[[], str] = now_iso):
         self.path = Path(path)
@@ -333,44 +301,6 @@ class Journal:
 
     # --- payments -----------------------------------------------------------------------------
 
-    def payments_in_doubt(self) -> list[dict[str, Any]]:
-        """Intents whose outcome is not known: the kiosk must resolve these before selling again."""
-        rows = self._read("SELECT intent_id, sale_uuid, amount, currency, status, facts, created_at FROM payments "
-                          "WHERE status IN ('intent', 'in_doubt') ORDER BY created_at, rowid")
-        return [{"intent_id": r[0], "sale_uuid": r[1], "amount": r[2], "currency": r[3], "status": r[4],
-                 "facts": json.loads(r[5]), "created_at": r[6]} for r in rows]
-
-    def payments(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._read("SELECT intent_id, sale_uuid, amount, currency, status, facts, created_at, tx_seq "
-                          "FROM payments ORDER BY rowid DESC LIMIT ?", (limit,))
-        return [{"intent_id": r[0], "sale_uuid": r[1], "amount": r[2], "currency": r[3], "status": r[4],
-                 "facts": json.loads(r[5]), "created_at": r[6], "tx_seq": r[7]} for r in rows]
-
-    # --- reading ------------------------------------------------------------------------------
-
-    def transaction(self, tx_uuid: str) -> wire.TransactionRecord | None:
-        rows = self._read("SELECT record FROM transactions WHERE uuid = ?", (tx_uuid,))
-        return wire.TransactionRecord.model_validate_json(rows[0][0]) if rows else None
-
-    def recent(self, limit: int = 50) -> list[wire.TransactionRecord]:
-        rows = self._read("SELECT record FROM transactions ORDER BY seq DESC LIMIT ?", (limit,))
-        return [wire.TransactionRecord.model_validate_json(r[0]) for r in rows]
-
-    def last_event_time(self, event: str) -> str | None:
-        """device_time of the newest event called `event` (None if there is none)."""
-        rows = self._read("SELECT device_time FROM transactions WHERE kind = 'event' "
-                          "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT 1", (event,))
-        return rows[0][0] if rows else None
-
-    def event_times(self, event: str, limit: int = 800) -> list[str]:
-        """device_time of the newest `limit` events called `event`, newest first."""
-        rows = self._read("SELECT device_time FROM transactions WHERE kind = 'event' "
-                          "AND json_extract(record, '$.body.event') = ? ORDER BY seq DESC LIMIT ?", (event, limit))
-        return [r[0] for r in rows]
-
-    def last_seq(self) -> int:
-        return self._read("SELECT value FROM counters WHERE name = 'seq'")[0][0]
-
     def continue_after(self, server_max_seq: int, server_held_through: int) -> Committed | None:
         """A new (lost, emptied, replaced) journal whose kiosk the server already holds records 1..N of:
         renumbers what this journal has written so far (nothing of it has been sent) after N, and journals
@@ -411,23 +341,9 @@ class Journal:
                           (after, limit))
         return [OutboxRow(*row) for row in rows]
 
-    def queued_seqs(self, seqs: list[int]) -> set[int]:
-        """Which of `seqs` are still in the outbox (not yet acknowledged by the server)."""
-        if not seqs:
-            return set()
-        marks = ",".join("?" * len(seqs))
-        return {r[0] for r in self._read(f"SELECT seq FROM outbox WHERE seq IN ({marks})", tuple(seqs))}
-
     def acknowledge(self, through_seq: int) -> int:
         """The server holds every transaction up to `through_seq`: drop them from the outbox."""
         return self._write(lambda conn: conn.execute("DELETE FROM outbox WHERE seq <= ?", (through_seq,)).rowcount)
-
-    def outbox_stats(self) -> tuple[int, str | None]:
-        depth, oldest = self._read("SELECT count(*), min(created_at) FROM outbox")[0]
-        return depth, oldest
-
-    def integrity_check(self) -> str:
-        return self._read("PRAGMA integrity_check")[0][0]
 
     # --- maintenance audit (issue 7) ------------------------------------------------------------
 
@@ -454,110 +370,3 @@ class Journal:
                           record["hash"], committed.seq))
             return record
         return self._write(work)
-
-    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
-        """Oldest first, those with seq > `after`; with `limit`, the newest `limit` records."""
-        sql = f"SELECT seq, at, technician, role, action, details, prev_hash, hash FROM audit WHERE seq > {int(after)} ORDER BY seq"
-        if limit is not None:
-            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(limit)}) ORDER BY seq"
-        return [{"seq": r[0], "at": r[1], "technician": r[2], "role": r[3], "action": r[4],
-                 "details": json.loads(r[5]), "prev_hash": r[6], "hash": r[7]} for r in self._read(sql)]
-
-    def payment_history(self, limit: int = 10) -> list[dict[str, Any]]:
-        """The newest payments with when their outcome was settled and, if it ever was, when it went into
-        doubt (for the maintenance Journal page)."""
-        rows = self._read("SELECT intent_id, amount, currency, status, facts, created_at, updated_at, in_doubt_at "
-                          "FROM payments ORDER BY rowid DESC LIMIT ?", (limit,))
-        return [{"intent_id": r[0], "amount": r[1], "currency": r[2], "status": r[3], "facts": json.loads(r[4]),
-                 "created_at": r[5], "updated_at": r[6], "in_doubt_at": r[7]} for r in rows]
-
-    def audit_written(self) -> int:
-        return self._read("SELECT value FROM counters WHERE name = 'audit'")[0][0]
-
-
-class UnusableJournal:
-    """Stands in for a journal that cannot be used (damaged, disk full, read-only): nothing is sold on it.
-
-    Reads answer "nothing"; writes raise JournalError with the reason (so a payment is never started:
-    its intent cannot be journaled). Maintenance audit records are kept in memory (and logged) so a
-    technician can still log in and see the reason; `fault` is the technician's reason."""
-
-    def __init__(self, path: str | Path, kiosk_id: str, fault: str):
-        import logging
-        self.path, self.kiosk_id, self.fault = Path(path), kiosk_id, fault
-        self.boot_id = str(uuid_lib.uuid4())
-        self.unclean_start = False
-        self.fresh = False
-        self._audit: list[dict[str, Any]] = []
-        self._log = logging.getLogger("kiosk.journal")
-
-    def start(self) -> "UnusableJournal":
-        return self
-
-    def close(self) -> None:
-        pass
-
-    def _refuse(self, *_: Any, **__: Any) -> Any:
-        raise JournalError(f"journal unusable: {self.fault}")
-
-    record_payment_intent = record_payment_result = note_doubt = complete_sale = complete_checkin = _refuse
-    record_event = acknowledge = flush = _refuse
-
-    def post_event(self, event: str, details: Mapping[str, Any] | None = None) -> Future:
-        future: Future = Future()
-        future.set_exception(JournalError(f"journal unusable: {self.fault}"))
-        return future
-
-    def payments_in_doubt(self) -> list[dict[str, Any]]:
-        return []
-
-    def payments(self, limit: int = 100) -> list[dict[str, Any]]:
-        return []
-
-    payment_history = payments
-
-    def transaction(self, tx_uuid: str) -> None:
-        return None
-
-    def recent(self, limit: int = 50) -> list:
-        return []
-
-    def last_event_time(self, event: str) -> None:
-        return None
-
-    def event_times(self, event: str, limit: int = 800) -> list[str]:
-        return []
-
-    def last_seq(self) -> int:
-        return 0
-
-    def pending_outbox(self, limit: int = 100, after: int = 0) -> list[OutboxRow]:
-        return []
-
-    def queued_seqs(self, seqs: list[int]) -> set[int]:
-        return set()
-
-    def outbox_stats(self) -> tuple[int, str | None]:
-        return 0, None
-
-    def integrity_check(self) -> str:
-        return self.fault
-
-    def record_audit(self, technician: str, role: str, action: str,
-                     details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        from kiosk.maintenance.audit import GENESIS, flat_details, record_hash
-        details = flat_details(details or {})
-        record = {"seq": len(self._audit) + 1, "at": now_iso(), "technician": technician, "role": role,
-                  "action": action, "details": details}
-        record["prev_hash"] = self._audit[-1]["hash"] if self._audit else GENESIS
-        record["hash"] = record_hash(record["prev_hash"], record)
-        self._audit.append(record)
-        self._log.warning("maintenance audit (not journaled: %s): %s", self.fault, record)
-        return record
-
-    def audit_records(self, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
-        records = [r for r in self._audit if r["seq"] > after]
-        return records[-limit:] if limit is not None else records
-
-    def audit_written(self) -> int:
-        return len(self._audit)

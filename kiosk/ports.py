@@ -32,6 +32,10 @@ class PaymentJournal(Protocol):
 
     def last_event_time(self, event: str) -> str | None: ...
 
+    def event_times(self, event: str, limit: int = 800) -> list[str]:
+        """device_time of the newest `limit` events called `event`, newest first."""
+        ...
+
 
 class FrameSource(Protocol):
     """A camera's live picture for the screens: calling it gives (frame number, newest frame or None); the

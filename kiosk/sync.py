@@ -23,7 +23,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +31,7 @@ from typing import Any, Callable
 import httpx
 
 from kiosk.events import ERROR, STATUS, EventQueue
+from kiosk.sync_status import SyncStatus, backoff_delay  # noqa: F401 (tests import them from here)
 from kiosk.sync_wire import (SyncError, _booking, _build, _catalog_row, _describe, _parse, _record_of,
                              _write_atomically)
 from kiosk.wire import (BatchReply, ConflictReply, Delta, Heartbeat, HeartbeatReply, KioskConfig, OutboxEntry,
@@ -43,29 +44,6 @@ SKEW_LIMIT_S = 180  # a clock further off the server's than this is logged and s
 # client logs what changes instead (offline, online again, backlog drained); requests only as warnings.
 if logging.getLogger("httpx").level == logging.NOTSET:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    online: bool = False
-    queue_depth: int = 0
-    oldest_unsent_age_s: float | None = None
-    acknowledged_through: int = 0  # the highest seq the server confirmed this run
-    last_success_at: float | None = None  # time.time() of the last fully successful round
-    last_error: str | None = None  # None once a round succeeds again
-    last_error_at: float | None = None
-    attempt: int = 0  # consecutive failed rounds
-    catalog_version: int | None = None
-    bookings_version: int | None = None
-    config_version: int | None = None
-    rejected_items: int = 0  # catalog/bookings rows from the server this kiosk could not use
-    clock_skew_s: float | None = None  # this kiosk's clock minus the server's (from the last reply)
-    refused: str | None = None  # the server has refused the outbox for refused_limit_s: out of service
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Full jitter: uniform(0, min(cap, base * 2**attempt))."""
-    return rng.uniform(0, min(cap, base * 2 ** min(attempt, 30)))
 
 
 class SyncClient:
