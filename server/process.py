@@ -66,9 +66,9 @@ class ServerProcess:
             except ProcessLookupError:
                 break
             deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _group_alive(pid):
+            while time.monotonic() < deadline and group_alive(pid):
                 time.sleep(0.05)
-            if not _group_alive(pid):
+            if not group_alive(pid):
                 break
         self.pid_file.unlink(missing_ok=True)
         return pid
@@ -142,7 +142,7 @@ def _serves(pid: int, data_dir: str) -> bool:
     return state[state.rindex(")") + 2:].split()[0] != "Z" and f"KSERVER_DATA_DIR={data_dir}".encode() in environ
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """A live (not zombie) process is left in process group `pgid` (uvicorn's workers included)."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:

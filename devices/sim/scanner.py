@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from devices.code_reader import SUFFIX_BYTES
 from devices.codes import GS
 from devices.sim.link import make_link
 
@@ -16,7 +17,6 @@ AIM_PREFIX = {
     "QR": "]Q1", "GS1 QR": "]Q3", "DataMatrix": "]d1", "GS1 DataMatrix": "]d2", "Code39": "]A0",
     "GS1 DataBar": "]e0", "ITF": "]I0",
 }
-SUFFIX_BYTES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "ETX": b"\x03"}
 
 
 def guess_symbology(code: str) -> str:

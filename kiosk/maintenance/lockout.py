@@ -26,20 +26,26 @@ class PinLockout:
 
     def _load(self) -> None:
         try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-            self.failures = int(state.get("failures", 0))
-            self.locked_until = float(state.get("locked_until", 0))
+            self._restore(json.loads(self.path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             pass
         except (ValueError, TypeError, AttributeError):
             # a damaged file must not unlock the pad: treat it as a fresh lock
             self.failures, self.locked_until = self.max_failures, self.clock() + self.lock_s
 
+    def _restore(self, state: dict) -> None:
+        self.failures = int(state.get("failures", 0))
+        self.locked_until = float(state.get("locked_until", 0))
+
+    def _state(self) -> dict:
+        return {"failures": self.failures, "locked_until": self.locked_until}
+
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = self._state()  # before the file is opened: working out the state may save it itself
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"failures": self.failures, "locked_until": self.locked_until}, f)
+            json.dump(state, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -87,27 +93,15 @@ class RemainingLockout(PinLockout):
         self._saved_at = 0.0
         super().__init__(path, max_failures, lock_s, clock)
 
-    def _load(self) -> None:
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-            self.failures = int(state.get("failures", 0))
-            remaining = min(max(float(state.get("remaining_s", 0)), 0.0), self.lock_s)
-            if remaining != remaining:  # NaN
-                raise ValueError("remaining_s is NaN")
-            self.locked_until = self.clock() + remaining if remaining else 0.0
-        except FileNotFoundError:
-            pass
-        except (ValueError, TypeError, AttributeError):
-            self.failures, self.locked_until = self.max_failures, self.clock() + self.lock_s
+    def _restore(self, state: dict) -> None:
+        self.failures = int(state.get("failures", 0))
+        remaining = min(max(float(state.get("remaining_s", 0)), 0.0), self.lock_s)
+        if remaining != remaining:  # NaN
+            raise ValueError("remaining_s is NaN")
+        self.locked_until = self.clock() + remaining if remaining else 0.0
 
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"failures": self.failures, "remaining_s": round(self.locked_for(), 3)}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+    def _state(self) -> dict:
+        return {"failures": self.failures, "remaining_s": round(self.locked_for(), 3)}
         self._saved_at = self.clock()
 
     def locked_for(self) -> float:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 sys.path.insert(0, str(ROOT))
 from devices.sim.console import send  # noqa: E402  (the console client a person would use)
+from server.process import group_alive  # noqa: E402
 
 # the demo catalog (assets/demo/catalog.json) and demo staff (kiosk --simulate)
 MILK, BREAD, BUTTER, COFFEE, CHOCOLATE = "4006381333931", "4000000000013", "4000000000020", "4000000000037", \
@@ -91,14 +92,14 @@ class LaunchedKiosk:
         and asserts the kiosk shut down cleanly (it says so as its last word)."""
         os.killpg(self.proc.pid, signal.SIGTERM)
         self.proc.wait(timeout)
-        self._wait(lambda: not _group_alive(self.proc.pid), timeout, "every process of the kiosk to end")
+        self._wait(lambda: not group_alive(self.proc.pid), timeout, "every process of the kiosk to end")
         self._wait(lambda: "kiosk: stopped" in self.output, 10, "the kiosk to say it stopped")
         assert not _processes_with_env(f"KSERVER_DATA_DIR={self.data_dir / 'server'}"), "local server left running"
         self.control_port, self.server_url = 0, ""
 
     def kill(self) -> None:
         """SIGKILL to everything the kiosk started, the local server included (for teardown)."""
-        if self.proc is not None and _group_alive(self.proc.pid):
+        if self.proc is not None and group_alive(self.proc.pid):
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
         for pid in _processes_with_env(f"KSERVER_DATA_DIR={self.data_dir / 'server'}"):
@@ -256,19 +257,6 @@ def _shown(view: dict) -> tuple:
             view["payment_message"], json.dumps(view["cart"]), view["total"], view["booking"], view["ticket_no"],
             json.dumps([(b["tag"], b["text"], b["enabled"]) for b in view["buttons"]]), view["lang"],
             view["still_there_left"] >= 0, json.dumps(view["texts"]))
-
-
-def _group_alive(pgid: int) -> bool:
-    """A live (not zombie) process is left in process group `pgid`."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def _processes_with_env(entry: str) -> list[int]:
