@@ -38,9 +38,10 @@ SIM_CONTROL_PORT = 7700
 class KioskBackend:
     def __init__(self, settings: Settings, events: EventQueue, *, simulate: bool = False,
                  start_server: bool | None = None, translator: Translator | None = None,
-                 announce=None):
+                 announce=None, journal: Journal | UnusableJournal | None = None):
         """`announce(text)`: where start-up facts a person needs go (the control port, the local server's
-        address); the `kiosk` command prints them, by default they are only logged."""
+        address); the `kiosk` command prints them, by default they are only logged. `journal`: one opened
+        (and checked) already, see JournalOpening; by default it is opened and checked here."""
         self.settings, self.events, self.simulate = settings, events, simulate
         self.announce = announce or log.info
         self.kiosk_id = settings.kiosk.id
@@ -54,7 +55,7 @@ class KioskBackend:
             data.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self._note_start_fault(f"data directory {data} cannot be created: {exc}")
-        self.journal = open_journal(data / "journal.sqlite", self.kiosk_id)
+        self.journal = journal if journal is not None else open_journal(data / "journal.sqlite", self.kiosk_id)
         self.catalog = self._store("catalog", lambda p: Catalog(p, settings.catalog.price_embedded_prefixes),
                                    data / "catalog.sqlite")
         self.bookings = self._store("bookings", lambda p: Bookings(
@@ -346,6 +347,35 @@ def open_journal(path: Path, kiosk_id: str) -> Journal | UnusableJournal:
         reason = f"journal cannot be used: {exc}{disk_note(path.parent)}"
         log.error("OUT OF SERVICE: %s", reason)
         return UnusableJournal(path, kiosk_id, reason)
+
+
+class JournalOpening:
+    """`open_journal` on a thread of its own, begun as the process starts: the start check (quick_check, or
+    integrity_check after an unclean shutdown, long on a large journal) then never holds up the UI thread,
+    which draws the first screen meanwhile and asks `journal()` until it is there."""
+
+    def __init__(self, data: Path, kiosk_id: str):
+        self.path, self.kiosk_id = data / "journal.sqlite", kiosk_id
+        self._done = threading.Event()
+        self._journal: Journal | UnusableJournal | None = None
+        self.thread = threading.Thread(target=self._open, name="journal-check", daemon=True)
+        self.thread.start()
+
+    def _open(self) -> None:
+        try:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # the backend notes it; the journal below says why it cannot be used
+            self._journal = open_journal(self.path, self.kiosk_id)
+        except BaseException as exc:  # noqa: BLE001 - never leave the UI waiting for a journal
+            self._journal = UnusableJournal(self.path, self.kiosk_id, f"journal cannot be used: {exc}")
+        finally:
+            self._done.set()
+
+    def journal(self, timeout: float | None = 0) -> Journal | UnusableJournal | None:
+        """The opened journal, or None while it is still being checked."""
+        return self._journal if self._done.wait(timeout) else None
 
 
 def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:
