@@ -243,3 +243,37 @@ def test_a_damaged_journal_opened_in_the_background_is_refused_as_before(tmp_pat
     finally:
         backend.close()
     assert path.read_bytes() == before
+
+
+def test_a_read_only_data_directory_starts_out_of_service_with_the_reason_and_keeps_the_journal(tmp_path):
+    """Issue 14: a read-only data directory. A tmpfs made read-only by a bind mount (needs root to mount)."""
+    import pytest
+    from kiosk.flows import states
+    from kiosk.flows.session import Session
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(disk)})
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        backend.journal.record_event("accepted_before", {"n": 1})
+        backend.close()
+        before = (disk / "journal.sqlite").read_bytes()
+        subprocess.run(["mount", "--bind", str(disk), str(disk)], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(disk)], check=True)
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        try:
+            assert backend.fault and "read-only" in backend.fault, backend.fault
+            session = Session(backend, idle_timeout_s=60, countdown_s=20, now=0.0)
+            session.tick(1.0)
+            assert session.state == states.OUT_OF_SERVICE
+            session.handle(scan("4006381333931"), 2.0)
+            assert session.state == states.OUT_OF_SERVICE
+            backend.record_event("help_called", {})  # refused quietly, no crash
+        finally:
+            backend.close()
+        assert (disk / "journal.sqlite").read_bytes() == before
+    finally:
+        while subprocess.run(["umount", "-l", str(disk)], capture_output=True).returncode == 0:
+            pass
