@@ -22,7 +22,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
         log.info("%s", text)
         print(f"kiosk: {text}", flush=True)
 
-    from launcher.backend import JournalOpening
+    from launcher.journal_open import JournalOpening
     opening = JournalOpening(settings.data_path, settings.kiosk.id)  # checked while the window comes up
 
     def open_backend():

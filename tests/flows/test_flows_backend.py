@@ -209,7 +209,7 @@ def test_the_journal_start_check_runs_off_the_calling_thread_and_the_backend_use
     backend factory; JournalOpening runs it on a thread of its own and says None until it is done."""
     import threading
 
-    import launcher.backend as backend_module
+    import launcher.journal_open as backend_module
     from launcher.backend import JournalOpening
     real_open, release, ran_on = backend_module.open_journal, threading.Event(), []
 
