@@ -1,5 +1,7 @@
 """300 MB request bodies against a real `kiosk-server serve` on loopback (issue 14): status, seconds and the
 server's RSS growth, with and without a kiosk token, by Content-Length and chunked. Prints one line per case.
+Then 700 idle and slow connections (as issue 14 measured): a normal batch's status and time meanwhile, and
+when the server had closed the last of them.
 
     .venv/bin/python bench/limits.py
 """
@@ -13,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "server")]
 
 from kserver_harness import start_server  # noqa: E402
-from test_server_limits import MB, _send_huge, rss_kib  # noqa: E402
+from test_server_limits import MB, _send_huge, hold_idle_and_slow, rss_kib  # noqa: E402
 
 
 def main() -> None:
@@ -30,6 +32,12 @@ def main() -> None:
                                               chunked)
                     print(f"{'chunked' if chunked else 'content-length'} {name}: status={status} "
                           f"seconds={secs:.3f} rss_growth_mib={(rss_kib(pid) - base) / 1024:.1f}")
+            held = hold_idle_and_slow(srv, 350, 350)
+            print(f"held_connections={held['held']}")
+            print(f"held_batch_status={held['batch_status']}")
+            print(f"held_batch_ms={held['batch_s'] * 1000:.1f}")
+            print(f"held_all_closed_s={held['all_closed_s']:.1f}")
+            print(f"held_still_open_after_60_s={held['still_open']}")
         finally:
             close()
 

@@ -130,6 +130,11 @@ class DeviceManager:
         if self._control is not None:
             self._control.console.queries[name] = answer
 
+    def add_command(self, name: str, run: Callable[[list[str]], str]) -> None:
+        """A command on the control port that changes the kiosk itself (e.g. "clock": simulation only)."""
+        if self._control is not None:
+            self._control.console.commands[name] = run
+
     def snapshot(self) -> list[dict[str, Any]]:
         """One row per device (name, kind, state, last_error, statistics), in config order."""
         return [device.snapshot() for device in self.devices.values()]

@@ -34,6 +34,7 @@ from devices.zvt.driver import Ecr
 from devices.zvt.reconcile import FinishSale, PaymentFlow, PaymentResult
 from devices.zvt.results import status_message
 from devices.zvt.transport import LinkError, SerialTransport, TcpTransport
+from kiosk import clock as wall_clock
 from kiosk.business_day import end_of_day_due
 from kiosk.config import PaymentSettings
 from kiosk import events as ev  # the typed payloads (`events` is the queue parameter below)
@@ -212,7 +213,7 @@ class PaymentTerminal(Device):
         if not outcome.approved:
             raise DeviceError(f"end of day failed: {outcome.text}")
         totals = dict(outcome.status.get("totals", {}), trace_no=outcome.status.get("trace_no"))
-        self._last_end_of_day = dt.date.today()
+        self._last_end_of_day = wall_clock.now().date()  # the date the due check saw (same clock)
         self._end_of_day_dates.add(self._last_end_of_day)
         self.journal.record_event("payment_end_of_day", totals)
         log.info("end of day: %s", totals)
@@ -221,7 +222,7 @@ class PaymentTerminal(Device):
 
     def _idle_work(self) -> None:
         self._resolve_doubts()
-        if end_of_day_due(dt.datetime.now(), self.settings.end_of_day_at, self._end_of_day_dates):
+        if end_of_day_due(wall_clock.now(), self.settings.end_of_day_at, self._end_of_day_dates):
             self._run("end_of_day", (), Future())
 
     # -- helpers -----------------------------------------------------------------------------------------

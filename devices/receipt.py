@@ -44,6 +44,7 @@ class Receipt:
     qr_url: str = ""  # the receipt's page, e.g. <server>/r/<receipt_token>
     labels: dict[str, str] = field(default_factory=dict)  # translations of LABELS keys
     locale: str = "de_DE"  # the customer's language (a Babel locale): how amounts and numbers are written
+    clock_note: str = ""  # printed under the date when the kiosk's clock looks wrong (translated)
 
     @classmethod
     def from_record(cls, record: TransactionRecord, shop: Shop, qr_base_url: str = "", **kw: Any) -> "Receipt":
@@ -157,6 +158,8 @@ class ReceiptBuilder:
         _lines(p, _two(label("transaction"), receipt.transaction_no, w))
         if receipt.printed_at:
             _lines(p, _wrap(receipt.printed_at, w))
+        if receipt.clock_note:
+            _lines(p, _wrap(receipt.clock_note, w))
         if receipt.qr_url:
             p.set(align="center")
             p.qr(receipt.qr_url, native=True, size=4)

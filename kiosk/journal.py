@@ -17,11 +17,10 @@ import threading
 import uuid as uuid_lib
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from kiosk import wire
+from kiosk import clock as wall_clock, wire
 from kiosk.db import connect, migrate
 from kiosk.journal_reads import JournalReads
 from kiosk.journal_schema import MIGRATIONS
@@ -49,7 +48,7 @@ class OutboxRow:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds")
+    return wall_clock.now_iso()  # the system clock (stepped only in simulation, see kiosk.clock)
 
 
 class Journal(JournalReads):

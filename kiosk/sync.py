@@ -24,9 +24,11 @@ import random
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
+
+from kiosk import clock as wall_clock
 
 import httpx
 
@@ -54,7 +56,7 @@ class SyncClient:
                  bookings: Callable[[], Any] | None = None, config_path: str | Path | None = None,
                  on_config: Callable[[dict], None] | None = None, events: EventQueue | None = None,
                  app_version: str = "", device_states: Callable[[], dict[str, str]] = dict,
-                 refused_limit_s: float = 600, wall: Callable[[], float] = time.time, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
+                 refused_limit_s: float = 600, wall: Callable[[], float] = wall_clock.time, fault: Callable[[], str | None] = lambda: None, monotonic: Callable[[], float] = time.monotonic,
                  http: httpx.Client | None = None, rng: random.Random | None = None):
         """`catalog` / `bookings` open the local stores (called on the sync thread, which then owns them);
         `item_validator` turns a server catalog row into Catalog.apply_changes' tuples (catalog.ItemValidator)."""
@@ -352,7 +354,7 @@ class SyncClient:
         age = None
         if oldest:
             try:
-                age = max(0.0, (datetime.now(timezone.utc) - datetime.fromisoformat(oldest)).total_seconds())
+                age = max(0.0, (wall_clock.now() - datetime.fromisoformat(oldest)).total_seconds())
             except ValueError:
                 age = None
         return {"queue_depth": depth, "oldest_unsent_age_s": age}

@@ -13,22 +13,24 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
+from kiosk import clock as wall_clock
 from kiosk.bookings import Booking, Bookings, CheckinCheck
 from kiosk.catalog import Catalog, ItemValidator
 from kiosk.config import Settings
 from kiosk.events import AttendantChecked, EventQueue, Kind, PaymentFailed, Source
 from kiosk.flows.attendant import Attendants
 from kiosk.i18n import Translator, babel_locale
-from kiosk.flows.texts import RECEIPT_LABELS
-from kiosk.journal import Journal, JournalError, UnusableJournal
+from kiosk.flows.texts import RECEIPT_CLOCK_NOTE, RECEIPT_LABELS
+from kiosk.journal import Journal, UnusableJournal
 from kiosk.maintenance.lockout import RemainingLockout
 from kiosk.pictures import cache_dir, prepare as prepare_pictures
 from kiosk.ports import FrameSource
 from kiosk.wire import SaleDraft
 from launcher.demo import seed_demo
+from launcher.journal_open import JournalOpening, disk_note, open_journal  # noqa: F401 (JournalOpening: for tests)
 
 log = logging.getLogger("launcher.backend")
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +40,10 @@ SIM_CONTROL_PORT = 7700
 class KioskBackend:
     def __init__(self, settings: Settings, events: EventQueue, *, simulate: bool = False,
                  start_server: bool | None = None, translator: Translator | None = None,
-                 announce=None):
+                 announce=None, journal: Journal | UnusableJournal | None = None):
         """`announce(text)`: where start-up facts a person needs go (the control port, the local server's
-        address); the `kiosk` command prints them, by default they are only logged."""
+        address); the `kiosk` command prints them, by default they are only logged. `journal`: one opened
+        (and checked) already, see JournalOpening; by default it is opened and checked here."""
         self.settings, self.events, self.simulate = settings, events, simulate
         self.announce = announce or log.info
         self.kiosk_id = settings.kiosk.id
@@ -54,7 +57,7 @@ class KioskBackend:
             data.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             self._note_start_fault(f"data directory {data} cannot be created: {exc}")
-        self.journal = open_journal(data / "journal.sqlite", self.kiosk_id)
+        self.journal = journal if journal is not None else open_journal(data / "journal.sqlite", self.kiosk_id)
         self.catalog = self._store("catalog", lambda p: Catalog(p, settings.catalog.price_embedded_prefixes),
                                    data / "catalog.sqlite")
         self.bookings = self._store("bookings", lambda p: Bookings(
@@ -99,6 +102,7 @@ class KioskBackend:
             except OSError:  # taken, e.g. by a second simulated kiosk: any free port will do
                 port = self.devices.start_control(0)
             self.control_port = port
+            self.devices.add_command("clock", wall_clock.control)  # simulation only: step the kiosk's clock
             self.announce(f"simulator control port {port}: python -m devices.sim send --port {port} "
                           f"\"scan 4006381333931\"")
         return self
@@ -246,12 +250,20 @@ class KioskBackend:
         labels = {key: self.translator.gettext(text, lang) for key, text in RECEIPT_LABELS.items()}
         shop = Shop(self.settings.kiosk.name, footer=(self.translator.gettext("Thank you for your visit!", lang),))
         base = self.settings.server.public_receipt_url or self.server_url
+        note = self.translator.gettext(RECEIPT_CLOCK_NOTE, lang) if self.clock_looks_wrong() else ""
         receipt = Receipt.from_record(record, shop, qr_base_url=base.rstrip("/") + "/r/", labels=labels,
-                                      locale=babel_locale(lang))
+                                      locale=babel_locale(lang), clock_note=note)
         return printer.print_receipt(receipt)
 
+    def clock_looks_wrong(self) -> bool:
+        """The last sync reply put this kiosk's clock more than SKEW_LIMIT_S off the server's: the dates it
+        prints (receipts) are doubtful, and say so."""
+        from kiosk.sync import SKEW_LIMIT_S
+        skew = self.sync.status().clock_skew_s if self.sync is not None else None
+        return skew is not None and abs(skew) > SKEW_LIMIT_S
+
     def check_booking(self, code: str | None) -> CheckinCheck:
-        return self.bookings.check(code, datetime.now(timezone.utc).astimezone())
+        return self.bookings.check(code, wall_clock.now())
 
     def complete_checkin(self, booking: Booking) -> int:
         committed = self.journal.complete_checkin(booking.code, booking.party_size)
@@ -319,33 +331,6 @@ class KioskBackend:
             log.warning("cannot check attendants: %s", exc)
             person = None
         return person.id if person is not None else self.attendants.verify(secret)
-
-
-def disk_note(folder: Path) -> str:
-    """What the disk says, for the technician: full, or read-only."""
-    import os
-    import shutil
-    try:
-        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
-    except OSError:
-        return ""
-    if free < 1_000_000:
-        return f" (the disk is full: {free} bytes free)"
-    if folder.exists() and not os.access(folder, os.W_OK):
-        return " (the data directory is read-only)"
-    return ""
-
-
-def open_journal(path: Path, kiosk_id: str) -> Journal | UnusableJournal:
-    """The journal, checked; if it is damaged or cannot be opened for writing (disk full, read-only data
-    directory), an UnusableJournal with the reason: the kiosk starts, out of service, and sells nothing.
-    A damaged file is left exactly as it is for the technician."""
-    try:
-        return Journal(path, kiosk_id).start()
-    except (JournalError, sqlite3.Error, OSError) as exc:
-        reason = f"journal cannot be used: {exc}{disk_note(path.parent)}"
-        log.error("OUT OF SERVICE: %s", reason)
-        return UnusableJournal(path, kiosk_id, reason)
 
 
 def ticket_bytes(shop: str, ticket_no: int, booking: Booking, lang: str, tr: Translator) -> bytes:

@@ -22,10 +22,17 @@ def run(settings: Settings, simulate: bool = False) -> int:
         log.info("%s", text)
         print(f"kiosk: {text}", flush=True)
 
+    from launcher.journal_open import JournalOpening
+    opening = JournalOpening(settings.data_path, settings.kiosk.id)  # checked while the window comes up
+
     def open_backend():
+        """None while the journal is still being checked (the app asks again); then the backend."""
+        journal = opening.journal()
+        if journal is None:
+            return None
         from launcher.backend import KioskBackend
         from screens.status import query
-        backend = KioskBackend(settings, events, simulate=simulate, announce=announce).open()
+        backend = KioskBackend(settings, events, simulate=simulate, announce=announce, journal=journal).open()
         backend.devices.add_query("ui", lambda: query(app))
         return backend
     app = KioskApp(settings, events=events, backend_factory=open_backend)
@@ -44,6 +51,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
     finally:
         if app.backend is not None:
             app.backend.close()
+        elif (journal := opening.journal(timeout=60)) is not None:  # closed before the backend was made
+            journal.close()
     print("kiosk: stopped", flush=True)
     return 0
 

@@ -103,7 +103,8 @@ class KioskApp(Lockdown, App):
     def __init__(self, settings: Settings, backend=None, events: EventQueue | None = None,
                  backend_factory=None, **kw):
         """`backend`: ready-made (tests); or `backend_factory()`, called on the UI thread right after the
-        first frame, so the attract screen shows while devices and databases are opened."""
+        first frame, so the attract screen shows while devices and databases are opened; it returns None
+        while something it needs is still being prepared off the UI thread, and is asked again shortly."""
         super().__init__(**kw)
         self.settings = settings
         # `is None`, not `or`: an empty EventQueue is falsy (it has __len__), and a second queue here
@@ -155,7 +156,14 @@ class KioskApp(Lockdown, App):
 
     def _first_flip(self, *_):
         Window.unbind(on_flip=self._first_flip)
-        Clock.schedule_once(lambda _dt: self.attach(self.backend_factory()), 0)
+        Clock.schedule_once(self._attach_when_ready, 0)
+
+    def _attach_when_ready(self, _dt=None) -> None:
+        backend = self.backend_factory()
+        if backend is None:
+            Clock.schedule_once(self._attach_when_ready, 0.05)
+        else:
+            self.attach(backend)
 
     def attach(self, backend) -> None:
         """Starts the customer session on `backend`; device events flow from now on."""

@@ -19,6 +19,7 @@
     unplug scanner | replug printer any device: pull or reconnect its cable
     status                          what is running where
     ui                              the kiosk's screen as the customer sees it, as JSON (read-only)
+    clock -1d | +1y | +90 | real    kiosk --simulate: step the kiosk's wall clock (simulation only)
     help
 
 `ControlServer` accepts these lines on 127.0.0.1:<port>; each reply is its lines followed by a line
@@ -45,6 +46,8 @@ class Console:
         self.simulators = simulators
         # read-only views the kiosk adds (e.g. "ui": what the customer sees); they must not change anything
         self.queries: dict[str, Callable[[], str]] = dict(queries or {})
+        # commands the kiosk adds that act on the kiosk itself (e.g. "clock"), given the command's arguments
+        self.commands: dict[str, Callable[[list[str]], str]] = {}
 
     def execute(self, line: str) -> str:
         """Run one command line; returns the reply text. Never raises: errors are replies too."""
@@ -72,6 +75,8 @@ class Console:
             return __doc__.split("\n\n")[1]
         if verb in self.queries:
             return self.queries[verb]()
+        if verb in self.commands:
+            return self.commands[verb](args)
         if verb == "status":
             return "\n".join(f"{name}: {getattr(sim, 'url', 'in-process')}" for name, sim in self.simulators.items())
         if verb in ("unplug", "replug"):

@@ -215,7 +215,7 @@ class SimLink:
         code = PROTOCOL_ERROR if isinstance(exc, ZvtError) and not t.sim_acked else SYSTEM_ERROR
         reply = Apdu(0x06, 0x1E, bytes([code])) if t.sim_acked else nak(code)
         log.error("simulator: %s failed (%s): answering %02X %02X %02X", apdu.name, exc, reply.cls, reply.instr,
-                  code, exc_info=not isinstance(exc, ZvtError))
+                  code, exc_info=not isinstance(exc, (ZvtError, OSError)))  # a full or read-only disk is no bug
         if t.sim_acked:
             self._send_and_wait_ack(t, (apdu.cls, apdu.instr), reply, None)
         else:

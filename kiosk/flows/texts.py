@@ -99,6 +99,9 @@ CHECKIN_REASONS = {
     "invalid": "This is not a booking code. Please check the code.",
 }
 
+# Printed under the date of a receipt when the kiosk's clock is far off the central server's (issue 14)
+RECEIPT_CLOCK_NOTE = "This kiosk's clock may be wrong: the date and time above may not be correct."
+
 # Labels printed on receipts (translated into the customer's language by the composition root)
 RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
                   "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",

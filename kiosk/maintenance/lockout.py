@@ -1,8 +1,9 @@
 """The PIN pad lockout: after 5 wrong PINs in a row the pad is locked for 15 minutes.
 
 The state is a small JSON file written atomically on every change, so neither a crash nor a
-restart (nor pulling the plug) resets the count. Times are wall-clock (they must survive a
-restart); a clock set backwards never makes a lock longer than `lock_s`.
+restart (nor pulling the plug) resets the count. PinLockout keeps wall-clock times (a clock set backwards
+never makes a lock longer than `lock_s`, but a step forward ends it); RemainingLockout, used by both PIN
+pads, keeps the remaining duration instead.
 """
 from __future__ import annotations
 
@@ -95,14 +96,17 @@ class RemainingLockout(PinLockout):
 
     def _restore(self, state: dict) -> None:
         self.failures = int(state.get("failures", 0))
-        remaining = min(max(float(state.get("remaining_s", 0)), 0.0), self.lock_s)
+        if "remaining_s" in state:
+            remaining = float(state["remaining_s"])
+        else:  # a file of the wall-clock PinLockout (before the maintenance pad moved here): what is left of it
+            remaining = float(state.get("locked_until", 0)) - time.time() if state.get("locked_until") else 0.0
         if remaining != remaining:  # NaN
             raise ValueError("remaining_s is NaN")
+        remaining = min(max(remaining, 0.0), self.lock_s)
         self.locked_until = self.clock() + remaining if remaining else 0.0
 
     def _state(self) -> dict:
         return {"failures": self.failures, "remaining_s": round(self.locked_for(), 3)}
-        self._saved_at = self.clock()
 
     def locked_for(self) -> float:
         left = min(max(self.locked_until - self.clock(), 0.0), self.lock_s) if self.locked_until else 0.0
@@ -112,3 +116,9 @@ class RemainingLockout(PinLockout):
                 self.locked_until = 0.0
             self._save()
         return left
+
+
+def maintenance_lockout(data_dir: str | Path, clock: Callable[[], float] = time.monotonic) -> RemainingLockout:
+    """The maintenance PIN pad's lockout: a remaining duration like the attendant check's, so a clock step
+    neither stretches a lock (it lasted 24 h after a step back of a day) nor ends it (issue 14)."""
+    return RemainingLockout(Path(data_dir) / "maintenance-lock.json", clock=clock)

@@ -27,7 +27,7 @@ from kiosk.maintenance.access import Maintenance, NotAllowed
 from kiosk.maintenance.audit import ChainCheck
 from kiosk.maintenance.config_edit import ConfigEditor
 from kiosk.maintenance.export import ExportError, export_unsent
-from kiosk.maintenance.lockout import PinLockout
+from kiosk.maintenance.lockout import maintenance_lockout
 from kiosk.maintenance.technicians import TechnicianStore
 from screens.maintenance.model_pages import ConfigPageModel, DevicesPageModel, SystemPageModel, ago, counted  # noqa: F401
 
@@ -81,7 +81,7 @@ class MaintenanceModel(DevicesPageModel, ConfigPageModel, SystemPageModel, Event
         m = self.settings.maintenance
         data = self.settings.data_path
         self.store = TechnicianStore(m.technicians_file or data / "technicians.json")
-        self.lockout = PinLockout(data / "maintenance-lock.json")
+        self.lockout = maintenance_lockout(data)
         self.environ = os.environ if environ is None else environ
         self.config_path = Path(config_path or self.environ.get("KIOSK_CONFIG", "kiosk.toml"))
         self.editor = ConfigEditor(self.config_path, m.editable_keys, self.environ)

@@ -125,3 +125,17 @@ def test_long_item_names_wrap_instead_of_being_cut(columns):
     for line in sale.lines:
         assert re.sub(r"\s+", "", line.name) + money(line.total) + line.vat_code in squeezed, line.name
         assert money(line.total) in " ".join(lines).split()
+
+
+def test_a_clock_note_is_printed_under_the_date_and_wraps():
+    note = "This kiosk's clock may be wrong: the date and time above may not be correct."
+    parser = EscPosParser()
+    parser.feed(ReceiptBuilder(columns=32).build(Receipt(SHOP, sample_sale(1), "k/1", printed_at="2027-12-01 22:30",
+                                                         clock_note=note)))
+    text = parser.documents[0].text
+    assert " ".join(text.split()).count(note) == 1
+    assert text.index("2027-12-01 22:30") < text.index("This kiosk's clock")
+    assert all(len(line) <= 32 for line in text.splitlines())
+    plain = EscPosParser()
+    plain.feed(ReceiptBuilder(columns=32).build(Receipt(SHOP, sample_sale(1), "k/1", printed_at="2027-12-01 22:30")))
+    assert "clock" not in plain.documents[0].text

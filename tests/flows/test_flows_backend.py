@@ -202,3 +202,78 @@ def test_a_full_disk_starts_the_kiosk_out_of_service_with_the_real_reason(tmp_pa
             backend.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)  # lazy: a closed store may still be unlinking
+
+
+def test_the_journal_start_check_runs_off_the_calling_thread_and_the_backend_uses_its_journal(tmp_path, monkeypatch):
+    """The start check (quick_check, integrity_check after an unclean shutdown) ran on the UI thread inside the
+    backend factory; JournalOpening runs it on a thread of its own and says None until it is done."""
+    import threading
+
+    import launcher.journal_open as backend_module
+    from launcher.backend import JournalOpening
+    real_open, release, ran_on = backend_module.open_journal, threading.Event(), []
+
+    def slow_open(path, kiosk_id):
+        ran_on.append(threading.current_thread().name)
+        release.wait(10)
+        return real_open(path, kiosk_id)
+    monkeypatch.setattr(backend_module, "open_journal", slow_open)
+    opening = JournalOpening(tmp_path / "data", "kiosk-001")
+    assert opening.journal() is None  # still checking: the UI thread draws meanwhile
+    release.set()
+    journal = opening.journal(timeout=10)
+    assert journal is not None and ran_on == ["journal-check"]
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path / "data")})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False, journal=journal)
+    try:
+        assert backend.journal is journal and backend.fault is None
+    finally:
+        backend.close()
+
+
+def test_a_damaged_journal_opened_in_the_background_is_refused_as_before(tmp_path):
+    from launcher.backend import JournalOpening
+    path = _garbled_journal(tmp_path)
+    before = path.read_bytes()
+    journal = JournalOpening(tmp_path, "K-1").journal(timeout=30)
+    settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False, journal=journal)
+    try:
+        assert backend.fault and "quick_check" in backend.fault
+    finally:
+        backend.close()
+    assert path.read_bytes() == before
+
+
+def test_a_read_only_data_directory_starts_out_of_service_with_the_reason_and_keeps_the_journal(tmp_path):
+    """Issue 14: a read-only data directory. A tmpfs made read-only by a bind mount (needs root to mount)."""
+    import pytest
+    from kiosk.flows import states
+    from kiosk.flows.session import Session
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        settings = config.load(environ={"KIOSK_KIOSK_DATA_DIR": str(disk)})
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        backend.journal.record_event("accepted_before", {"n": 1})
+        backend.close()
+        before = (disk / "journal.sqlite").read_bytes()
+        subprocess.run(["mount", "--bind", str(disk), str(disk)], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(disk)], check=True)
+        backend = KioskBackend(settings, EventQueue(), simulate=True, start_server=False)
+        try:
+            assert backend.fault and "read-only" in backend.fault, backend.fault
+            session = Session(backend, idle_timeout_s=60, countdown_s=20, now=0.0)
+            session.tick(1.0)
+            assert session.state == states.OUT_OF_SERVICE
+            session.handle(scan("4006381333931"), 2.0)
+            assert session.state == states.OUT_OF_SERVICE
+            backend.record_event("help_called", {})  # refused quietly, no crash
+        finally:
+            backend.close()
+        assert (disk / "journal.sqlite").read_bytes() == before
+    finally:
+        while subprocess.run(["umount", "-l", str(disk)], capture_output=True).returncode == 0:
+            pass

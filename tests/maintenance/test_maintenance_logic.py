@@ -430,3 +430,35 @@ def test_a_pin_lockout_lasts_its_15_minutes_even_after_the_clock_steps_back(tmp_
     clock[0] -= 86400 + 600  # and a restart after another step back: the stored lock is bounded too
     again = PinLockout(tmp_path / "lockout.json", max_failures=2, lock_s=900, clock=lambda: clock[0])
     assert again.locked_for() <= 900
+
+
+def test_the_maintenance_pad_lock_is_a_remaining_duration_across_restarts_and_clock_steps(tmp_path, monkeypatch):
+    """Issue 14: the maintenance lockout was only re-anchored after a step back (a step forward ended it).
+    Now it is measured like the attendant check's: on the monotonic clock, the remaining time in the file."""
+    import time as real_time
+
+    from kiosk.maintenance.lockout import RemainingLockout, maintenance_lockout
+    wall = [real_time.time()]
+    monkeypatch.setattr(real_time, "time", lambda: wall[0])  # the wall clock must not matter any more
+    mono = [500.0]
+    pad = maintenance_lockout(tmp_path, clock=lambda: mono[0])
+    assert isinstance(pad, RemainingLockout)
+    assert [pad.failed() for _ in range(5)][-1] is True and pad.locked_for() == 900
+    wall[0] += 365 * 86400  # a step forward of a year ends nothing
+    mono[0] += 60
+    assert pad.locked_for() == 840  # and saved (at most every 30 s while locked)
+    wall[0] -= 2 * 365 * 86400  # a step back, and a restart: the monotonic clock starts anew
+    mono[0] = 3.0
+    again = maintenance_lockout(tmp_path, clock=lambda: mono[0])
+    assert again.locked_for() == 840
+    mono[0] += 840
+    assert again.locked_for() == 0
+
+
+def test_an_old_wall_clock_lock_file_keeps_what_is_left_of_its_lock(tmp_path):
+    import json
+    import time as real_time
+
+    from kiosk.maintenance.lockout import maintenance_lockout
+    (tmp_path / "maintenance-lock.json").write_text(json.dumps({"failures": 5, "locked_until": real_time.time() + 300}))
+    assert 290 < maintenance_lockout(tmp_path).locked_for() <= 300

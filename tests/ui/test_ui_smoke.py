@@ -90,3 +90,47 @@ def test_app_drains_the_queue_it_is_given_and_refuses_a_backend_on_another(ui_se
             app.attach(SimpleNamespace(events=EventQueue()))
     finally:
         App._running_app = running
+
+
+def test_the_app_keeps_drawing_while_the_backend_factory_waits_for_the_journal_check(tmp_path):
+    """launcher.ui's factory returns None while the journal is checked off the UI thread: the app's loop keeps
+    running and asks again, then attaches (own process: Kivy has one window per process)."""
+    child = f"""
+import threading, sys
+sys.path.insert(0, {str(ROOT)!r})
+from pathlib import Path
+from screens.boot import prepare_kivy
+prepare_kivy(Path({str(tmp_path)!r}), fullscreen=False)
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kiosk import config
+from kiosk.events import EventQueue
+from launcher.backend import KioskBackend
+from screens.app import KioskApp
+settings = config.load(environ={{"KIOSK_KIOSK_DATA_DIR": {str(tmp_path / "data")!r}, "KIOSK_UI_FULLSCREEN": "false"}})
+events, release, asked, frames = EventQueue(), threading.Event(), [], []
+def factory():
+    asked.append(len(frames))
+    if len(asked) == 1:  # the journal check takes a second from the first ask on
+        threading.Timer(1.0, release.set).start()
+    if not release.is_set():
+        return None
+    return KioskBackend(settings, events, simulate=True, start_server=False).open()
+app = KioskApp(settings, events=events, backend_factory=factory)
+Window.bind(on_flip=lambda *_: frames.append(1))
+def check(_dt):
+    if not app.ready:
+        return Clock.schedule_once(check, 0.1)
+    print("ASKED", len(asked), "FRAMES_BEFORE_FIRST_ASK", asked[0], flush=True)
+    app.backend.close()
+    app.stop()
+Clock.schedule_once(check, 0.1)
+app.run()
+"""
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    words = proc.stdout.split()
+    asked, frames = int(words[words.index("ASKED") + 1]), int(words[words.index("FRAMES_BEFORE_FIRST_ASK") + 1])
+    assert frames >= 1, proc.stdout  # the first screen is drawn before the backend is asked for
+    assert asked > 3, proc.stdout  # 1 s of waiting: asked again and again, the UI loop never blocked
