@@ -24,7 +24,7 @@ import random
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -244,7 +244,8 @@ class SyncClient:
         beat = _build(Heartbeat, "the heartbeat", app_version=self.app_version.replace("\x00", "")[:64],
                       device_states=states, queue_depth=fields["queue_depth"],
                       oldest_unsent_age_s=fields["oldest_unsent_age_s"],
-                      out_of_service=(self.fault() or self.status().refused or "")[:1000] or None)
+                      out_of_service=(self.fault() or self.status().refused or "")[:1000] or None,
+                      device_time=datetime.fromtimestamp(self._wall(), timezone.utc).isoformat().replace("+00:00", "Z"))
         response = self._request("POST", f"/v1/kiosks/{self.kiosk_id}/heartbeat",
                                  json=beat.model_dump(mode="json", exclude_none=True))
         if response.status_code != 200:

@@ -189,6 +189,9 @@ class Heartbeat(Api):
     # why the kiosk is out of service (a damaged journal, a full disk, a sync refused for good): the server
     # raises an alarm. Sent only when set, so a server that does not know the field still takes other beats.
     out_of_service: Annotated[str, Field(max_length=1000)] | None = None
+    # the kiosk's clock when it sent the beat (UTC ISO): the server shows the skew in fleet status. Optional so
+    # that beats of older kiosks are still taken.
+    device_time: Annotated[str, Field(max_length=40)] | None = None
 
 
 class HeartbeatReply(Api):
@@ -257,6 +260,7 @@ class KioskStatus(Api):
     dead_letters: int
     alarms: int
     flagged: int
+    clock_skew_s: float | None = None  # the kiosk's clock minus the server's at its last heartbeat
 
 
 class FleetStatus(Api):

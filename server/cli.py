@@ -132,13 +132,14 @@ def _status(engine, args) -> int:
         print(status.model_dump_json(indent=2))
         return 0
     print(f"{'kiosk':<20} {'last seen':<27} {'version':<10} {'queue':>6} {'oldest s':>9} {'held':>9} "
-          f"{'max':>9} {'dead':>5} {'alarm':>5} {'flag':>5}  gaps")
+          f"{'max':>9} {'dead':>5} {'alarm':>5} {'flag':>5} {'skew s':>8}  gaps")
     for k in status.kiosks:
         oldest = "-" if k.oldest_unsent_age_s is None else f"{k.oldest_unsent_age_s:.0f}"
         gaps = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in k.gaps) or "-"
+        skew = "-" if k.clock_skew_s is None else f"{k.clock_skew_s:+.0f}"
         print(f"{k.kiosk_id:<20} {k.last_seen_at or '-':<27} {k.app_version or '-':<10} "
               f"{'-' if k.queue_depth is None else k.queue_depth:>6} {oldest:>9} {k.held_through:>9} "
-              f"{k.max_seq:>9} {k.dead_letters:>5} {k.alarms:>5} {k.flagged:>5}  {gaps}")
+              f"{k.max_seq:>9} {k.dead_letters:>5} {k.alarms:>5} {k.flagged:>5} {skew:>8}  {gaps}")
     return 0
 
 

@@ -32,6 +32,7 @@ kiosks = sa.Table(
     sa.Column("max_seq", Seq, nullable=False, server_default="0"),
     sa.Column("config", sa.Text, nullable=False, server_default="{}"),
     sa.Column("config_version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("clock_skew_s", sa.Float),  # the kiosk's clock minus the server's at its last heartbeat (0007)
 )
 
 transactions = sa.Table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -115,7 +116,7 @@ def heartbeat(conn: Connection, kiosk_id: str, beat: Heartbeat) -> None:
     conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(
         last_seen_at=stamp, last_heartbeat_at=stamp, app_version=beat.app_version,
         device_states=json.dumps(beat.device_states), queue_depth=beat.queue_depth,
-        oldest_unsent_age_s=beat.oldest_unsent_age_s))
+        oldest_unsent_age_s=beat.oldest_unsent_age_s, clock_skew_s=clock_skew(beat.device_time)))
     if beat.out_of_service:  # an alarm, once per distinct reason (a beat a minute must not pile them up)
         details = json.dumps({"reason": beat.out_of_service})
         last = conn.execute(sa.select(alarms.c.details).where(alarms.c.kiosk_id == kiosk_id,
@@ -125,6 +126,21 @@ def heartbeat(conn: Connection, kiosk_id: str, beat: Heartbeat) -> None:
             conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind="out_of_service", details=details,
                                                   created_at=stamp))
             log.warning("ALARM kiosk %s out of service: %s", kiosk_id, beat.out_of_service)
+
+
+def clock_skew(device_time: str | None) -> float | None:
+    """The kiosk's clock minus ours, in seconds (network delay included: it is for minutes, not milliseconds).
+    A time that is not an ISO 8601 UTC stamp counts as unknown, not as an error: the beat is still taken."""
+    if not device_time:
+        return None
+    try:
+        then = datetime.fromisoformat(device_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        return None
+    skew = (then - datetime.now(timezone.utc)).total_seconds()
+    return round(skew, 1) if abs(skew) < 10**10 else None
 
 
 def held_records(conn: Connection, kiosk_id: str, after_seq: int, limit: int) -> HeldPage:
@@ -147,7 +163,7 @@ def status(conn: Connection) -> FleetStatus:
             device_states=json.loads(k.device_states), queue_depth=k.queue_depth,
             oldest_unsent_age_s=k.oldest_unsent_age_s, held_through=k.held_through, max_seq=k.max_seq,
             gaps=_gaps(conn, k.id, k.held_through, k.max_seq), dead_letters=dead.get(k.id, 0),
-            alarms=alarm.get(k.id, 0), flagged=flagged.get(k.id, 0)))
+            alarms=alarm.get(k.id, 0), flagged=flagged.get(k.id, 0), clock_skew_s=k.clock_skew_s))
     return FleetStatus(kiosks=result)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -178,6 +179,20 @@ def test_heartbeat_shows_in_fleet_status(server):
     status = server.kiosk_status(kiosk)
     assert (status["app_version"], status["device_states"], status["queue_depth"], status["oldest_unsent_age_s"]) \
         == ("1.2.3", {"printer": "paper out"}, 7, 42.5)
+
+
+def test_heartbeat_device_time_shows_the_clock_skew_in_fleet_status(server):
+    kiosk, auth = server.enroll()
+    url = f"{server.url}/v1/kiosks/{kiosk}/heartbeat"
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    assert httpx.post(url, json={"app_version": "1", "device_time": ahead}, headers=auth).status_code == 200
+    assert abs(server.kiosk_status(kiosk)["clock_skew_s"] - 3600) < 30
+    for unusable in ("yesterday", "2026-12-01T10:00:00"):  # not a time, or no zone: unknown, the beat still taken
+        assert httpx.post(url, json={"app_version": "2", "device_time": unusable}, headers=auth).status_code == 200
+        assert server.kiosk_status(kiosk)["clock_skew_s"] is None
+        assert server.kiosk_status(kiosk)["app_version"] == "2"
+    too_long = {"app_version": "3", "device_time": "9" * 41}
+    assert httpx.post(url, json=too_long, headers=auth).status_code == 422
 
 
 def test_receipt_lookup_is_public_and_shows_no_card_number(server):

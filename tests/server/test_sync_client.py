@@ -494,6 +494,7 @@ def test_the_server_time_in_every_reply_shows_a_skewed_clock(kiosk, caplog):
     sync.sync_once()
     assert abs(sync.status().clock_skew_s - 86400) < 60
     assert "clock is +86" in caplog.text
+    assert abs(server.kiosk_status(kiosk_id)["clock_skew_s"] - 86400) < 60  # fleet status shows it too
     on_time = client()
     on_time.sync_once()
     assert abs(on_time.status().clock_skew_s) < 60
