@@ -1,0 +1,143 @@
+"""The live channel (issue 15) on the launched kiosk: `make run` with its local central server, driven from
+outside. The attendant side is the server's admin HTTP API (the console's pages call the same hub): help
+pressed on the kiosk with a real X tap reaches GET /v1/admin/live, an acknowledgement puts "help is on the
+way" on the kiosk's screen, an age check approved from the station pays the same cart, a stale approval
+for a customer who has left is refused, and a lane closed by staff says so on the kiosk."""
+from __future__ import annotations
+
+import subprocess
+import time
+
+import httpx
+
+from launched import BEER, MILK, PYTHON, ROOT, LaunchedKiosk
+
+KIOSK = "kiosk-001"
+
+
+def admin(kiosk: LaunchedKiosk) -> dict[str, str]:
+    if not kiosk._admin_token:  # the same token the harness's books check makes
+        out = subprocess.run([str(PYTHON), "-m", "server.cli", "admin", "admin-token", "--note", "e2e live"],
+                             cwd=ROOT, env={**kiosk.env, "KSERVER_DATA_DIR": str(kiosk.data_dir / "server")},
+                             capture_output=True, text=True, timeout=60, check=True)
+        kiosk._admin_token = out.stdout.strip().splitlines()[-1]
+    return {"Authorization": f"Bearer {kiosk._admin_token}"}
+
+
+def live(kiosk: LaunchedKiosk) -> dict:
+    reply = httpx.get(f"{kiosk.server_url}/v1/admin/live", headers=admin(kiosk), timeout=10)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def wait_live(kiosk: LaunchedKiosk, predicate, what: str, timeout: float = 30):
+    deadline, seen = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        seen = live(kiosk)
+        found = predicate(seen)
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; the server shows {seen}")
+
+
+def lane(kiosk: LaunchedKiosk) -> dict | None:
+    return next((lane for lane in live(kiosk)["lanes"] if lane["kiosk_id"] == KIOSK), None)
+
+
+def wait_lane(kiosk: LaunchedKiosk, predicate, what: str, timeout: float = 30) -> dict:
+    return wait_live(kiosk, lambda v: next((x for x in v["lanes"] if x["kiosk_id"] == KIOSK and x["state"]
+                                            and predicate(x)), None), what, timeout)
+
+
+def command(kiosk: LaunchedKiosk, kind: str, **body) -> dict:
+    reply = httpx.post(f"{kiosk.server_url}/v1/admin/kiosks/{KIOSK}/commands", headers=admin(kiosk),
+                       json={"kind": kind, "by": "Anna", **body}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_help_pressed_reaches_the_station_and_its_acknowledgement_the_customer(launch):
+    kiosk = launch()
+    wait_lane(kiosk, lambda x: x["connected"], "the kiosk's lane, connected")
+    kiosk.scan(MILK)
+    kiosk.tap("help")  # a real X tap on the header's Help button
+    help_call = wait_live(kiosk, lambda v: next((i for i in v["interventions"] if i["kiosk_id"] == KIOSK
+                                                 and i["kind"] == "help" and not i["resolved_at"]), None),
+                          "the help call on the attendant station")
+    view = kiosk.ui()
+    assert not view["help_coming"], view["help_coming"]  # nobody has taken the call yet
+    reply = httpx.post(f"{kiosk.server_url}/v1/admin/interventions/{help_call['id']}/acknowledge",
+                       headers=admin(kiosk), json={"by": "Anna"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    view = kiosk.wait_ui(lambda v: "Help is on the way" in v["help_coming"], 10, "help on the way")
+    assert view["help_coming"] in view["texts"] and view["screen"] == "checkout"
+    kiosk.tap("help_ok")  # the local help box goes; the band stays on whatever screen
+    kiosk.screenshot("help-on-the-way")
+    kiosk.tap("lang_de")
+    view = kiosk.wait_ui(lambda v: v["lang"] == "de", 10, "German")
+    assert view["help_coming"].startswith("Hilfe kommt") and view["help_coming"] in view["texts"]
+    kiosk.screenshot("help-on-the-way-de")
+    wait_lane(kiosk, lambda x: x["state"]["help_acknowledged_by"] == "Anna", "the acknowledgement in the lane")
+
+    reply = httpx.post(f"{kiosk.server_url}/v1/admin/interventions/{help_call['id']}/resolve",
+                       headers=admin(kiosk), json={"by": "Anna"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    kiosk.wait_ui(lambda v: not v["help_coming"], 10, "the band to go once the call is resolved")
+    acted = [e for e in kiosk.events("attendant_command") if e["kind"] in ("help_acknowledged", "help_resolved")]
+    assert [(e["kind"], e["by"], e["outcome"]) for e in acted] == [
+        ("help_acknowledged", "Anna", "done"), ("help_resolved", "Anna", "done")]
+
+
+def test_age_check_approved_from_the_station_pays_the_same_cart_and_a_stale_one_is_refused(launch):
+    kiosk = launch()
+    kiosk.scan(MILK)
+    kiosk.scan(BEER)
+    kiosk.wait_screen("age_check")
+    kiosk.tap("age_back")  # keep shopping while I wait ...
+    kiosk.tap("pay")  # ... and pay: the age check comes first
+    kiosk.wait_screen("age_check")
+    state = wait_lane(kiosk, lambda x: x["state"]["age_check_pending"], "the age check in the lane")["state"]
+    first = state["session_id"]
+    assert first and [line["age_restricted"] for line in state["lines"]] == [False, True]
+    record = command(kiosk, "approve_age", session_id=first)
+    assert record["outcome"] == "done", record
+    kiosk.wait_screen("receipt", 30)  # paid without anybody touching the kiosk
+    kiosk.screenshot("paid-after-remote-approval")
+    kiosk.tap("receipt_none")
+    [sale] = kiosk.assert_books_agree()
+    beer = [line for line in sale["record"]["body"]["lines"] if line["age_approved_by"]]
+    assert [line["age_approved_by"] for line in beer] == ["Anna"]
+    [acted] = [e for e in kiosk.events("attendant_command") if e["kind"] == "approve_age"]
+    assert (acted["by"], acted["outcome"], acted["session_id"]) == ("Anna", "done", first)
+
+    kiosk.scan(BEER)  # the next customer, with a restricted item too
+    kiosk.wait_ui(lambda v: v["screen"] == "age_check", 20, "the next customer's age check")
+    wait_lane(kiosk, lambda x: x["state"]["session_id"] not in (None, first) and x["state"]["age_check_pending"],
+              "the next customer's session in the lane")
+    stale = command(kiosk, "approve_age", session_id=first)
+    assert stale["outcome"] == "refused", stale
+    time.sleep(1.0)
+    view = kiosk.ui()
+    assert view["screen"] == "age_check" and [line["status"] for line in view["cart"]] == ["Age check"], view["cart"]
+
+
+def test_lane_closed_by_staff_shows_out_of_service_with_the_reason_and_reopens(launch):
+    kiosk = launch()
+    wait_lane(kiosk, lambda x: x["connected"], "the kiosk's lane, connected")
+    record = command(kiosk, "out_of_service", reason="Floor being cleaned")
+    assert record["outcome"] == "done", record
+    view = kiosk.wait_screen("out_of_service", 10)
+    assert "Floor being cleaned" in view["closed"] and view["closed"] in view["texts"]
+    kiosk.screenshot("closed-by-staff")
+    wait_lane(kiosk, lambda x: x["state"]["out_of_service"] == "Floor being cleaned", "the closed lane")
+    kiosk.send(f"scan {MILK}")
+    time.sleep(1.0)
+    assert kiosk.ui()["screen"] == "out_of_service"  # nothing starts on a closed lane
+    record = command(kiosk, "in_service")
+    assert record["outcome"] == "done", record
+    kiosk.wait_screen("attract", 10)
+    kiosk.scan(MILK)
+    kiosk.wait_screen("checkout", 10)
+    kinds = [(e["kind"], e["outcome"]) for e in kiosk.events("attendant_command")]
+    assert kinds == [("out_of_service", "done"), ("in_service", "done")]
