@@ -204,7 +204,8 @@ class LiveClient:
         state = LiveState(boot_id=self.boot_id, seq=self.seq, sent_at=datetime.now(timezone.utc).isoformat(),
                           **{**content, "lines": [LiveLine(**line) for line in content["lines"]]})
         self._last_post = time.monotonic()
-        reply = self.http.post("/v1/live/state", content=state.model_dump_json())
+        reply = self.http.post("/v1/live/state", content=state.model_dump_json(),
+                               headers={"Content-Type": "application/json"})
         if reply.status_code >= 300:
             raise RuntimeError(f"the server answered {reply.status_code}: {reply.text[:200]}")
         self._sent = content
