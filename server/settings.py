@@ -8,6 +8,8 @@
     KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
+    KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
+    KSERVER_LIVE_LEASE_S: the live channel (docs/live.md)
 """
 from __future__ import annotations
 
@@ -39,9 +41,14 @@ class ServerSettings(BaseModel):
     header_timeout: Annotated[float, Field(gt=0, le=3600)] = 10
     body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30
     keep_alive: Annotated[float, Field(gt=0, le=3600)] = 5
-    max_connections: Annotated[int, Field(ge=10)] = 1000
+    max_connections: Annotated[int, Field(ge=10)] = 4000  # each kiosk holds 2 (its command stream + posts)
     failure_burst: Annotated[int, Field(ge=1)] = 20
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
+    live_offline_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 2
+    live_command_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30
+    live_outbox_alert: Annotated[int, Field(ge=1)] = 100
+    live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
+    live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
 
     @field_validator("admin_token")
     @classmethod
