@@ -164,3 +164,42 @@ def test_a_stale_approval_the_server_let_through_is_refused_by_the_kiosk(launch)
     assert view["screen"] == "age_check" and [line["status"] for line in view["cart"]] == ["Age check"]
     [acted] = [e for e in kiosk.events("attendant_command") if e["kind"] == "approve_age"]
     assert (acted["outcome"], acted["session_id"], acted["by"]) == ("refused", first, "Anna")
+
+
+def test_with_the_server_frozen_local_help_and_the_pin_work_as_before_then_the_lane_comes_back(launch):
+    """The server stopped dead (SIGSTOP: connections hang, nothing answers), the worst case for a client that
+    might block: the customer still calls help, the attendant's PIN still approves, the sale is paid; once the
+    server runs again the lane is back with the kiosk's state and the books agree."""
+    import os
+    import signal
+
+    from launched import ATTENDANT_PIN, server_processes
+
+    kiosk = launch()
+    wait_lane(kiosk, lambda x: x["connected"], "the kiosk's lane, connected")
+    frozen = server_processes(kiosk.data_dir)
+    assert frozen
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        kiosk.scan(MILK)
+        kiosk.tap("help")
+        kiosk.tap("help_ok")
+        kiosk.scan(BEER)
+        kiosk.wait_screen("age_check")
+        for digit in ATTENDANT_PIN:
+            kiosk.tap(f"key_pin_{digit}")
+        kiosk.tap("pin_ok")
+        kiosk.wait_ui(lambda v: v["state"] == "checkout", 20, "the local approval")
+        kiosk.tap("pay")
+        kiosk.wait_screen("receipt", 30)
+        kiosk.tap("receipt_none")
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    wait_lane(kiosk, lambda x: x["connected"] and x["state"]["phase"] in ("receipt", "idle"),
+              "the lane back with the kiosk's state", 90)
+    [sale] = kiosk.assert_books_agree(90)
+    assert [line["age_approved_by"] for line in sale["record"]["body"]["lines"] if line["age_approved_by"]]
+    assert [e["reason"] for e in kiosk.events("help_called")] == ["customer"]
+    assert not kiosk.events("attendant_command")
