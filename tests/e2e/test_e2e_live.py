@@ -203,3 +203,28 @@ def test_with_the_server_frozen_local_help_and_the_pin_work_as_before_then_the_l
     assert [line["age_approved_by"] for line in sale["record"]["body"]["lines"] if line["age_approved_by"]]
     assert [e["reason"] for e in kiosk.events("help_called")] == ["customer"]
     assert not kiosk.events("attendant_command")
+
+
+def test_lane_work_and_a_stuck_session_from_the_station(launch):
+    """test_print puts the printer's test page out, sync_now and reload_config answer what they did, and
+    cancel_session ends the customer's session (named by its id) back to attract; each is journaled."""
+    kiosk = launch()
+    wait_lane(kiosk, lambda x: x["connected"], "the kiosk's lane, connected")
+    record = command(kiosk, "test_print")
+    assert (record["outcome"], record["detail"]) == ("done", "test page queued"), record
+    kiosk._wait(lambda: "TEST PAGE" in kiosk.send("receipt 1")[0], 20, "the test page at the printer")
+    record = command(kiosk, "sync_now")
+    assert record["outcome"] == "done" and "sync started" in record["detail"], record
+    record = command(kiosk, "reload_config")
+    assert record["outcome"] == "done" and "is valid" in record["detail"], record
+
+    kiosk.scan(MILK)
+    session = wait_lane(kiosk, lambda x: x["state"]["item_count"] == 1, "the cart in the lane")["state"]["session_id"]
+    record = command(kiosk, "cancel_session", session_id=session)
+    assert record["outcome"] == "done", record
+    kiosk.wait_screen("attract", 10)
+    [cancelled] = kiosk.events("session_cancelled")
+    assert (cancelled["by"], cancelled["items"]) == ("Anna", 1)
+    kinds = [(e["kind"], e["outcome"]) for e in kiosk.events("attendant_command")]
+    assert kinds == [("test_print", "done"), ("sync_now", "done"), ("reload_config", "done"),
+                     ("cancel_session", "done")]
