@@ -97,11 +97,17 @@ class LiveHub:
         self._spawn(self._sweeper())
 
     async def stop(self) -> None:
-        for streams in list(self.streams.values()):
-            for stream in streams:
-                stream.queue.put_nowait(None)
+        open_streams = [s for streams in self.streams.values() for s in streams]
+        for stream in open_streams:
+            stream.queue.put_nowait(None)
+        self.streams.clear()
         for task in list(self.tasks):
             task.cancel()
+        for stream in open_streams:  # offline now rather than when the lease lapses
+            try:
+                await run_in_threadpool(self._write_sync, store.stream_closed, stream.kiosk_id, stream.id, db_now())
+            except Exception:
+                log.exception("live channel: could not mark %s offline", stream.kiosk_id)
         if self.listener is not None:
             await self.listener.stop()
         self.loop = None

@@ -94,8 +94,10 @@ def device_faults(state: LiveState) -> str:
 
 
 def status_of(state: LiveState | None, connected: bool) -> str:
-    if not connected or state is None:
+    if not connected:
         return "offline"
+    if state is None:  # connected, nothing posted yet
+        return "idle"
     if state.payment_in_doubt or state.phase == "in_doubt":
         return "in_doubt"
     if state.help_called or state.phase == "help":
