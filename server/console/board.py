@@ -87,9 +87,10 @@ def routes(router: APIRouter, console) -> None:
 
         async def stream():
             changes: asyncio.Queue = asyncio.Queue()
+            subscription = hub.subscribe()
 
             async def pump():
-                async for change in hub.subscribe():
+                async for change in subscription:
                     changes.put_nowait(change)
             pumping = asyncio.create_task(pump())
             sent: dict[str, str] = {}
@@ -123,6 +124,9 @@ def routes(router: APIRouter, console) -> None:
                 pumping.cancel()
                 with contextlib.suppress(BaseException):
                     await pumping
+                closing = getattr(subscription, "aclose", None)
+                if closing is not None:
+                    await closing()
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
