@@ -221,7 +221,7 @@ def session(conn: Connection, cookie: str, idle_s: float, touch: bool = True) ->
     user = _load_user(conn, row["user_name"])
     if user is None:
         return None
-    if touch:
+    if touch and (moment - _parse(row["last_seen_at"])).total_seconds() > min(10.0, idle_s / 4):
         conn.execute(sa.update(console_sessions).where(console_sessions.c.id_hash == key)
                      .values(last_seen_at=_stamp(moment)))
     return Session(user, row["csrf_token"])

@@ -21,6 +21,7 @@ from server import fleet
 from server.console import users
 from server.console.forms import form_of
 from server.console.i18n import LANGUAGES, Catalogs, pick_language
+from server.db import writing
 from server.settings import ServerSettings
 
 HERE = Path(__file__).parent
@@ -58,7 +59,7 @@ class Console:
         return self.settings.console_https or request.url.scheme == "https"
 
     def session(self, request: Request, touch: bool = True) -> users.Session | None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             return users.session(conn, request.cookies.get(COOKIE, ""), self.settings.console_idle_s, touch)
 
     def allowed(self, user: users.User) -> set[str] | None:
@@ -66,7 +67,7 @@ class Console:
             return users.kiosk_ids_for(conn, user)
 
     def audit(self, user: users.User, action: str, **details) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             fleet.audit(conn, f"console {user.name}", action, **details)
 
 
@@ -83,7 +84,7 @@ def same_site(request: Request, secure: bool) -> bool:
 
 
 def _login(engine: Engine, name: str, password: str) -> users.LoginResult:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = users.login(conn, name, password)
         if result.cookie or result.locked_until:
             fleet.audit(conn, f"console {name}", "console-login" if result.cookie else "console-locked")
@@ -128,7 +129,7 @@ def mount(app: FastAPI, engine: Engine, settings: ServerSettings) -> Console:
     @router.post("/console/logout")
     async def logout(request: Request) -> Response:
         session = await checked(request)
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             users.logout(conn, request.cookies.get(COOKIE, ""))
             fleet.audit(conn, f"console {session.user.name}", "console-logout")
         reply = RedirectResponse("/console/login", status_code=303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 
 import httpx
 
@@ -69,3 +70,39 @@ class Attendant:
 
 def console_server(tmp_path, env: dict[str, str] | None = None, backend: str = "sqlite"):
     return start_server(backend, tmp_path, env={"KSERVER_FAILURE_BURST": "1000000", **(env or {})})
+
+
+class SimKiosk:
+    """A kiosk as the live channel sees it: posts LiveState with its token and reads its command stream."""
+
+    def __init__(self, server: Server, kiosk_id: str, headers: dict):
+        from live_client import SseReader
+
+        self.server, self.kiosk_id, self.headers = server, kiosk_id, headers
+        self.seq, self.boot_id = 0, uuid.uuid4().hex  # a fresh boot: its first state is never taken for a stale one
+        self.fields: dict = {}
+        self.commands = SseReader(f"{server.url}/v1/live/commands", headers).wait_open()
+
+    def post(self, **fields) -> None:
+        from live_client import state
+
+        self.fields.update(fields)
+        self.seq += 1
+        reply = httpx.post(f"{self.server.url}/v1/live/state", json=state(self.seq, self.boot_id, **self.fields),
+                           headers=self.headers, timeout=30)
+        assert reply.status_code == 204, reply.text
+
+    def next_command(self, kind: str, timeout: float = 10) -> dict:
+        """The next command of this kind (others are skipped)."""
+        while True:
+            command = self.commands.next("command", timeout)
+            if command["kind"] == kind:
+                return command
+
+    def answer(self, command: dict, outcome: str = "done", detail: str = "") -> None:
+        reply = httpx.post(f"{self.server.url}/v1/live/commands/{command['id']}/result",
+                           json={"outcome": outcome, "detail": detail}, headers=self.headers, timeout=30)
+        assert reply.status_code == 204, reply.text
+
+    def close(self) -> None:
+        self.commands.close()
