@@ -29,13 +29,15 @@ def routes(router: APIRouter, console) -> None:
         lang = console.language(request)
         tr = console.catalogs.get(lang)
         lanes = hub.lanes(allowed)
-        names = {lane.kiosk_id: lane.name or lane.kiosk_id for lane in lanes}
-        sessions = {lane.kiosk_id: lane.state.session_id if lane.state else None for lane in lanes}
-        queue = [intervention_view(i, names, sessions, tr) for i in hub.interventions(allowed, include_resolved=resolved)]
+        by_id = {lane.kiosk_id: lane for lane in lanes}
+        items = hub.interventions(allowed, include_resolved=resolved)
+        helpers = {i.kiosk_id: i.acknowledged_by for i in items
+                   if i.kind == "help" and i.acknowledged_by and not i.resolved_at}
+        queue = [intervention_view(i, by_id, tr, lang) for i in items]
         if resolved:  # the open ones, then the 50 most recently resolved
             queue = [i for i in queue if i["stage"] != "resolved"] + sorted(
                 (i for i in queue if i["stage"] == "resolved"), key=lambda i: i["resolved_at"], reverse=True)[:50]
-        return [lane_view(lane, tr, lang) for lane in lanes], queue
+        return [lane_view(lane, tr, lang, helpers.get(lane.kiosk_id)) for lane in lanes], queue
 
     def page(request: Request, template: str, resolved: bool = False, only: str | None = None):
         session = console.session(request)

@@ -75,6 +75,7 @@ def test_help_call_shows_live_and_acknowledge_reaches_the_kiosk(server, browser,
     assert command["by"] == "Anna B."
     expect(page.locator("#flash")).to_contain_text("Acknowledged.")
     expect(item).to_contain_text("Acknowledged by Anna B.", timeout=LIVE_MS)
+    expect(tile).to_contain_text("Help on the way: Anna B.")
     item.locator("[data-action=resolve]").click()
     assert kiosk.next_command("help_resolved")["by"] == "Anna B."
     expect(page.locator("#queue li[data-kiosk=lane-1][data-stage=raised]")).to_have_count(0)

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
+  if ((navigator.language || "").split("-")[0] === lang) { lang = navigator.language; }  // en-GB: 24-hour clock
   var seen = null;  // intervention ids already in the queue
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
