@@ -56,7 +56,12 @@
       if (el.id) { open[el.id] = true; }
     });
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  var flashTimer = null;
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.target && e.target.id === "flash") {  // a message stays 8 s
+      clearTimeout(flashTimer);
+      flashTimer = setTimeout(function () { e.target.textContent = ""; }, 8000);
+    }
     Object.keys(open).forEach(function (id) {
       var el = document.getElementById(id);
       if (!el) { return; }
