@@ -51,7 +51,7 @@
   var open = {};
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (e.detail && e.detail.type === "expired") { window.location.href = "/console/login"; return; }
-    open = {};
+    // added to, not replaced: a second message can arrive before the first one's swap has settled
     document.querySelectorAll("details[open], input[type=checkbox]:checked").forEach(function (el) {
       if (el.id) { open[el.id] = true; }
     });
@@ -67,6 +67,7 @@
       if (!el) { return; }
       if (el.tagName === "DETAILS") { el.open = true; } else { el.checked = true; }
     });
+    open = {};
     clocks(document); tick(); checkNew();
   });
   document.addEventListener("DOMContentLoaded", function () {
