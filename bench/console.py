@@ -10,10 +10,10 @@
     client_cpu_pct         this (load generator) process's CPU: when it nears 100 the client, not the server,
                            is the limit and the latencies say little
 
-All kiosks run in this one asyncio process (httpx.AsyncClient). help_to_console_p99_ms and
-approve_to_kiosk_p99_ms need a browser and a kiosk process: not measured here.
+All kiosks run in this one asyncio process (httpx.AsyncClient). Then bench/console_browser.py measures
+help_to_console_p99_ms and approve_to_kiosk_p99_ms in Debian's chromium (--browser-rounds 0 skips it).
 
-    .venv/bin/python bench/console.py [--kiosks 500] [--seconds 30] [--backend sqlite|postgres]
+    .venv/bin/python bench/console.py [--kiosks 500] [--seconds 30] [--backend sqlite|postgres] [--browser-rounds 50]
 """
 from __future__ import annotations
 
@@ -199,7 +199,11 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--browser-rounds", type=int, default=50)
     args = parser.parse_args()
+    if args.browser_rounds:
+        import console_browser
+        console_browser.main(args.browser_rounds)
     drop = None
     with tempfile.TemporaryDirectory() as tmp:
         url = ""

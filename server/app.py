@@ -340,6 +340,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         return app.openapi_schema
     app.openapi = openapi
     app.state.engine = engine
+    from server.console.web import mount
+    mount(app, engine, settings)
     install_live(app, LiveHub(engine, settings), any_kiosk, admin, live_tokens, CheckedRoute, REFUSED, TOO_LARGE)
     return app
 

@@ -8,6 +8,8 @@
     KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
+    KSERVER_CONSOLE_IDLE_S a console session ends after this many seconds without a request (default 1800)
+    KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
     KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
     KSERVER_LIVE_LEASE_S, KSERVER_LIVE_TOKEN_CACHE_S: the live channel (docs/live.md)
 """
@@ -44,6 +46,8 @@ class ServerSettings(BaseModel):
     max_connections: Annotated[int, Field(ge=10)] = 4000  # each kiosk holds 2 (its command stream + posts)
     failure_burst: Annotated[int, Field(ge=1)] = 20
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
+    console_idle_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 1800
+    console_https: bool = False
     live_offline_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 2
     live_command_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30
     live_outbox_alert: Annotated[int, Field(ge=1)] = 100
