@@ -322,6 +322,9 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         except fleet.AdminError as exc:
             raise HTTPException(404, str(exc)) from None
 
+    from server import insight_api
+    insight_api.add_routes(app, engine, Admin)
+
     def openapi() -> dict:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, routes=app.routes)

@@ -179,6 +179,27 @@ def _copy_to(engine, args) -> int:
     return 0
 
 
+def _insight_purge(engine, args) -> int:
+    from server import insight
+    if args.days is not None and args.days < 1:
+        raise fleet.AdminError(f"--days: expected at least 1, got {args.days}")
+    days = args.days or load().insight_retention_days
+    with engine.begin() as conn:
+        gone = insight.purge(conn, days)
+        fleet.audit(conn, ACTOR, "insight-purge", days=days, deleted=gone)
+    print(f"insight: {gone} raw session rows older than {days} days deleted (the rollups keep their numbers)")
+    return 0
+
+
+def _insight_rebuild(engine, args) -> int:
+    from server import insight
+    with engine.begin() as conn:
+        added = insight.rebuild(conn)
+        fleet.audit(conn, ACTOR, "insight-rebuild", added=added)
+    print(f"insight: {added} session records added from the held transactions")
+    return 0
+
+
 def settings_url(url: str) -> str:
     return ServerSettings(database_url=url).url
 
@@ -248,6 +269,12 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("copy-to", help="copy this database into a new, empty one (SQLite -> PostgreSQL)")
     a.add_argument("target_url", help="e.g. postgresql://kiosk:secret@db-host/kiosk")
     a.set_defaults(action=_copy_to)
+    a = acts.add_parser("insight-purge", help="delete raw session rows past the retention "
+                                               "(KSERVER_INSIGHT_RETENTION_DAYS); rollups stay")
+    a.add_argument("--days", type=int, help="keep this many days instead of the setting")
+    a.set_defaults(action=_insight_purge)
+    a = acts.add_parser("insight-rebuild", help="add session records held as transactions but missing from insight")
+    a.set_defaults(action=_insight_rebuild)
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
+from server import insight
 from server.checks import mask_card_numbers, record_problem, seq_problem
 from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
@@ -140,6 +141,7 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
     flagged = _check_in(conn, kiosk_id, plan.new, stamp)
     if plan.new:
         conn.execute(sa.insert(transactions), plan.new)
+        insight.record_sessions(conn, kiosk_id, plan.new)  # rollups in the same transaction as the batch
     if plan.dead:
         _bound_dead_letters(conn, kiosk_id, plan.dead, stamp)
         conn.execute(sa.insert(dead_letters), plan.dead)
@@ -297,7 +299,7 @@ def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord
         value = getattr(record.body, name, None)
         if value is not None and (len(value) > 128 or not value.isprintable()):
             return f"body.{name}: expected at most 128 printable characters", None
-    problem = record_problem(record)
+    problem = record_problem(record) or insight.session_problem(record)
     if problem:
         return printable(problem), record
     return "", record

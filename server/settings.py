@@ -8,6 +8,8 @@
     KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
+    KSERVER_INSIGHT_RETENTION_DAYS  raw session rows older than this many days go with `admin insight-purge`
+                           (default 400); the rollups the dashboards read are kept
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class ServerSettings(BaseModel):
     max_connections: Annotated[int, Field(ge=10)] = 1000
     failure_burst: Annotated[int, Field(ge=1)] = 20
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
+    insight_retention_days: Annotated[int, Field(ge=1, le=36600)] = 400  # raw session rows (issue 16)
 
     @field_validator("admin_token")
     @classmethod

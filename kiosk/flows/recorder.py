@@ -8,6 +8,7 @@ every record: idempotent by uuid, gap-free by seq. A reset with no session under
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,14 @@ from kiosk.wire import SESSION_EVENT, SessionSummary
 
 UNKNOWN_CODE_MESSAGES = (texts.UNKNOWN_ITEM, texts.INVALID_CODE, texts.NOT_AN_ITEM)
 REST = (ATTRACT, OUT_OF_SERVICE)
+
+
+def session_id() -> str:
+    """A uuid4 without a run of 13 digits: the server dead-letters text that could be a card number."""
+    while True:
+        text = str(uuid.uuid4())
+        if not re.search(r"\d(?:-?\d){12}", text):
+            return text
 
 
 def _stamp(at: datetime) -> str:
@@ -130,7 +139,7 @@ class SessionRecorder:
                    "abandoned_idle" if "abandoned" in self.flags else "cancelled")
         began = self.began_at
         summary = SessionSummary(
-            session_id=str(uuid.uuid4()), flow=self.flow, language=language,
+            session_id=session_id(), flow=self.flow, language=language,
             start_language=self.start_language or language, started_at=_stamp(began),
             ended_at=_stamp(began + timedelta(milliseconds=duration)), duration_ms=duration, outcome=outcome,
             receipt_choice=self.receipt_choice, age_wait_ms=self.age_wait_ms,
