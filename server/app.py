@@ -337,6 +337,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         return app.openapi_schema
     app.openapi = openapi
     app.state.engine = engine
+    from server.console.web import mount
+    mount(app, engine, settings)
     return app
 
 

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 from server import datasets, fleet
+from server.console.admin import add_parsers as add_console_parsers
+from server.console.users import UserError
 from server.db import copy_database, make_engine, migrate
 from server.settings import ServerSettings, SettingsError, load
 
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         migrate(engine)
         return args.action(engine, args)
-    except (fleet.AdminError, datasets.LoadError) as exc:
+    except (fleet.AdminError, datasets.LoadError, UserError) as exc:
         print(f"kiosk-server: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -278,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)
+    add_console_parsers(acts)
     return p
 
 

@@ -188,6 +188,43 @@ def copy_database(source: Engine, target: Engine, chunk: int = 5000) -> dict[str
     return copied
 
 
+# Console (issue 15, migration 0004): sites, attendant users, their sites, browser sessions; a kiosk's site.
+kiosks.append_column(sa.Column("site_id", sa.String(64), index=True))
+
+sites = sa.Table(
+    "sites", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+)
+
+console_users = sa.Table(
+    "console_users", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("role", sa.String(16), nullable=False),  # attendant | manager | admin
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", Stamp),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+user_sites = sa.Table(
+    "user_sites", metadata,
+    sa.Column("user_name", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), primary_key=True),
+)
+
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie value
+    sa.Column("user_name", sa.String(64), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("last_seen_at", Stamp, nullable=False),
+)
+
+
 # --- Fleet insight (issue 16, migration 0006): raw session rows and their rollups -------------------------------
 # Raw rows are kept for INSIGHT retention days (drill-down); the dashboards read only the rollups, which the
 # ingest of a batch updates in its own transaction. Metric names and the time-to-complete histogram: server/insight.py.

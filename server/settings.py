@@ -8,6 +8,8 @@
     KSERVER_MAX_BATCH_BYTES / _MAX_LOAD_BYTES / _MAX_BODY_BYTES, KSERVER_HEADER_TIMEOUT, KSERVER_BODY_TIMEOUT,
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
+    KSERVER_CONSOLE_IDLE_S a console session ends after this many seconds without a request (default 1800)
+    KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
     KSERVER_INSIGHT_RETENTION_DAYS  raw session rows older than this many days go with `admin insight-purge`
                            (default 400); the rollups the dashboards read are kept
 """
@@ -44,6 +46,8 @@ class ServerSettings(BaseModel):
     max_connections: Annotated[int, Field(ge=10)] = 1000
     failure_burst: Annotated[int, Field(ge=1)] = 20
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
+    console_idle_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 1800
+    console_https: bool = False
     insight_retention_days: Annotated[int, Field(ge=1, le=36600)] = 400  # raw session rows (issue 16)
 
     @field_validator("admin_token")

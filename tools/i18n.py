@@ -5,8 +5,9 @@
     python -m tools.i18n check     # exit 1 when a message of the sources lacks a translation in a catalog
     python -m tools.i18n compile [LOCALE_DIR]   # .po -> .mo (scripts/compile-translations.sh runs this)
 
-Messages are found with Babel's extractors: the Python extractor for .py files, and the same extractor
-line by line for .kv files (a kv property value is a Python expression: `text: app.tr('Pay')`). The
+Messages are found with Babel's extractors: the Python extractor for .py files and, line by line, for .kv
+files (a kv property value is a Python expression: `text: app.tr('Pay')`), Jinja2's for the console's .html
+templates (server/console/templates). The
 keywords are every translating call the code makes: `_()`, `tr()`, `gettext()`, `ngettext()` (and the
 maintenance pages' `counted(translator, singular, plural, n)`). All packages that show customer or
 technician text are scanned (SOURCE_PACKAGES), plus the message table kiosk.flows.texts, whose
@@ -32,7 +33,7 @@ from kiosk.i18n import BABEL_LOCALES, DOMAIN, LOCALE_DIR  # where the runtime re
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "de", "nl")
-SOURCE_PACKAGES = ("screens", "kiosk", "launcher", "devices")  # every package that may show text
+SOURCE_PACKAGES = ("screens", "kiosk", "launcher", "devices", "server/console")  # every package that may show text
 MESSAGE_TABLES = ("kiosk.flows.texts",)
 KEYWORDS = {"_": None, "gettext": None, "tr": None, "ngettext": (1, 2), "counted": (2, 3)}
 
@@ -47,10 +48,16 @@ def extract_kv(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
                               dict(options, encoding="utf-8"))
 
 
+def extract_jinja(fileobj, keywords, comment_tags, options) -> Iterator[tuple]:
+    """The console's Jinja2 templates (server/console/templates): `{{ _("Lanes") }}`."""
+    from jinja2.ext import babel_extract
+    yield from babel_extract(fileobj, keywords, comment_tags, dict(options, trimmed="false"))
+
+
 def _files(root: Path) -> Iterator[Path]:
     for package in SOURCE_PACKAGES:
         for path in sorted((root / package).rglob("*")):
-            if path.suffix in (".py", ".kv") and "__pycache__" not in path.parts:
+            if path.suffix in (".py", ".kv", ".html") and "__pycache__" not in path.parts:
                 yield path
 
 
@@ -58,7 +65,7 @@ def source_locations(root: Path = ROOT) -> dict[object, list[str]]:
     """Every message of the sources -> where it is used ("screens/pay.kv:12", or the table's module)."""
     found: dict[object, list[str]] = {}
     for path in _files(root):
-        method = extract_kv if path.suffix == ".kv" else "python"
+        method = {".kv": extract_kv, ".html": extract_jinja}.get(path.suffix, "python")
         data = path.read_bytes()
         # One keyword per pass: Babel's Python extractor takes any keyword name inside a call for the start
         # of a new call, so `counted(tr, "{count} file", ...)` would be lost with `tr` and `counted` together.
