@@ -7,7 +7,7 @@ the previous period are folded in Python from those per-day (or per-hour) sums.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -32,11 +32,11 @@ class Filters:
     kiosk: str | None = None
     flow: str | None = None
     language: str | None = None
+    sites: tuple[str, ...] | None = None  # only these sites (a manager's); None: every site
 
     def previous(self) -> "Filters":
         days = (self.end - self.start).days + 1
-        return Filters(self.start - timedelta(days=days), self.start - timedelta(days=1), self.site, self.kiosk,
-                       self.flow, self.language)
+        return replace(self, start=self.start - timedelta(days=days), end=self.start - timedelta(days=1))
 
 
 def _where(table: sa.Table, f: Filters) -> list:
@@ -45,6 +45,8 @@ def _where(table: sa.Table, f: Filters) -> list:
         value = getattr(f, name)
         if value:
             conds.append(table.c[{"site": "site_id", "kiosk": "kiosk_id"}.get(name, name)] == value)
+    if f.sites is not None:
+        conds.append(table.c.site_id.in_(f.sites))
     return conds
 
 
@@ -168,3 +170,10 @@ def parse_day(text: str, name: str) -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise ValueError(f"{name}: expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def currency(conn: Connection) -> str:
+    """The currency of the newest paid session (revenue is summed in one currency per fleet)."""
+    t = insight_sessions
+    return conn.execute(sa.select(t.c.currency).where(t.c.currency != "").order_by(t.c.started_at.desc())
+                        .limit(1)).scalar() or "EUR"

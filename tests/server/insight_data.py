@@ -1,12 +1,14 @@
 """A known synthetic set of session summaries (issue 16) and the records that carry them to the server."""
 from __future__ import annotations
 
+import math
 import random
 import uuid as uuidlib
 from datetime import datetime, timedelta, timezone
 
 from kiosk.flows.recorder import session_id
 from kiosk.wire import SessionSummary, TransactionRecord
+from server.db import COMPLETE_EDGES_S
 
 OUTCOMES = ("completed", "completed", "completed", "abandoned_idle", "cancelled", "handed_to_staff", "out_of_service")
 
@@ -50,3 +52,43 @@ def record(kiosk_id: str, seq: int, summary: SessionSummary, uid: str | None = N
         device_time=datetime.now(timezone.utc).isoformat(),
         body=dict(kind="event", event="session", details={"kiosk": kiosk_id, **summary.details()}))
     ).model_dump(mode="json")
+
+
+def _pct(part, whole):
+    return None if not whole else 100 * part / whole
+
+
+def _edge(ms):
+    return next((e for e in COMPLETE_EDGES_S if ms <= e * 1000), COMPLETE_EDGES_S[-1])
+
+
+def _nearest_rank(values, p):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(p * len(ordered) / 100) - 1]
+
+
+def expected(rows) -> dict:
+    """The KPIs from raw session summaries, written out independently of the server's code."""
+    n = len(rows)
+    done = [r for r in rows if r.outcome == "completed"]
+    rated = [r.rating for r in rows if r.rating is not None]
+    answered = [r.easy for r in rows if r.easy is not None]
+    ages = sum(r.age_checks for r in rows)
+    attempts = sum(r.payment_attempts for r in rows)
+    median, p90 = (_nearest_rank([r.duration_ms for r in done], p) for p in (50, 90))
+    return {
+        "sessions": n,
+        "completion_rate": _pct(len(done), n),
+        "abandonment_rate": _pct(sum(r.outcome in ("abandoned_idle", "cancelled") for r in rows), n),
+        "median_complete_s": None if median is None else _edge(median),
+        "p90_complete_s": None if p90 is None else _edge(p90),
+        "csat": _pct(sum(1 for x in rated if x >= 4), len(rated)),
+        "rating_avg": sum(rated) / len(rated) if rated else None,
+        "easy_pct": _pct(sum(answered), len(answered)),
+        "help_per_100": _pct(sum(r.help_calls for r in rows), n),
+        "age_wait_s": sum(r.age_wait_ms for r in rows) / ages / 1000 if ages else None,
+        "decline_rate": _pct(sum(r.declines for r in rows), attempts),
+        "revenue_minor": sum(r.amount_minor for r in done),
+    }
