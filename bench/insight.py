@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import sync  # noqa: E402
 from kiosk.wire import SessionSummary  # noqa: E402
 from server.db import COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, make_engine, migrate  # noqa: E402
-from server.insight import increments  # noqa: E402
+from server.insight import FLEET, increments  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
 from tests.server.kserver_harness import new_postgres_database  # noqa: E402
 
@@ -206,6 +206,10 @@ def load(dsn: str, kiosks: int, days: int, per_day: float, seed: int = 7) -> int
         for s, d, f, la in zip(*np.nonzero(daily[..., 0])):
             buf.write(f"{day_names[d]}\tsite-{s:03d}\t{FLOWS[f]}\t{LANGS[la]}\t"
                       + "\t".join(map(str, daily[s, d, f, la].tolist())) + "\n")
+        fleet = daily.sum(axis=0)  # the whole fleet's rows (site "*"), as server.insight writes them
+        for d, f, la in zip(*np.nonzero(fleet[..., 0])):
+            buf.write(f"{day_names[d]}\t{FLEET}\t{FLOWS[f]}\t{LANGS[la]}\t"
+                      + "\t".join(map(str, fleet[d, f, la].tolist())) + "\n")
         with cur.copy(f"COPY insight_daily (day, site_id, flow, language, {cols}, {', '.join(HOUR_METRICS)}) "
                       "FROM STDIN") as copy:
             copy.write(buf.getvalue())

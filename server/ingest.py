@@ -141,7 +141,6 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
     flagged = _check_in(conn, kiosk_id, plan.new, stamp)
     if plan.new:
         conn.execute(sa.insert(transactions), plan.new)
-        insight.record_sessions(conn, kiosk_id, plan.new)  # rollups in the same transaction as the batch
     if plan.dead:
         _bound_dead_letters(conn, kiosk_id, plan.dead, stamp)
         conn.execute(sa.insert(dead_letters), plan.dead)
@@ -152,6 +151,8 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
         max_seq = max(max_seq, *stored)
         held = _advance(conn, kiosk_id, held, max_seq, stored)
         conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(held_through=held, max_seq=max_seq))
+    # last: the fleet-wide rollup rows are shared by every kiosk, so their row locks are held only until the commit
+    insight.record_sessions(conn, kiosk_id, plan.new)
 
     if plan.conflict is not None:
         c = plan.conflict

@@ -23,6 +23,7 @@ from server.db import (COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, insight_dail
                        kiosks, transactions)
 
 HOURLY_KEY = ("kiosk_id", "hour", "flow", "language")
+FLEET = "*"  # the daily rollup's site for the whole fleet (site ids cannot contain it): fleet pages read 1 row a day
 DAILY_KEY = ("day", "site_id", "flow", "language")
 
 
@@ -99,11 +100,14 @@ def add_sessions(conn: Connection, kiosk_id: str, summaries: list[SessionSummary
             continue
         new.discard(s.session_id)  # the same session twice in one batch counts once too
         hour = s.started_at[:13]
-        h, d = hourly[(kiosk_id, hour, s.flow, s.language)], daily[(hour[:10], site, s.flow, s.language)]
+        h = hourly[(kiosk_id, hour, s.flow, s.language)]
+        d, fleet = daily[(hour[:10], site, s.flow, s.language)], daily[(hour[:10], FLEET, s.flow, s.language)]
         for name, value in increments(s).items():
             h[name] += value
             d[name] += value
+            fleet[name] += value
         d[f"h{hour[11:13]}"] += 1
+        fleet[f"h{hour[11:13]}"] += 1
     if hourly:
         _upsert(conn, insight_hourly, HOURLY_KEY, [dict(zip(HOURLY_KEY, k), site_id=site, **v)
                                                    for k, v in sorted(hourly.items())])

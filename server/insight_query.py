@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from server.db import COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, insight_daily, insight_hourly, insight_sessions
+from server.insight import FLEET
 
 HIST = tuple(f"d{i:02d}" for i in range(len(COMPLETE_EDGES_S) + 1))
 FUNNEL = ("sessions", "reached_scan", "reached_payment", "paid", "receipt_chosen")
@@ -47,30 +48,34 @@ def _where(table: sa.Table, f: Filters) -> list:
             conds.append(table.c[{"site": "site_id", "kiosk": "kiosk_id"}.get(name, name)] == value)
     if f.sites is not None:
         conds.append(table.c.site_id.in_(f.sites))
+    elif not f.site and table is insight_daily:
+        conds.append(table.c.site_id == FLEET)  # the whole fleet's row of each day
     return conds
+
+
+def _sums(table: sa.Table, names) -> list:
+    # PostgreSQL sums BIGINT as NUMERIC (Decimal in Python): back to BIGINT
+    return [sa.cast(sa.func.sum(table.c[m]), sa.BigInteger).label(m) for m in names]
 
 
 def day_sums(conn: Connection, f: Filters) -> dict[str, dict[str, int]]:
     """Per UTC day: every summed metric and the sessions per hour of the day (h00..h23)."""
     if f.kiosk:
         t = insight_hourly
-        rows = conn.execute(sa.select(t.c.hour, *[sa.func.sum(t.c[m]).label(m) for m in SUM_METRICS])
-                            .where(t.c.hour >= f.start.isoformat(), t.c.hour < (f.end + timedelta(days=1)).isoformat(),
-                                   *_where(t, f)).group_by(t.c.hour))
-        days: dict[str, dict[str, int]] = {}
-        for row in rows:
-            m = row._mapping
-            day = days.setdefault(m["hour"][:10], dict.fromkeys(SUM_METRICS + HOUR_METRICS, 0))
-            for name in SUM_METRICS:
-                day[name] += int(m[name] or 0)
-            day[f"h{m['hour'][11:13]}"] += int(m["sessions"] or 0)
+        where = [t.c.hour >= f.start.isoformat(), t.c.hour < (f.end + timedelta(days=1)).isoformat(), *_where(t, f)]
+        day = sa.func.substr(t.c.hour, 1, 10).label("day")
+        days = {row[0]: {**dict.fromkeys(HOUR_METRICS, 0), **dict(zip(SUM_METRICS, row[1:]))}
+                for row in conn.execute(sa.select(day, *_sums(t, SUM_METRICS)).where(*where).group_by(day))}
+        for hour, sessions in conn.execute(sa.select(t.c.hour, sa.cast(sa.func.sum(t.c.sessions), sa.BigInteger))
+                                           .where(*where).group_by(t.c.hour)):
+            days[hour[:10]][f"h{hour[11:13]}"] += sessions or 0
         return days
     t = insight_daily
     names = SUM_METRICS + HOUR_METRICS
-    rows = conn.execute(sa.select(t.c.day, *[sa.func.sum(t.c[m]).label(m) for m in names])
+    rows = conn.execute(sa.select(t.c.day, *_sums(t, names))
                         .where(t.c.day >= f.start.isoformat(), t.c.day <= f.end.isoformat(), *_where(t, f))
                         .group_by(t.c.day))
-    return {row.day: {m: int(row._mapping[m] or 0) for m in names} for row in rows}
+    return {row[0]: dict(zip(names, row[1:])) for row in rows}
 
 
 def total(days) -> dict[str, int]:
