@@ -58,32 +58,38 @@ def _sums(table: sa.Table, names) -> list:
     return [sa.cast(sa.func.sum(table.c[m]), sa.BigInteger).label(m) for m in names]
 
 
+# Built once: a select of 70 summed columns costs more to construct than PostgreSQL takes to run it.
+_DAY_OF_HOUR = sa.func.substr(insight_hourly.c.hour, 1, 10)
+HOURLY_BY_DAY = sa.select(_DAY_OF_HOUR, *_sums(insight_hourly, SUM_METRICS)).group_by(_DAY_OF_HOUR)
+HOURLY_BY_HOUR = sa.select(insight_hourly.c.hour, sa.cast(sa.func.sum(insight_hourly.c.sessions), sa.BigInteger)
+                           ).group_by(insight_hourly.c.hour)
+DAILY_BY_DAY = sa.select(insight_daily.c.day, *_sums(insight_daily, SUM_METRICS + HOUR_METRICS)
+                         ).group_by(insight_daily.c.day)
+
+
 def day_sums(conn: Connection, f: Filters) -> dict[str, dict[str, int]]:
     """Per UTC day: every summed metric and the sessions per hour of the day (h00..h23)."""
     if f.kiosk:
         t = insight_hourly
         where = [t.c.hour >= f.start.isoformat(), t.c.hour < (f.end + timedelta(days=1)).isoformat(), *_where(t, f)]
-        day = sa.func.substr(t.c.hour, 1, 10).label("day")
-        days = {row[0]: {**dict.fromkeys(HOUR_METRICS, 0), **dict(zip(SUM_METRICS, row[1:]))}
-                for row in conn.execute(sa.select(day, *_sums(t, SUM_METRICS)).where(*where).group_by(day))}
-        for hour, sessions in conn.execute(sa.select(t.c.hour, sa.cast(sa.func.sum(t.c.sessions), sa.BigInteger))
-                                           .where(*where).group_by(t.c.hour)):
-            days[hour[:10]][f"h{hour[11:13]}"] += sessions or 0
+        zero = dict.fromkeys(HOUR_METRICS, 0)
+        days = {row[0]: {**zero, **dict(zip(SUM_METRICS, row[1:]))} for row in conn.execute(HOURLY_BY_DAY.where(*where))}
+        for hour, sessions in conn.execute(HOURLY_BY_HOUR.where(*where)):
+            days[hour[:10]][f"h{hour[11:13]}"] += sessions
         return days
     t = insight_daily
-    names = SUM_METRICS + HOUR_METRICS
-    rows = conn.execute(sa.select(t.c.day, *_sums(t, names))
-                        .where(t.c.day >= f.start.isoformat(), t.c.day <= f.end.isoformat(), *_where(t, f))
-                        .group_by(t.c.day))
-    return {row[0]: dict(zip(names, row[1:])) for row in rows}
+    rows = conn.execute(DAILY_BY_DAY.where(t.c.day >= f.start.isoformat(), t.c.day <= f.end.isoformat(),
+                                           *_where(t, f)))
+    return {row[0]: dict(zip(SUM_METRICS + HOUR_METRICS, row[1:])) for row in rows}
 
 
 def total(days) -> dict[str, int]:
-    out = dict.fromkeys(SUM_METRICS + HOUR_METRICS, 0)
-    for day in days:
-        for name, value in day.items():
-            out[name] += value
-    return out
+    days = list(days)
+    if len(days) == 1:
+        return days[0]
+    names = SUM_METRICS + HOUR_METRICS
+    return dict(zip(names, (sum(col) for col in zip(*([d[n] for n in names] for d in days))))) if days \
+        else dict.fromkeys(names, 0)
 
 
 def _pct(part: int, whole: int) -> float | None:
