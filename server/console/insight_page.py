@@ -39,6 +39,8 @@ def labels(_) -> dict[str, str]:
         "period": _("Period"), "reached_scan": _("First scan"), "reached_payment": _("Payment"), "paid": _("Paid"),
         "receipt_chosen": _("Receipt choice"), "abandoned_idle": _("Abandoned (idle)"), "cancelled": _("Cancelled"),
         "handed_to_staff": _("Handed to staff"), "out_of_service": _("Out of service"),
+        "Mon": _("Mon"), "Tue": _("Tue"), "Wed": _("Wed"), "Thu": _("Thu"), "Fri": _("Fri"), "Sat": _("Sat"),
+        "Sun": _("Sun"),
     }
 
 
@@ -97,7 +99,7 @@ def routes(router: APIRouter, console) -> None:
         return console.render(
             request, "insight.html", user=session.user, csrf=session.csrf_token, report=report, shown=shown,
             names=labels(tr.gettext), site_ids=site_ids, kiosk_ids=kiosk_ids, fmt=Formatter(lang, money),
-            tiles=tile_views(report, Formatter(lang, money)), weekdays=[tr.gettext(d) for d in WEEKDAYS],
+            tiles=tile_views(report, Formatter(lang, money)), weekdays=[labels(tr.gettext)[d] for d in WEEKDAYS],
             heat_max=max((max(row) for row in report["heatmap"]), default=0), outcomes=OUTCOMES,
             query=lambda **extra: urlencode({k: v for k, v in {**shown, **extra}.items() if v}))
 
