@@ -353,12 +353,8 @@ class CommandResult(Api):
     detail: Annotated[str, Field(max_length=1000)] = ""
 
 
-# --- Fleet insight (issue 16): one summary per customer session ----------------------------------------------
-# Sent as an ordinary EventBody (event "session", the summary's fields as its details) rather than a new body
-# kind: a server that predates insight stores it as any other event instead of dead-lettering it (the body union
-# is closed), and a newer server can rebuild its rollups from those stored events. No personal data: counts,
-# durations, choices; no codes, card data or names.
-
+# --- Fleet insight (issue 16): one summary per customer session, no personal data. Sent as an EventBody (event
+# "session", the fields as details): a server without insight stores it as any event instead of dead-lettering it.
 SESSION_EVENT = "session"
 SessionOutcome = Literal["completed", "abandoned_idle", "cancelled", "handed_to_staff", "out_of_service"]
 Count = Annotated[int, Field(ge=0, le=10**6)]
@@ -396,9 +392,6 @@ class SessionSummary(Wire):
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
     easy: bool | None = None
     large_text: bool = False  # large text was on at any time
-
-    def details(self) -> dict[str, Union[str, int, bool, None]]:
-        return self.model_dump()
 
     @classmethod
     def from_details(cls, details: dict) -> "SessionSummary":

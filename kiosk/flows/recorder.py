@@ -146,7 +146,7 @@ class SessionRecorder:
             amount_minor=amount_minor if paid and self.flow == "checkout" else 0,
             currency=self.currency if paid and self.flow == "checkout" else "",
             rating=self.rating, easy=self.easy, large_text=self.large_text, **self.counts, **self.marks)
-        self._journal(SESSION_EVENT, summary.details())
+        self._journal(SESSION_EVENT, summary.model_dump())
         self._clear()
         return summary
 

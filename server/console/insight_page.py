@@ -158,11 +158,10 @@ def tile_views(report: dict, fmt: Formatter) -> list[dict]:
     out = []
     for name, tile in report["tiles"].items():
         value, previous = tile["value"], tile["previous"]
-        delta = None if value is None or previous is None else value - previous
+        delta = None if value is None or previous is None else round(value - previous, 2)
         better = None if not delta else (delta < 0) == (name in LOWER_IS_BETTER)
         out.append(dict(name=name, value=value, previous=previous, text=fmt(name, value),
                         previous_text=fmt(name, previous), delta=delta, better=better,
                         arrow="" if not delta else ("▲" if delta > 0 else "▼"),
-                        delta_text="" if not delta else fmt(name, abs(round(delta, 2)) if isinstance(delta, float)
-                                                            else abs(delta))))
+                        delta_text="" if not delta else fmt(name, abs(delta))))
     return out

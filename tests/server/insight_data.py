@@ -50,7 +50,7 @@ def record(kiosk_id: str, seq: int, summary: SessionSummary, uid: str | None = N
     return TransactionRecord.model_validate(dict(
         uuid=uid or str(uuidlib.uuid4()), kiosk_id=kiosk_id, seq=seq, boot_id="boot-1",
         device_time=datetime.now(timezone.utc).isoformat(),
-        body=dict(kind="event", event="session", details={"kiosk": kiosk_id, **summary.details()}))
+        body=dict(kind="event", event="session", details={"kiosk": kiosk_id, **summary.model_dump()}))
     ).model_dump(mode="json")
 
 

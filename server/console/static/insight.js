@@ -44,7 +44,8 @@
     var data = [xs].concat(ys.map(function (col) { return column(table, col); }));
     var width = Math.max(280, el.clientWidth || 480);
     var opts = {width: width, height: 220, series: series, axes: axes,
-                scales: {x: {time: false, range: [-0.5, Math.max(0.5, xs.length - 0.5)]}},
+                scales: {x: {time: false, range: [-0.5, Math.max(0.5, xs.length - 0.5)]},
+                         y: {range: function (u, min, max) { return [0, Math.max(1, max) * 1.15]; }}},
                 legend: {show: true}, cursor: {points: {show: false}}};
     if (bars) {
       opts.hooks = {draw: [function (u) {  // the value on each bar: not colour alone
