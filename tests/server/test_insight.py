@@ -137,3 +137,47 @@ def test_bad_filters_and_bad_session_records_are_refused_with_the_reason(server,
     reply = httpx.post(f"{server.url}/v1/kiosks/{kiosk_id}/transactions", json=batch(bad), headers=headers,
                        timeout=30).json()
     assert reply["dead_lettered"] == 1 and reply["held_through"] == 1
+
+
+def test_purge_keeps_the_rollups_and_rebuild_restores_insight_from_held_records(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+    from kserver_harness import start_server
+
+    srv, close = start_server("sqlite", tmp_path)
+    try:
+        kiosk_id, headers = srv.enroll()
+        old = summaries(seed=5, count=30, first_day=datetime.now(timezone.utc) - timedelta(days=500), days=1)
+        new = summaries(seed=6, count=20, first_day=datetime.now(timezone.utc) - timedelta(days=2), days=1)
+        rows = old + new
+        reply = httpx.post(f"{srv.url}/v1/kiosks/{kiosk_id}/transactions", headers=headers, timeout=60,
+                           json=batch(*[record(kiosk_id, seq, s) for seq, s in enumerate(rows, 1)]))
+        assert reply.json()["accepted"] == len(rows)
+        span = {"from": min(r.started_at[:10] for r in rows), "to": max(r.started_at[:10] for r in rows)}
+        before = get(srv, **span).json()["tiles"]
+
+        def admin(*args):
+            done = subprocess.run([sys.executable, "-m", "server.cli", "admin", *args], env=srv.proc.env,
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        assert "30 raw session rows older than 400 days deleted" in admin("insight-purge")
+        assert get(srv, **span).json()["tiles"] == before  # the rollups keep every number
+        listed = get(srv, "/v1/admin/insight/sessions", **span, limit=1000).json()["sessions"]
+        assert sorted(s["session_id"] for s in listed) == sorted(s.session_id for s in new)
+        bad = subprocess.run([sys.executable, "-m", "server.cli", "admin", "insight-purge", "--days", "0"],
+                             env=srv.proc.env, capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 1 and "--days: expected at least 1" in bad.stderr
+
+        with sqlite3.connect(tmp_path / "server" / "server.db") as db:  # as if synced before insight existed
+            for table in ("insight_sessions", "insight_hourly", "insight_daily"):
+                db.execute(f"DELETE FROM {table}")
+        assert get(srv, **span).json()["tiles"]["sessions"]["value"] == 0
+        assert f"{len(rows)} session records added" in admin("insight-rebuild")
+        assert get(srv, **span).json()["tiles"] == before
+        assert "0 session records added" in admin("insight-rebuild")  # twice: still counted once
+        assert get(srv, **span).json()["tiles"] == before
+    finally:
+        close()
