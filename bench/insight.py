@@ -4,6 +4,7 @@
                              fleet-wide and filtered by site, kiosk, flow, language; over HTTP (target <= 300)
   rollup_lag_s               a batch of session records acknowledged -> its numbers visible via the API (target <= 5)
   ingest_tx_per_s_postgres   batched ingest from many kiosks at once, half the records session summaries (>= 3,000)
+                             (and _sales_only: bench/sync.py's load on the same server, for comparison)
   db_bytes_per_session       the whole database's size / sessions held (raw rows, rollups, indexes)
 
 A chain of --kiosks kiosks (10 per site) × --days days ending yesterday (UTC), about --per-day sessions per kiosk
@@ -231,6 +232,11 @@ def timed_get(client: httpx.Client, path: str, params: dict) -> float:
     return elapsed
 
 
+PAGES = (("/v1/admin/insight", {"group": "day"}), ("/v1/admin/insight", {"group": "week"}),
+         ("/v1/admin/insight", {"group": "month"}), ("/v1/admin/insight.csv", {}),
+         ("/v1/admin/insight/sessions", {"limit": 200}))
+
+
 def dashboard_p95(url: str, kiosks: int, rounds: int = 2) -> tuple[float, dict[str, float]]:
     today = datetime.now(timezone.utc).date()
     ranges = {f"{n}d": {"from": (today - timedelta(days=n)).isoformat(), "to": (today - timedelta(days=1)).isoformat()}
@@ -242,9 +248,7 @@ def dashboard_p95(url: str, kiosks: int, rounds: int = 2) -> tuple[float, dict[s
         for _ in range(rounds):
             for rname, r in ranges.items():
                 for f in filters:
-                    for page, extra in (("/v1/admin/insight", {"group": "day"}), ("/v1/admin/insight", {"group": "week"}),
-                                        ("/v1/admin/insight", {"group": "month"}), ("/v1/admin/insight.csv", {}),
-                                        ("/v1/admin/insight/sessions", {"limit": 200})):
+                    for page, extra in PAGES:
                         ms = timed_get(client, page, {**r, **f, **extra})
                         times.append(ms)
                         key = f"{page}?{rname}&{'&'.join(f)}"
@@ -330,6 +334,8 @@ def main() -> int:
             print(f"dashboard_query_median_ms={statistics.median(worst.values()):.0f}", flush=True)
             print(f"rollup_lag_s={rollup_lag(server.url):.3f}", flush=True)
             print(f"ingest_tx_per_s_postgres={ingest_rate(server.url, 20, 10, 100):.0f}", flush=True)
+            # the same load without session records, on the same server and machine: what insight costs
+            print(f"ingest_tx_per_s_postgres_sales_only={sync.ingest_rate(server.url, 20, 10, 100):.0f}", flush=True)
         if args.keep:
             print(f"database={url}", flush=True)
     finally:

@@ -73,7 +73,8 @@ def day_sums(conn: Connection, f: Filters) -> dict[str, dict[str, int]]:
         t = insight_hourly
         where = [t.c.hour >= f.start.isoformat(), t.c.hour < (f.end + timedelta(days=1)).isoformat(), *_where(t, f)]
         zero = dict.fromkeys(HOUR_METRICS, 0)
-        days = {row[0]: {**zero, **dict(zip(SUM_METRICS, row[1:]))} for row in conn.execute(HOURLY_BY_DAY.where(*where))}
+        days = {row[0]: {**zero, **dict(zip(SUM_METRICS, row[1:]))}
+                for row in conn.execute(HOURLY_BY_DAY.where(*where))}
         for hour, sessions in conn.execute(HOURLY_BY_HOUR.where(*where)):
             days[hour[:10]][f"h{hour[11:13]}"] += sessions
         return days

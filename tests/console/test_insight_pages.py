@@ -49,8 +49,8 @@ def server(tmp_path_factory):
 
 
 def in_range(server, site=None, kiosk=None):
-    return [s for k, (ss, st) in server.rows.items() for s in ss
-            if (site is None or st == site) and (kiosk is None or k == kiosk) and "2026-11-01" <= s.started_at[:10] <= "2026-11-10"]
+    return [s for k, (ss, st) in server.rows.items() for s in ss if (site is None or st == site)
+            and (kiosk is None or k == kiosk) and "2026-11-01" <= s.started_at[:10] <= "2026-11-10"]
 
 
 class Cells(HTMLParser):
@@ -164,6 +164,16 @@ def test_the_browser_shows_the_numbers_draws_the_charts_and_filters(server, brow
     assert sessions_in_table == len(in_range(server, site="site-a"))
     heat = page.locator("#table-heat tbody td").evaluate_all("cells => cells.map(c => Number(c.dataset.value))")
     assert sum(heat) == len(in_range(server, site="site-a"))
+    rows = in_range(server, site="site-a")
+    numbers = "cells => cells.map(c => Number(c.dataset.value))"
+    funnel = page.locator("#table-funnel tbody td:nth-child(2)").evaluate_all(numbers)
+    assert funnel == [len(rows), sum(r.first_scan_ms is not None for r in rows),
+                      sum(r.payment_ms is not None for r in rows), sum(r.paid_ms is not None for r in rows),
+                      sum(r.receipt_choice is not None for r in rows)]
+    stars = page.locator("#table-ratings tbody td").evaluate_all(numbers)
+    assert stars == [sum(r.rating == i for r in rows) for i in range(1, 6)]
+    done = page.locator("#table-complete tbody td").evaluate_all(numbers)
+    assert sum(done) == sum(r.outcome == "completed" for r in rows)
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS_IMG / "insight-en.png"), full_page=True)
     page.select_option("select[name=kiosk]", "lane-a2")
