@@ -261,6 +261,7 @@ insight_sessions = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False, server_default=""),
     sa.Index("ix_insight_sessions_kiosk_started", "kiosk_id", "started_at"),
     sa.Index("ix_insight_sessions_started", "started_at"),
+    sa.Index("ix_insight_sessions_site_started", "site_id", "started_at"),  # a site's drill-down
 )
 
 insight_hourly = sa.Table(

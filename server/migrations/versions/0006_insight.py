@@ -42,6 +42,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_insight_sessions_kiosk_started', 'insight_sessions', ['kiosk_id', 'started_at'])
     op.create_index('ix_insight_sessions_started', 'insight_sessions', ['started_at'])
+    op.create_index('ix_insight_sessions_site_started', 'insight_sessions', ['site_id', 'started_at'])
     op.create_table(
         'insight_hourly',
         sa.Column('kiosk_id', sa.String(64), primary_key=True),
