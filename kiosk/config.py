@@ -207,6 +207,13 @@ class ServerSection(Section):
     timeout_s: PositiveSeconds = 10
 
 
+class LiveSection(Section):
+    """The live channel to the attendant station (issue 15): state up, attendants' commands down."""
+    enabled: bool = True  # false: no live state, no remote commands (local help and PIN approval as ever)
+    debounce_s: Annotated[float, Field(ge=0.05, le=10)] = 0.25  # at most one state per this long (newest wins)
+    reconnect_max_s: Annotated[float, Field(ge=1, le=600)] = 30  # the longest wait between reconnects
+
+
 class MaintenanceSection(Section):
     """The technician screen (issue 7): how it is reached and what it may change."""
     technicians_file: PathText = ""  # "" = <data_dir>/technicians.json (ids, roles, scrypt-hashed PINs)
@@ -236,6 +243,7 @@ class Settings(Section):
     ui: UISection = UISection()
     devices: DevicesSection = DevicesSection()
     server: ServerSection = ServerSection()
+    live: LiveSection = LiveSection()
     maintenance: MaintenanceSection = MaintenanceSection()
 
     @model_validator(mode="after")

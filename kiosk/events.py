@@ -31,6 +31,7 @@ class Source(str, Enum):  # str-valued: `Source.SCANNER == "scanner"`, and logs 
     SYNC = "sync"
     JOURNAL = "journal"
     SESSION = "session"
+    LIVE = "live"  # the live channel to the central server: attendants' commands (kiosk/live.py)
 
 
 class Kind(str, Enum):
@@ -41,6 +42,8 @@ class Kind(str, Enum):
     ERROR = "error"  # something failed; data["message"] says what, in words a technician understands
     PAYMENT_FAILED = "payment_failed"  # the terminal could not even be asked (session source)
     ATTENDANT_CHECKED = "attendant_checked"  # an attendant PIN/badge check is done (session source)
+    COMMAND = "command"  # an attendant's command from the central server (live source)
+    COMMAND_DONE = "command_done"  # lane work a command started off the UI thread is finished (live source)
 
 
 # Event kinds every source uses (the names older code imports).
@@ -147,6 +150,26 @@ class AttendantChecked(Payload):
     request: int
     attendant: str | None  # the attendant's id, or None: refused
     locked_for_s: float = 0.0  # > 0: too many wrong PINs or badges, no check made for this long (issue 14)
+
+
+@dataclass(frozen=True)
+class AttendantCommand(Payload):
+    """An attendant's command (kiosk.wire.LiveCommand) as it reached the kiosk; the session answers it."""
+    id: str
+    kind: str  # kiosk.wire.CommandKind
+    by: str
+    issued_at: str
+    expires_at: str
+    session_id: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CommandDone(Payload):
+    """Lane work (test print, sync, config check) done off the UI thread for command `command_id`."""
+    command_id: str
+    outcome: str  # done | failed
+    detail: str = ""
 
 
 def _typed(value: Any, enum: type[Enum]) -> Any:

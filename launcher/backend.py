@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class KioskBackend:
         self.control_port: int | None = None
         self.server = None
         self.sync = None
+        self.live = None  # kiosk.live.LiveClient: state up, attendants' commands down (launcher/live.py)
         self._closing = threading.Event()
         self.pictures_ready = threading.Event()  # set once the items' pictures are in the cache (see open)
         self._server_thread: threading.Thread | None = None
@@ -117,6 +119,8 @@ class KioskBackend:
         self._closing.set()
         if self._server_thread is not None:
             self._server_thread.join(90)
+        if self.live is not None:
+            self.live.stop()
         if self.sync is not None:
             self.sync.stop()
         self.devices.close_all()
@@ -176,6 +180,8 @@ class KioskBackend:
             device_states=lambda: {d["name"]: d["state"] for d in self.devices.snapshot()},
             fault=lambda: self.journal.fault or self._start_fault)
         self.sync.start()
+        from launcher.live import start_live
+        self.live = start_live(self, url, token)
 
     def _note_start_fault(self, reason: str) -> None:
         reason += disk_note(self.settings.data_path)
@@ -273,6 +279,21 @@ class KioskBackend:
             "journaling event %s failed: %s", event, f.exception()))
         if self.sync is not None:
             self.sync.wake()
+
+    # --- attendants' commands from the attendant station (kiosk/flows/remote.py, launcher/live.py) ---------
+
+    def answer_command(self, command_id: str, outcome: str, detail: str) -> None:
+        if self.live is not None:
+            self.live.answer(command_id, outcome, detail)
+
+    def lane_work(self, kind: str, command_id: str) -> None:
+        from launcher.live import lane_work
+        lane_work(self, kind, command_id)
+
+    def server_time(self) -> float:
+        """The central server's clock as this kiosk knows it (its own, less the skew the sync client saw)."""
+        skew = self.sync.status().clock_skew_s if self.sync is not None else None
+        return time.time() - (skew or 0.0)
 
     def check_attendant(self, secret: str, request: int) -> None:
         """`verify_attendant` on a thread of its own (scrypt takes a while per stored PIN): the answer is

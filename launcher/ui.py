@@ -29,6 +29,9 @@ def run(settings: Settings, simulate: bool = False) -> int:
         backend.devices.add_query("ui", lambda: query(app))
         return backend
     app = KioskApp(settings, events=events, backend_factory=open_backend)
+    from launcher.live import publish_view  # the live channel to the attendant station (issue 15)
+    app.on_change.append(publish_view)
+    Clock.schedule_interval(lambda _dt: publish_view(app), 1.0)  # and once a second: a client started late
     from screens.maintenance import install as install_maintenance  # gesture/badge + PIN -> maintenance
     maintenance = install_maintenance(app)
     app.event_filters.append(maintenance.take_event)  # while it is open, scans go to its scan test

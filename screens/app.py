@@ -26,7 +26,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import Settings
 from kiosk.events import Event, EventQueue
-from kiosk.flows import states as flow
+from kiosk.flows import states as flow, texts
 from kiosk.flows.actions import Action, perform
 from kiosk.i18n import Translator, language_name
 from kiosk.pictures import Pictures, cache_dir
@@ -72,6 +72,8 @@ class KioskApp(Lockdown, App):
     help_visible = BooleanProperty(False)  # the help box
     help_open = BooleanProperty(False)  # an attendant is on the way (the header says so)
     help_text = StringProperty("")
+    help_coming_text = StringProperty("")  # an attendant took the help call at the attendant station
+    closed_text = StringProperty("")  # the lane was closed by staff: why (the out-of-service screen says it)
     notice_text = StringProperty("")  # what the screen says of its own wait or failure (not a box)
     choose_hint = BooleanProperty(False)
     can_print = BooleanProperty(True)
@@ -123,6 +125,7 @@ class KioskApp(Lockdown, App):
         # Called in order with each event before the session sees it; the first that returns True takes it
         # (the maintenance screen takes scans while it is open). Registered by the composition root.
         self.event_filters: list[Callable[[Event], bool]] = []
+        self.on_change: list[Callable[["KioskApp"], None]] = []  # after each change shown (the live channel)
         self._logo_taps: list[float] = []
         self._seen_version = -1
         self.set_large_text(settings.ui.large_text)
@@ -163,11 +166,10 @@ class KioskApp(Lockdown, App):
         if getattr(backend, "events", self.events) is not self.events:
             raise RuntimeError("miswired kiosk: the app drains another event queue than the one its devices post to")
         self.backend = backend
-        self.session = Session(backend, mode=self.settings.kiosk.mode,
-                                    default_language=self.settings.locale.default_language,
-                                    default_large_text=self.settings.ui.large_text,
-                                    idle_timeout_s=self.settings.ui.idle_timeout_s,
-                                    countdown_s=self.settings.ui.still_there_countdown_s, now=self.now())
+        ui, lang = self.settings.ui, self.settings.locale.default_language
+        self.session = Session(backend, mode=self.settings.kiosk.mode, default_language=lang,
+                               default_large_text=ui.large_text, idle_timeout_s=ui.idle_timeout_s,
+                               countdown_s=ui.still_there_countdown_s, now=self.now())
         self._drain_trigger = Clock.create_trigger(self.drain_events, -1)
         self.events.set_waker(self._drain_trigger)
         Clock.schedule_interval(self.tick, 0.5)
@@ -255,6 +257,8 @@ class KioskApp(Lockdown, App):
         if self.sm.current != screen:
             self.screen(screen)
             self.sm.current = screen
+        for hook in self.on_change:
+            hook(self)
 
     def _refresh_texts(self) -> None:
         """Everything that depends on the language as well as on the session."""
@@ -264,6 +268,9 @@ class KioskApp(Lockdown, App):
         self.message_help = bool(m and m.help)
         self.notice_text = tr(s.notice) if s.notice else ""
         self.help_text = tr(s.help_text)
+        self.help_coming_text = tr(texts.HELP_COMING) if s.help_called and s.help_acknowledged_by else ""
+        self.closed_text = "" if s.closed_reason is None else "\n".join(
+            (tr(texts.CLOSED_BY_STAFF), self.tr_fill(texts.CLOSED_REASON, {"reason": s.closed_reason})))
         cart = s.checkout.cart
         if cart is not None:
             money = self.money

@@ -52,6 +52,7 @@ def describe(app) -> dict:
         "cart": [{"name": row["name"], "quantity": int(row["quantity"]), "total": row["total_text"],
                   "voided": row["voided"], "status": row["status_text"]} for row in app.cart_lines],
         "booking": app.booking_text, "ticket_no": app.ticket_no, "receipt_url": app.receipt_url,
+        "help_coming": app.help_coming_text, "closed": app.closed_text,  # the attendant station's doing
         "window": [Window.width, Window.height],
     }
     view["texts"], view["buttons"] = _visible(Window)

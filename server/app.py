@@ -24,6 +24,8 @@ from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
 from server.limits import HostileJson, LimitsMiddleware, Throttle, check_json
+from server.live import LiveHub
+from server.live.routes import install_live
 from server.settings import ServerSettings, load
 
 bearer = HTTPBearer(auto_error=False, description="a kiosk token or an admin token")
@@ -339,6 +341,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     app.state.engine = engine
     from server.console.web import mount
     mount(app, engine, settings)
+    install_live(app, LiveHub(engine, settings), any_kiosk, admin, CheckedRoute, REFUSED, TOO_LARGE)
     return app
 
 
@@ -347,8 +350,6 @@ def _tagged(response: Response, etag: str, if_none_match: str | None, body):
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
     return body
-
-
 
 
 def _when(device_time: str) -> str:

@@ -188,6 +188,57 @@ def copy_database(source: Engine, target: Engine, chunk: int = 5000) -> dict[str
     return copied
 
 
+# --- The live channel (issue 15, migration 0003): lanes, interventions, attendant commands -------------------
+# A lane row holds the kiosk's newest LiveState (JSON), its status as the board shows it and which command
+# stream holds it (stream_id, refreshed at stream_alive_at: a lease, so a crashed process's streams lapse).
+live_lanes = sa.Table(
+    "live_lanes", metadata,
+    sa.Column("kiosk_id", sa.String(64), primary_key=True),
+    sa.Column("boot_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("seq", Seq, nullable=False, server_default="0"),
+    sa.Column("state", sa.Text),
+    sa.Column("state_at", Stamp),
+    sa.Column("status", sa.String(32), nullable=False, server_default="offline"),
+    sa.Column("status_since", Stamp),
+    sa.Column("stream_id", sa.String(64)),
+    sa.Column("stream_alive_at", Stamp),
+    sa.Column("last_seen_at", Stamp),
+)
+
+# open_kind = kind while the intervention is open, NULL once resolved: at most one open one per kiosk and kind.
+live_interventions = sa.Table(
+    "live_interventions", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("open_kind", sa.String(32)),
+    sa.Column("session_id", sa.String(64)),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("raised_at", Stamp, nullable=False),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("acknowledged_at", Stamp),
+    sa.Column("resolved_by", sa.String(200)),
+    sa.Column("resolved_at", Stamp),
+    sa.UniqueConstraint("kiosk_id", "open_kind", name="uq_live_interventions_open"),
+)
+
+live_commands = sa.Table(
+    "live_commands", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("session_id", sa.String(64)),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("issued_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("answered_at", Stamp),
+    sa.Column("intervention_id", sa.BigInteger),
+)
+
+
 # Console (issue 15, migration 0004): sites, attendant users, their sites, browser sessions; a kiosk's site.
 kiosks.append_column(sa.Column("site_id", sa.String(64), index=True))
 

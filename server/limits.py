@@ -34,7 +34,16 @@ class BodyTimeout(Exception):
     pass
 
 
+LIVE_STATE_BYTES = 1024 * 1024  # a LiveState at its field limits, all \u-escaped (500 lines, 64 devices): ~0.8 MB
+SMALL_BODY_BYTES = 8 * 1024  # a command, a command result, an attendant's name
+
+
 def body_limit(settings: ServerSettings, method: str, path: str) -> int:
+    if method == "POST" and path == "/v1/live/state":
+        return LIVE_STATE_BYTES
+    if method == "POST" and (path.startswith(("/v1/live/commands/", "/v1/admin/interventions/"))
+                             or (path.startswith("/v1/admin/kiosks/") and path.endswith("/commands"))):
+        return SMALL_BODY_BYTES
     if method == "POST" and path.startswith("/v1/kiosks/") and path.endswith("/transactions"):
         return settings.max_batch_bytes
     if method == "PUT" and path in ("/v1/admin/catalog", "/v1/admin/bookings"):
@@ -75,10 +84,12 @@ class LimitsMiddleware:
             return await _problem(send, 413, f"request body over {limit} bytes")
         deadline = time.monotonic() + self.settings.body_timeout
         received = 0
-        started = False
+        started = complete = False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, complete
+            if complete:  # the body is in: what follows is the wait for a disconnect (long-lived streams)
+                return await receive()
             remaining = deadline - time.monotonic()
             try:
                 message = await asyncio.wait_for(receive(), max(remaining, 0.001))
@@ -88,6 +99,7 @@ class LimitsMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge()
+                complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message):

@@ -10,6 +10,8 @@
     limits and the throttle (docs/server.md, "Limits and throttling")
     KSERVER_CONSOLE_IDLE_S a console session ends after this many seconds without a request (default 1800)
     KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
+    KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
+    KSERVER_LIVE_LEASE_S: the live channel (docs/live.md)
     KSERVER_INSIGHT_RETENTION_DAYS  raw session rows older than this many days go with `admin insight-purge`
                            (default 400); the rollups the dashboards read are kept
 """
@@ -43,11 +45,16 @@ class ServerSettings(BaseModel):
     header_timeout: Annotated[float, Field(gt=0, le=3600)] = 10
     body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30
     keep_alive: Annotated[float, Field(gt=0, le=3600)] = 5
-    max_connections: Annotated[int, Field(ge=10)] = 1000
+    max_connections: Annotated[int, Field(ge=10)] = 4000  # each kiosk holds 2 (its command stream + posts)
     failure_burst: Annotated[int, Field(ge=1)] = 20
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
     console_idle_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 1800
     console_https: bool = False
+    live_offline_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 2
+    live_command_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30
+    live_outbox_alert: Annotated[int, Field(ge=1)] = 100
+    live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
+    live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
     insight_retention_days: Annotated[int, Field(ge=1, le=36600)] = 400  # raw session rows (issue 16)
 
     @field_validator("admin_token")

@@ -244,9 +244,15 @@ class CheckoutFlow(Flow):
             self.backend.record_event("attendant_refused", {"sale_uuid": self.cart.sale_uuid})
             self._say(texts.WRONG_ATTENDANT)
             return
-        lines = self.cart.approve_age(str(who))
+        self.approved(str(who), now)
+
+    def approved(self, who: str, now: float, **facts: Any) -> None:
+        """Every line waiting for the age check is approved by `who` (a PIN here, or the attendant station:
+        `facts` say which command); a customer who had pressed Pay goes straight on to paying."""
+        assert self.cart is not None
+        lines = self.cart.approve_age(who)
         self.backend.record_event("age_approved", {"sale_uuid": self.cart.sale_uuid, "attendant": who,
-                                                   "lines": ",".join(str(line.line_no) for line in lines)})
+                                                   "lines": ",".join(str(line.line_no) for line in lines), **facts})
         self.shell.message = None
         self._changed()
         if self.state != AGE_CHECK:

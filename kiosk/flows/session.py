@@ -12,13 +12,15 @@ nothing here blocks. A new customer gets new flow objects (`_reset`).
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from kiosk.events import (AttendantChecked, Event, Kind, PaymentFailed, PaymentInDoubt, PaymentResolved, PaymentResult,
+from kiosk.events import (AttendantChecked, AttendantCommand, CommandDone, Event, Kind, PaymentFailed, PaymentInDoubt, PaymentResolved, PaymentResult,
                           PaymentStatus, PrintJobDone, PrintJobFailed, Scanned)
 from kiosk.flows import texts
 from kiosk.flows.checkin import CheckinFlow
 from kiosk.flows.checkout import CheckoutFlow
+from kiosk.flows.remote import RemoteDesk
 from kiosk.flows.shell import THANKS_SECONDS, Backend, Message, Shell
 from kiosk.flows.states import (ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE, RECEIPT_QR,
                                 THANKS)
@@ -34,6 +36,7 @@ class Session(Shell):
         super().__init__(backend, mode=mode, default_language=default_language,
                          default_large_text=default_large_text, idle_timeout_s=idle_timeout_s,
                          countdown_s=countdown_s)
+        self.remote = RemoteDesk(self)  # attendants' commands from the attendant station
         self._reset(now)
 
     def _reset(self, now: float) -> None:
@@ -41,6 +44,8 @@ class Session(Shell):
             paid = self.checkout.cart.total.amount if self.checkout.cart is not None else 0
             self.recorder.finish(self.lang, paid, out_of_service=bool(self.fault))
         self._reset_shell(now)
+        if self.closing is not None:  # the lane was closed during the last customer's session
+            self.closed_reason, self.closing = self.closing, None
         self.checkout = CheckoutFlow(self)
         self.checkin = CheckinFlow(self)
         self.rating: int | None = None
@@ -83,6 +88,8 @@ class Session(Shell):
             self.checkout.payment_event(p, now)
         elif isinstance(p, AttendantChecked):
             self.checkout.attendant_checked(p, now)
+        elif isinstance(p, (AttendantCommand, CommandDone)):
+            self.remote.handle(p, now)
         elif isinstance(p, (PrintJobDone, PrintJobFailed)) and self.print_job is not None \
                 and p.job_id == self.print_job:
             if isinstance(p, PrintJobFailed):
@@ -134,9 +141,11 @@ class Session(Shell):
         if not self.checkout_available:
             self._say(texts.CHECKOUT_UNAVAILABLE, help=True)
             return
+        self.session_id = self.session_id or uuid.uuid4().hex
         self.checkout.start(now)
 
     def start_checkin(self, now: float) -> None:
+        self.session_id = self.session_id or uuid.uuid4().hex
         self.checkin.start(now)
 
     # --- the end: thank-you ---------------------------------------------------------------------------------

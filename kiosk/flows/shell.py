@@ -72,6 +72,10 @@ class Shell:
         self.waits = dict(backend.waits)
         self.version = 0  # bumped on every change the screens should show
         self.state = ATTRACT
+        # an attendant closed the lane from the attendant station (issue 15): the reason, until reopened;
+        # `closing` is a close asked for during a customer's session, done when that session ends
+        self.closed_reason: str | None = None
+        self.closing: str | None = None
 
     def _reset_shell(self, now: float) -> None:
         self.lang = self.default_language
@@ -81,6 +85,8 @@ class Shell:
         self.help_called = False  # an attendant is on the way (until the session ends)
         self.help_box = False  # the "help is on its way" box is shown
         self.help_since: float | None = None
+        self.help_acknowledged_by: str | None = None  # an attendant took the call: "help is on the way"
+        self.session_id: str | None = None  # the customer's session, once a flow started (live commands name it)
         self.last_touch = now
         self.still_there_until: float | None = None
         self.print_job: int | None = None  # the receipt or ticket being printed
@@ -152,7 +158,7 @@ class Shell:
         return self._usable("printer")
 
     def _rest_state(self) -> str:
-        if self.fault:
+        if self.fault or self.closed_reason is not None:
             return OUT_OF_SERVICE
         return ATTRACT if self.checkout_available or self.checkin_offered else OUT_OF_SERVICE
 

@@ -89,6 +89,11 @@ OVERDUE = {
 HELP_CART = "An attendant has been called and will be with you shortly. Your items stay in the cart."
 HELP_PAYMENT = "An attendant has been called and will be with you shortly. Please stay here and do not pay again."
 HELP_OTHER = "An attendant has been called and will be with you shortly."
+# An attendant acknowledged the help call on the attendant station (issue 15): shown on every screen
+HELP_COMING = "Help is on the way: an attendant has seen your call and is coming to you."
+AGE_REFUSED = "An attendant did not approve the age-restricted item, so it has been removed from your cart."
+CLOSED_BY_STAFF = "This checkout has been closed by staff."
+CLOSED_REASON = "Reason: {reason}"
 
 CHECKIN_REASONS = {
     "unknown": "We cannot find this booking. Please check the code.",

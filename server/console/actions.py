@@ -3,11 +3,13 @@
 the answer is a short message for the page's status line (htmx) or a redirect back (plain forms)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from server.console.board import hub_of
+from server.console.board import find_intervention, hub_of
 from server.console.views import COMMANDS, OUTCOMES, allowed_commands
 from server.console.forms import form_of
 
@@ -29,12 +31,13 @@ def routes(router: APIRouter, console, checked) -> None:
             raise HTTPException(403, f"kiosk {kiosk_id} is not one of your sites' kiosks")
 
     @router.post("/console/interventions/{intervention_id}/{step}")
-    async def intervention(intervention_id: int, step: str, request: Request) -> Response:
+    async def intervention(intervention_id: Annotated[int, Path(ge=1, le=2**53)], step: str,
+                           request: Request) -> Response:
         session = await checked(request)
         if step not in ("acknowledge", "resolve"):
             raise HTTPException(404, f"no action {step!r}: acknowledge or resolve")
         live = hub(request)
-        found = next((i for i in live.interventions(None, include_resolved=True) if i.id == intervention_id), None)
+        found = await run_in_threadpool(find_intervention, console.engine, intervention_id)
         if found is None:
             raise HTTPException(404, f"no intervention {intervention_id}")
         in_scope(await run_in_threadpool(console.allowed, session.user), found.kiosk_id)

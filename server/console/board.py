@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from server.console.views import allowed_commands, intervention_view, lane_view
+from server.db import live_interventions
+from server.live import Intervention
+
+RECENT = 50  # resolved interventions the queue page shows
 
 PING_S = 15.0
 SETTLE_S = 0.03  # changes that arrive together go out as one update
@@ -19,6 +25,25 @@ SETTLE_S = 0.03  # changes that arrive together go out as one update
 
 def hub_of(request: Request) -> Any:
     return getattr(request.app.state, "live", None)
+
+
+def _intervention(row) -> Intervention:
+    return Intervention(**{field.name: row._mapping[field.name] for field in dataclasses.fields(Intervention)})
+
+
+def recent_resolved(engine, kiosk_ids: set[str] | None, limit: int = RECENT) -> list[Intervention]:
+    query = (sa.select(live_interventions).where(live_interventions.c.resolved_at.is_not(None))
+             .order_by(live_interventions.c.resolved_at.desc()).limit(limit))
+    if kiosk_ids is not None:
+        query = query.where(live_interventions.c.kiosk_id.in_(sorted(kiosk_ids)))
+    with engine.connect() as conn:
+        return [_intervention(row) for row in conn.execute(query)]
+
+
+def find_intervention(engine, ident: int) -> Intervention | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(live_interventions).where(live_interventions.c.id == ident)).first()
+    return _intervention(row) if row is not None else None
 
 
 def routes(router: APIRouter, console) -> None:
@@ -29,13 +54,12 @@ def routes(router: APIRouter, console) -> None:
         lang = console.language(request)
         tr = console.catalogs.get(lang)
         lanes = hub.lanes(allowed)
-        names = {lane.kiosk_id: lane.name or lane.kiosk_id for lane in lanes}
-        sessions = {lane.kiosk_id: lane.state.session_id if lane.state else None for lane in lanes}
-        queue = [intervention_view(i, names, sessions, tr) for i in hub.interventions(allowed, include_resolved=resolved)]
-        if resolved:  # the open ones, then the 50 most recently resolved
-            queue = [i for i in queue if i["stage"] != "resolved"] + sorted(
-                (i for i in queue if i["stage"] == "resolved"), key=lambda i: i["resolved_at"], reverse=True)[:50]
-        return [lane_view(lane, tr, lang) for lane in lanes], queue
+        by_id = {lane.kiosk_id: lane for lane in lanes}
+        items = hub.interventions(allowed) + (recent_resolved(console.engine, allowed) if resolved else [])
+        helpers = {i.kiosk_id: i.acknowledged_by for i in items
+                   if i.kind == "help" and i.acknowledged_by and not i.resolved_at}
+        queue = [intervention_view(i, by_id, tr, lang) for i in items]
+        return [lane_view(lane, tr, lang, helpers.get(lane.kiosk_id)) for lane in lanes], queue
 
     def page(request: Request, template: str, resolved: bool = False, only: str | None = None):
         session = console.session(request)
@@ -85,6 +109,12 @@ def routes(router: APIRouter, console) -> None:
                 return {kiosk}
             return allowed
 
+        def render(allowed: set[str] | None) -> dict[str, str]:
+            lanes, queue = snapshot(request, allowed, resolved)
+            values = dict(user=session.user, csrf=session.csrf_token, commands=commands)
+            return {"lanes": console.fragment(request, "_lanes.html", lanes=lanes, **values),
+                    "queue": console.fragment(request, "_queue.html", queue=queue, **values)}
+
         async def stream():
             changes: asyncio.Queue = asyncio.Queue()
             subscription = hub.subscribe()
@@ -98,11 +128,7 @@ def routes(router: APIRouter, console) -> None:
             try:
                 yield "retry: 1000\n\n"
                 while True:
-                    lanes, queue = snapshot(request, allowed, resolved)
-                    values = dict(user=session.user, csrf=session.csrf_token, commands=commands)
-                    for name, template, data in (("lanes", "_lanes.html", {"lanes": lanes}),
-                                                 ("queue", "_queue.html", {"queue": queue})):
-                        html = console.fragment(request, template, **values, **data)
+                    for name, html in (await run_in_threadpool(render, allowed)).items():
                         if sent.get(name) != html:
                             sent[name] = html
                             yield f"event: {name}\n" + "".join(f"data: {line}\n" for line in html.split("\n")) + "\n"

@@ -169,8 +169,9 @@ class LoginResult:
     locked_until: str | None = None
 
 
-def login(conn: Connection, name: str, password: str, lock_s: float = LOCK_S) -> LoginResult:
-    """Checks the password; 5 failures in a row lock the account for `lock_s` (kept in the table)."""
+def login(conn: Connection, name: str, password: str, idle_s: float, lock_s: float = LOCK_S) -> LoginResult:
+    """Checks the password; 5 failures in a row lock the account for `lock_s` (kept in the table). A login
+    also clears every session idle for longer than `idle_s` (browsers that never came back)."""
     row = conn.execute(sa.select(console_users).where(console_users.c.name == name)).mappings().first()
     moment = datetime.now(timezone.utc)
     if row is None:
@@ -188,6 +189,8 @@ def login(conn: Connection, name: str, password: str, lock_s: float = LOCK_S) ->
     if _hasher.check_needs_rehash(row["password_hash"]):
         values["password_hash"] = _hasher.hash(password)
     conn.execute(sa.update(console_users).where(console_users.c.name == name).values(**values))
+    conn.execute(sa.delete(console_sessions).where(
+        console_sessions.c.last_seen_at < _stamp(moment - timedelta(seconds=idle_s))))
     cookie = secrets.token_urlsafe(32)
     stamp = now()
     conn.execute(sa.insert(console_sessions).values(id_hash=_hash(cookie), user_name=name, created_at=stamp,

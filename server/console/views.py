@@ -56,7 +56,12 @@ def allowed_commands(role: str) -> frozenset[str]:
     return ATTENDANT_COMMANDS if role == "attendant" else MANAGER_COMMANDS
 
 
-def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str) -> dict:
+def _money(minor: int, currency: str, lang: str) -> str:
+    return format_amount(minor, currency, BABEL_LOCALES.get(lang, lang))
+
+
+def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str, helper: str | None = None) -> dict:
+    """`helper`: who acknowledged the lane's open help call."""
     status = lane.status if lane.status in STATUS else "idle"
     icon, words = STATUS[status]
     state = lane.state
@@ -64,14 +69,15 @@ def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str) -> dict:
     if state is not None and status in ("shopping", "paying", "age_check", "help", "in_doubt"):
         if state.item_count or state.total_minor:
             count = tr.ngettext("{count} item", "{count} items", state.item_count).format(count=state.item_count)
-            details.append(f"{count}, {format_amount(state.total_minor, state.currency, BABEL_LOCALES.get(lang, lang))}")
+            details.append(f"{count}, {_money(state.total_minor, state.currency, lang)}")
     if state is not None and status == "out_of_service" and state.out_of_service:
         details.append(state.out_of_service)
     if state is not None:
         faults = [f"{name}: {what}" for name, what in sorted(state.devices.items()) if what != "ok"]
         details += faults[:3]
-        if state.help_acknowledged_by and state.help_called:
-            details.append(tr.gettext("Help on the way: {name}").format(name=state.help_acknowledged_by))
+    helper = helper or (state.help_acknowledged_by if state is not None and state.help_called else None)
+    if helper:
+        details.append(tr.gettext("Help on the way: {name}").format(name=helper))
     return {"kiosk_id": lane.kiosk_id, "name": lane.name or lane.kiosk_id, "status": status, "icon": icon,
             "words": tr.gettext(words), "details": details, "since": lane.status_since or "",
             "last_seen": lane.last_seen_at or "", "session_id": state.session_id if state else None,
@@ -79,17 +85,21 @@ def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str) -> dict:
             "age_check": bool(state and state.age_check_pending)}
 
 
-def intervention_view(item: Any, names: dict[str, str], sessions: dict[str, str | None],
-                      tr: gettext.NullTranslations) -> dict:
+def intervention_view(item: Any, lanes: dict[str, Any], tr: gettext.NullTranslations, lang: str) -> dict:
     icon, words = KINDS.get(item.kind, ("❗", item.kind))
+    lane = lanes.get(item.kiosk_id)
+    state = lane.state if lane is not None else None
+    detail = item.detail or ""
+    if item.kind == "payment_in_doubt" and state is not None:
+        detail = _money(state.total_minor, state.currency, lang)
     if item.resolved_at:
         stage = "resolved"
     elif item.acknowledged_at:
         stage = "acknowledged"
     else:
         stage = "raised"
-    return {"id": item.id, "kiosk_id": item.kiosk_id, "kiosk_name": names.get(item.kiosk_id, item.kiosk_id),
-            "kind": item.kind, "icon": icon, "words": tr.gettext(words), "detail": item.detail or "",
-            "session_id": item.session_id or sessions.get(item.kiosk_id), "stage": stage,
+    return {"id": item.id, "kiosk_id": item.kiosk_id, "kiosk_name": (lane.name if lane else "") or item.kiosk_id,
+            "kind": item.kind, "icon": icon, "words": tr.gettext(words), "detail": detail,
+            "session_id": item.session_id or (state.session_id if state else None), "stage": stage,
             "raised_at": item.raised_at, "acknowledged_by": item.acknowledged_by,
             "acknowledged_at": item.acknowledged_at, "resolved_by": item.resolved_by, "resolved_at": item.resolved_at}

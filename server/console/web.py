@@ -83,9 +83,9 @@ def same_site(request: Request, secure: bool) -> bool:
     return origin == f"{scheme}://{request.headers.get('host', '')}"
 
 
-def _login(engine: Engine, name: str, password: str) -> users.LoginResult:
+def _login(engine: Engine, name: str, password: str, idle_s: float) -> users.LoginResult:
     with writing(engine) as conn:
-        result = users.login(conn, name, password)
+        result = users.login(conn, name, password, idle_s)
         if result.cookie or result.locked_until:
             fleet.audit(conn, f"console {name}", "console-login" if result.cookie else "console-locked")
     return result
@@ -114,7 +114,7 @@ def mount(app: FastAPI, engine: Engine, settings: ServerSettings) -> Console:
                 pre, form.get("csrf", "")):
             raise HTTPException(403, "cross-site request or missing CSRF token")
         name, password = form.get("name", "")[:64], form.get("password", "")[:1024]
-        result = await run_in_threadpool(_login, engine, name, password)
+        result = await run_in_threadpool(_login, engine, name, password, settings.console_idle_s)
         if not result.cookie:
             tr = console.catalogs.get(console.language(request))
             error = (tr.gettext("Too many failed logins: this account is locked for 15 minutes.")

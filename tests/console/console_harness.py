@@ -8,10 +8,13 @@ import sys
 import uuid
 
 import httpx
+from playwright.sync_api import expect
 
 from kserver_harness import Server, start_server
 
 PASSWORD = "correct horse battery"
+LIVE_MS = 1000  # an update must reach the page within a second
+TOKENS: dict[str, dict] = {}  # kiosk id -> its auth headers, on the module's server
 
 
 def cli(server: Server, *args: str, stdin: str = "") -> str:
@@ -106,3 +109,14 @@ class SimKiosk:
 
     def close(self) -> None:
         self.commands.close()
+
+
+def login(browser, server, name: str, **context):
+    ctx = browser.new_context(locale="en-GB", **context)
+    page = ctx.new_page()
+    page.goto(f"{server.url}/console/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/console")
+    return ctx, page

@@ -6,59 +6,9 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser import launch
-from console_harness import PASSWORD, SimKiosk, add_site, add_user, console_server
-
-LIVE_MS = 1000  # an update must reach the page within a second
-
-
-TOKENS: dict[str, dict] = {}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv, close = console_server(tmp_path_factory.mktemp("console-live"))
-    for kiosk_id in ("lane-1", "lane-2", "lane-9"):
-        TOKENS[kiosk_id] = srv.enroll(kiosk_id)[1]
-    add_site(srv, "site-a", "lane-1", "lane-2")
-    add_site(srv, "site-b", "lane-9")
-    add_user(srv, "anna", sites=("site-a",), display="Anna B.")
-    add_user(srv, "ben", sites=("site-a",), display="Ben C.")
-    yield srv
-    close()
-
-
-@pytest.fixture()
-def kiosk(server):
-    """lane-1, connected (its command stream open) and idle; idle again afterwards."""
-    sim = SimKiosk(server, "lane-1", TOKENS["lane-1"])
-    sim.post(phase="idle")
-    yield sim
-    sim.post(help_called=False, age_check_pending=False, session_id=None, phase="idle", item_count=0,
-             total_minor=0, lines=[])
-    sim.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-def login(browser, server, name: str, **context):
-    ctx = browser.new_context(locale="en-GB", **context)
-    page = ctx.new_page()
-    page.goto(f"{server.url}/console/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{server.url}/console")
-    return ctx, page
+from console_harness import LIVE_MS, TOKENS, SimKiosk, login
 
 
 def test_help_call_shows_live_and_acknowledge_reaches_the_kiosk(server, browser, kiosk):
@@ -75,6 +25,7 @@ def test_help_call_shows_live_and_acknowledge_reaches_the_kiosk(server, browser,
     assert command["by"] == "Anna B."
     expect(page.locator("#flash")).to_contain_text("Acknowledged.")
     expect(item).to_contain_text("Acknowledged by Anna B.", timeout=LIVE_MS)
+    expect(tile).to_contain_text("Help on the way: Anna B.")
     item.locator("[data-action=resolve]").click()
     assert kiosk.next_command("help_resolved")["by"] == "Anna B."
     expect(page.locator("#queue li[data-kiosk=lane-1][data-stage=raised]")).to_have_count(0)

@@ -19,12 +19,13 @@ WATER, JUICE, SOAP, CHEESE = "4000000000051", "4000000000068", "4000000000099", 
 LONG_NAMES = [COFFEE, CHOCOLATE, WATER, JUICE, SOAP, CHEESE, BREAD]  # the longest German and Dutch names
 STAGES = ["attract", "checkout", "lookup", "lookup_one", "lookup_grid", "age_check", "payment", "payment_failed",
           "payment_in_doubt", "receipt", "receipt_qr", "checkin", "checkin_booking", "checkin_done", "thanks",
-          "out_of_service", "message", "message_one_button", "help", "still_there"]
+          "out_of_service", "closed_by_staff", "help_coming", "message", "message_one_button", "help", "still_there"]
 
 
 def stage_for_fit(driver, backend, name: str) -> None:
     base = {"lookup_one": "lookup", "lookup_grid": "lookup", "message_one_button": "checkout",
-            "help": "checkout"}.get(name, name)
+            "help": "checkout", "closed_by_staff": "out_of_service", "help_coming": "age_check"}.get(name, name)
+    driver.app.session.closed_reason = None  # a lane closed by staff stays closed across customers
     stage(driver, backend, base)
     session, now = driver.app.session, driver.app.now()
     if base == "checkout":
@@ -38,6 +39,12 @@ def stage_for_fit(driver, backend, name: str) -> None:
         session._say(texts.WRONG_ATTENDANT)
     elif name == "help":
         session.help_called = True
+        session._changed()
+    elif name == "help_coming":  # an attendant took the call at the attendant station: a band under the header
+        session.help_called, session.help_acknowledged_by = True, "Anna"
+        session._changed()
+    elif name == "closed_by_staff":  # closed at the attendant station, with the attendant's words
+        session.closed_reason = "The floor is being cleaned after a spill; please use checkout 3 or 4 meanwhile."
         session._changed()
     driver.app.refresh(force=True)
     driver.frames(3)

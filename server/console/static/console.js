@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
+  if ((navigator.language || "").split("-")[0] === lang) { lang = navigator.language; }  // en-GB: 24-hour clock
   var seen = null;  // intervention ids already in the queue
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -50,17 +51,23 @@
   var open = {};
   document.addEventListener("htmx:sseBeforeMessage", function (e) {
     if (e.detail && e.detail.type === "expired") { window.location.href = "/console/login"; return; }
-    open = {};
+    // added to, not replaced: a second message can arrive before the first one's swap has settled
     document.querySelectorAll("details[open], input[type=checkbox]:checked").forEach(function (el) {
       if (el.id) { open[el.id] = true; }
     });
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  var flashTimer = null;
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.target && e.target.id === "flash") {  // a message stays 8 s
+      clearTimeout(flashTimer);
+      flashTimer = setTimeout(function () { e.target.textContent = ""; }, 8000);
+    }
     Object.keys(open).forEach(function (id) {
       var el = document.getElementById(id);
       if (!el) { return; }
       if (el.tagName === "DETAILS") { el.open = true; } else { el.checked = true; }
     });
+    open = {};
     clocks(document); tick(); checkNew();
   });
   document.addEventListener("DOMContentLoaded", function () {
