@@ -193,6 +193,20 @@ def _insight_purge(engine, args) -> int:
     return 0
 
 
+def _insight_alert(engine, args) -> int:
+    from server import insight_alerts
+    values = {k: getattr(args, k) for k in ("min_completion_rate", "max_help_per_100", "min_rating_avg",
+                                             "rating_last_n", "window_hours", "min_sessions")}
+    try:
+        with engine.begin() as conn:
+            insight_alerts.set_rule(conn, args.site_id, **values)
+            fleet.audit(conn, ACTOR, "insight-alert", site=args.site_id, **values)
+    except insight_alerts.RuleError as exc:
+        raise fleet.AdminError(str(exc)) from None
+    print(f"insight alert for site {args.site_id}: {values}")
+    return 0
+
+
 def _insight_rebuild(engine, args) -> int:
     from server import insight
     with engine.begin() as conn:
@@ -275,6 +289,16 @@ def _parser() -> argparse.ArgumentParser:
                                                "(KSERVER_INSIGHT_RETENTION_DAYS); rollups stay")
     a.add_argument("--days", type=int, help="keep this many days instead of the setting")
     a.set_defaults(action=_insight_purge)
+    a = acts.add_parser("insight-alert", help="a site's alert thresholds (an 'insight' intervention on the lane "
+                                               "board); none given: the rule is removed")
+    a.add_argument("site_id")
+    a.add_argument("--min-completion", type=float, dest="min_completion_rate", help="%% over the window")
+    a.add_argument("--max-help", type=float, dest="max_help_per_100", help="help calls per 100 sessions")
+    a.add_argument("--min-rating", type=float, dest="min_rating_avg", help="average of the last N ratings")
+    a.add_argument("--last-n", type=int, dest="rating_last_n", default=50)
+    a.add_argument("--window-hours", type=int, default=24)
+    a.add_argument("--min-sessions", type=int, default=20, help="fewer sessions in the window: no verdict")
+    a.set_defaults(action=_insight_alert)
     a = acts.add_parser("insight-rebuild", help="add session records held as transactions but missing from insight")
     a.set_defaults(action=_insight_rebuild)
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")

@@ -333,3 +333,14 @@ insight_daily = sa.Table(
     sa.Column("language", sa.String(16), primary_key=True),
     *_metric_columns(SUM_METRICS + HOUR_METRICS),
 )
+
+insight_alert_rules = sa.Table(  # per site: thresholds that raise an "insight" intervention on the lane board
+    "insight_alert_rules", metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("min_completion_rate", sa.Float),  # %, over the window
+    sa.Column("max_help_per_100", sa.Float),  # over the window
+    sa.Column("min_rating_avg", sa.Float),  # over the last `rating_last_n` rated sessions
+    sa.Column("rating_last_n", sa.Integer, nullable=False, server_default="50"),
+    sa.Column("window_hours", sa.Integer, nullable=False, server_default="24"),
+    sa.Column("min_sessions", sa.Integer, nullable=False, server_default="20"),  # fewer: no verdict yet
+)

@@ -60,8 +60,18 @@ def upgrade() -> None:
         sa.Column('language', sa.String(16), primary_key=True),
         *_metrics(SUM_METRICS + HOUR_METRICS),
     )
+    op.create_table(
+        'insight_alert_rules',
+        sa.Column('site_id', sa.String(64), primary_key=True),
+        sa.Column('min_completion_rate', sa.Float),
+        sa.Column('max_help_per_100', sa.Float),
+        sa.Column('min_rating_avg', sa.Float),
+        sa.Column('rating_last_n', sa.Integer, nullable=False, server_default='50'),
+        sa.Column('window_hours', sa.Integer, nullable=False, server_default='24'),
+        sa.Column('min_sessions', sa.Integer, nullable=False, server_default='20'),
+    )
 
 
 def downgrade() -> None:
-    for table in ('insight_daily', 'insight_hourly', 'insight_sessions'):
+    for table in ('insight_alert_rules', 'insight_daily', 'insight_hourly', 'insight_sessions'):
         op.drop_table(table)
