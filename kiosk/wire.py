@@ -355,3 +355,49 @@ class LiveCommand(Api):
 class CommandResult(Api):
     outcome: Literal["done", "refused", "expired", "failed"]
     detail: Annotated[str, Field(max_length=1000)] = ""
+
+
+# --- Fleet insight (issue 16): one summary per customer session, no personal data. Sent as an EventBody (event
+# "session", the fields as details): a server without insight stores it as any event instead of dead-lettering it.
+SESSION_EVENT = "session"
+SessionOutcome = Literal["completed", "abandoned_idle", "cancelled", "handed_to_staff", "out_of_service"]
+Count = Annotated[int, Field(ge=0, le=10**6)]
+Millis = Annotated[int, Field(ge=0, le=7 * 24 * 3600 * 1000)]
+UtcStamp = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$")]
+
+
+class SessionSummary(Wire):
+    session_id: UuidText
+    flow: Literal["checkout", "checkin"]
+    language: LanguageCode  # at the end of the session
+    start_language: LanguageCode
+    language_switches: Count = 0
+    started_at: UtcStamp  # the kiosk's clock, UTC; the server files the session under this hour
+    ended_at: UtcStamp
+    duration_ms: Millis
+    outcome: SessionOutcome
+    first_scan_ms: Millis | None = None  # from the start; None: never scanned
+    payment_ms: Millis | None = None  # to the first payment attempt
+    paid_ms: Millis | None = None  # to the approved payment (or the check-in)
+    receipt_choice: Literal["print", "qr", "none"] | None = None
+    scans: Count = 0
+    taps: Count = 0
+    searches: Count = 0
+    unknown_codes: Count = 0
+    messages: Count = 0
+    help_calls: Count = 0
+    age_checks: Count = 0
+    age_wait_ms: Millis = 0  # summed over the age checks: requested -> approved or removed
+    payment_attempts: Count = 0
+    declines: Count = 0
+    amount_minor: MinorUnits = 0  # what was paid (0 unless completed checkout)
+    currency: Annotated[str, Field(pattern=r"^([A-Z]{3})?$")] = ""
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    easy: bool | None = None
+    large_text: bool = False  # large text was on at any time
+
+    @classmethod
+    def from_details(cls, details: dict) -> "SessionSummary":
+        """The kiosk's backend adds its id ("kiosk") to every event's details: not part of the summary."""
+        return cls.model_validate({k: v for k, v in details.items() if k != "kiosk"})

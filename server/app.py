@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
-from server import datasets, fleet
+from server import datasets, fleet, insight_alerts
 from server.auth import RecentTokens
 from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
@@ -217,6 +217,8 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         reply = reply.model_copy(update={"server_time": now()})  # the kiosk checks its clock against it
         if isinstance(reply, ConflictReply):
             return JSONResponse(reply.model_dump(exclude_none=True), status_code=409)
+        if reply.accepted:
+            await insight_alerts.check_quietly(request.app, kiosk_id)  # the batch is held whatever this finds
         return reply
 
     @app.get("/v1/kiosks/{kiosk_id}/sync-state", response_model=SyncState, responses=REFUSED)
@@ -327,6 +329,9 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                 return fleet.get_config(conn, kiosk_id)
         except fleet.AdminError as exc:
             raise HTTPException(404, str(exc)) from None
+
+    from server import insight_api
+    insight_api.add_routes(app, engine, Admin)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -182,6 +182,41 @@ def _copy_to(engine, args) -> int:
     return 0
 
 
+def _insight_purge(engine, args) -> int:
+    from server import insight
+    if args.days is not None and args.days < 1:
+        raise fleet.AdminError(f"--days: expected at least 1, got {args.days}")
+    days = args.days or load().insight_retention_days
+    with engine.begin() as conn:
+        gone = insight.purge(conn, days)
+        fleet.audit(conn, ACTOR, "insight-purge", days=days, deleted=gone)
+    print(f"insight: {gone} raw session rows older than {days} days deleted (the rollups keep their numbers)")
+    return 0
+
+
+def _insight_alert(engine, args) -> int:
+    from server import insight_alerts
+    values = {k: getattr(args, k) for k in ("min_completion_rate", "max_help_per_100", "min_rating_avg",
+                                             "rating_last_n", "window_hours", "min_sessions")}
+    try:
+        with engine.begin() as conn:
+            insight_alerts.set_rule(conn, args.site_id, **values)
+            fleet.audit(conn, ACTOR, "insight-alert", site=args.site_id, **values)
+    except insight_alerts.RuleError as exc:
+        raise fleet.AdminError(str(exc)) from None
+    print(f"insight alert for site {args.site_id}: {values}")
+    return 0
+
+
+def _insight_rebuild(engine, args) -> int:
+    from server import insight
+    with engine.begin() as conn:
+        added = insight.rebuild(conn)
+        fleet.audit(conn, ACTOR, "insight-rebuild", added=added)
+    print(f"insight: {added} session records added from the held transactions")
+    return 0
+
+
 def settings_url(url: str) -> str:
     return ServerSettings(database_url=url).url
 
@@ -251,6 +286,22 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("copy-to", help="copy this database into a new, empty one (SQLite -> PostgreSQL)")
     a.add_argument("target_url", help="e.g. postgresql://kiosk:secret@db-host/kiosk")
     a.set_defaults(action=_copy_to)
+    a = acts.add_parser("insight-purge", help="delete raw session rows past the retention "
+                                               "(KSERVER_INSIGHT_RETENTION_DAYS); rollups stay")
+    a.add_argument("--days", type=int, help="keep this many days instead of the setting")
+    a.set_defaults(action=_insight_purge)
+    a = acts.add_parser("insight-alert", help="a site's alert thresholds (an 'insight' intervention on the lane "
+                                               "board); none given: the rule is removed")
+    a.add_argument("site_id")
+    a.add_argument("--min-completion", type=float, dest="min_completion_rate", help="%% over the window")
+    a.add_argument("--max-help", type=float, dest="max_help_per_100", help="help calls per 100 sessions")
+    a.add_argument("--min-rating", type=float, dest="min_rating_avg", help="average of the last N ratings")
+    a.add_argument("--last-n", type=int, dest="rating_last_n", default=50)
+    a.add_argument("--window-hours", type=int, default=24)
+    a.add_argument("--min-sessions", type=int, default=20, help="fewer sessions in the window: no verdict")
+    a.set_defaults(action=_insight_alert)
+    a = acts.add_parser("insight-rebuild", help="add session records held as transactions but missing from insight")
+    a.set_defaults(action=_insight_rebuild)
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)

@@ -275,3 +275,73 @@ console_sessions = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("last_seen_at", Stamp, nullable=False),
 )
+
+
+# --- Fleet insight (issue 16, migration 0006): raw session rows and their rollups -------------------------------
+# Raw rows are kept for INSIGHT retention days (drill-down); the dashboards read only the rollups, which the
+# ingest of a batch updates in its own transaction. Metric names and the time-to-complete histogram: server/insight.py.
+COMPLETE_EDGES_S = (10, 20, 30, 45, 60, 90, 120, 150, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600)  # + overflow
+SUM_METRICS = ("sessions", "completed", "abandoned_idle", "cancelled", "handed_to_staff", "out_of_service",
+               "reached_scan", "reached_payment", "paid", "receipt_chosen", "complete_ms",
+               "rating_1", "rating_2", "rating_3", "rating_4", "rating_5", "easy_yes", "easy_no", "large_text",
+               "language_switches", "help_calls", "scans", "taps", "searches", "unknown_codes", "messages",
+               "age_checks", "age_wait_ms", "payment_attempts", "declines", "revenue_minor",
+               *(f"d{i:02d}" for i in range(len(COMPLETE_EDGES_S) + 1)))
+HOUR_METRICS = tuple(f"h{i:02d}" for i in range(24))  # sessions started in each hour of the day (daily rollup)
+
+
+def _metric_columns(names) -> list[sa.Column]:
+    return [sa.Column(name, sa.BigInteger, nullable=False, server_default="0") for name in names]
+
+
+insight_sessions = sa.Table(
+    "insight_sessions", metadata,
+    sa.Column("session_id", sa.String(36), primary_key=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("started_at", Stamp, nullable=False),
+    sa.Column("duration_ms", sa.BigInteger, nullable=False),
+    sa.Column("flow", sa.String(16), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("scans", sa.Integer, nullable=False),
+    sa.Column("help_calls", sa.Integer, nullable=False),
+    sa.Column("declines", sa.Integer, nullable=False),
+    sa.Column("rating", sa.SmallInteger),
+    sa.Column("easy", sa.Boolean),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default=""),
+    sa.Index("ix_insight_sessions_kiosk_started", "kiosk_id", "started_at"),
+    sa.Index("ix_insight_sessions_started", "started_at"),
+    sa.Index("ix_insight_sessions_site_started", "site_id", "started_at"),  # a site's drill-down
+)
+
+insight_hourly = sa.Table(
+    "insight_hourly", metadata,
+    sa.Column("kiosk_id", sa.String(64), primary_key=True),
+    sa.Column("hour", sa.String(13), primary_key=True),  # "2026-12-01T09", UTC
+    sa.Column("flow", sa.String(16), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False, server_default=""),
+    *_metric_columns(SUM_METRICS),
+)
+
+insight_daily = sa.Table(
+    "insight_daily", metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # "2026-12-01", UTC
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("flow", sa.String(16), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    *_metric_columns(SUM_METRICS + HOUR_METRICS),
+)
+
+insight_alert_rules = sa.Table(  # per site: thresholds that raise an "insight" intervention on the lane board
+    "insight_alert_rules", metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("min_completion_rate", sa.Float),  # %, over the window
+    sa.Column("max_help_per_100", sa.Float),  # over the window
+    sa.Column("min_rating_avg", sa.Float),  # over the last `rating_last_n` rated sessions
+    sa.Column("rating_last_n", sa.Integer, nullable=False, server_default="50"),
+    sa.Column("window_hours", sa.Integer, nullable=False, server_default="24"),
+    sa.Column("min_sessions", sa.Integer, nullable=False, server_default="20"),  # fewer: no verdict yet
+)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
+from server import insight
 from server.checks import mask_card_numbers, record_problem, seq_problem
 from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
@@ -150,6 +151,8 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
         max_seq = max(max_seq, *stored)
         held = _advance(conn, kiosk_id, held, max_seq, stored)
         conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(held_through=held, max_seq=max_seq))
+    # last: the fleet-wide rollup rows are shared by every kiosk, so their row locks are held only until the commit
+    insight.record_sessions(conn, kiosk_id, plan.new)
 
     if plan.conflict is not None:
         c = plan.conflict
@@ -297,7 +300,7 @@ def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord
         value = getattr(record.body, name, None)
         if value is not None and (len(value) > 128 or not value.isprintable()):
             return f"body.{name}: expected at most 128 printable characters", None
-    problem = record_problem(record)
+    problem = record_problem(record) or insight.session_problem(record)
     if problem:
         return printable(problem), record
     return "", record

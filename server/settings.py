@@ -12,6 +12,8 @@
     KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
     KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
     KSERVER_LIVE_LEASE_S, KSERVER_LIVE_TOKEN_CACHE_S: the live channel (docs/live.md)
+    KSERVER_INSIGHT_RETENTION_DAYS  raw session rows older than this many days go with `admin insight-purge`
+                           (default 400); the rollups the dashboards read are kept
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class ServerSettings(BaseModel):
     live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
     live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
     live_token_cache_s: Annotated[float, Field(ge=0, le=60)] = 2
+    insight_retention_days: Annotated[int, Field(ge=1, le=36600)] = 400  # raw session rows (issue 16)
 
     @field_validator("admin_token")
     @classmethod

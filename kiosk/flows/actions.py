@@ -86,4 +86,5 @@ DO: dict[Action, Do] = {
 def perform(session: Session, action: Action, now: float, *args: Any) -> None:
     """A tap: the customer is still there, then the session does `action`."""
     session.touch(now)
+    session.recorder.count("taps")
     DO[Action(action)](session, now, *args)

@@ -191,6 +191,7 @@ class CheckoutFlow(Flow):
 
     def search(self, text: str) -> None:
         self.search_text = text
+        self.shell.recorder.count("searches")
         self.search_results = self.backend.catalog.search(text, limit=24) if text.strip() else []
         self._changed()
 

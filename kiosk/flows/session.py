@@ -40,6 +40,9 @@ class Session(Shell):
         self._reset(now)
 
     def _reset(self, now: float) -> None:
+        if hasattr(self, "checkout"):  # the session that ends (none before the first)
+            paid = self.checkout.cart.total.amount if self.checkout.cart is not None else 0
+            self.recorder.finish(self.lang, paid, out_of_service=bool(self.fault))
         self._reset_shell(now)
         if self.closing is not None:  # the lane was closed during the last customer's session
             self.closed_reason, self.closing = self.closing, None
@@ -111,6 +114,7 @@ class Session(Shell):
                 self.start_checkout(now)
             else:
                 return
+        self.recorder.count("scans")
         if self.state in CHECKIN_STATES:
             self.checkin.scanned(scan, now)
         else:

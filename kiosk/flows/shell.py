@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from kiosk.bookings import Booking, CheckinCheck
 from kiosk.flows import texts
+from kiosk.flows.recorder import ObservedBackend, SessionRecorder
 from kiosk.flows.states import ATTRACT, NOT_IDLE, OUT_OF_SERVICE, STATES, THANKS
 from kiosk.wire import SaleDraft
 
@@ -62,7 +63,8 @@ class Shell:
 
     def __init__(self, backend: Backend, *, mode: str, default_language: str, default_large_text: bool,
                  idle_timeout_s: float, countdown_s: float):
-        self.backend = backend
+        self.recorder = SessionRecorder(backend.record_event, getattr(backend, "currency", ""))
+        self.backend = ObservedBackend(backend, self.recorder)
         self.mode = mode
         self.default_language = default_language
         self.default_large_text = default_large_text
@@ -116,6 +118,7 @@ class Shell:
         assert state in STATES, state
         if state != self.state:
             self.notice = ""
+            self.recorder.state(self.state, state, self.lang, self.large_text)
         self.state = state
         self.version += 1
 
@@ -124,6 +127,7 @@ class Shell:
 
     def _say(self, msgid: str, kind: str = "error", help: bool = False, **params: Any) -> None:
         self.message = Message(msgid, params, kind, help)
+        self.recorder.message(msgid)
         self._changed()
 
     def _usable(self, name: str) -> bool:
@@ -172,11 +176,14 @@ class Shell:
             self._changed()
 
     def set_language(self, lang: str) -> None:
+        if lang != self.lang:
+            self.recorder.count("language_switches")
         self.lang = lang
         self._changed()
 
     def toggle_large_text(self) -> None:
         self.large_text = not self.large_text
+        self.recorder.text_size(self.large_text)
         self._changed()
 
     def dismiss_message(self) -> None:

@@ -32,6 +32,7 @@ KINDS = {  # intervention kind -> (icon, words)
     "device_fault": ("🔧", _("Device fault")),
     "offline": ("📡", _("Kiosk offline")),
     "outbox_growing": ("📦", _("Outbox growing")),
+    "insight": ("📉", _("Insight alert")),  # a site's threshold (server/insight_alerts.py)
 }
 COMMANDS = {  # command kind -> button text
     "approve_age": _("Approve age"),

@@ -161,6 +161,8 @@ def mount(app: FastAPI, engine: Engine, settings: ServerSettings) -> Console:
         return session
 
     board.routes(router, console)
+    from server.console import insight_page  # fleet insight (issue 16), managers and admins
+    insight_page.routes(router, console)
     actions.routes(router, console, checked)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

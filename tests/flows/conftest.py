@@ -32,6 +32,7 @@ class FakeBackend:
         seed_demo(self.catalog, self.bookings, self.attendants, settings)
         self.states = {"scanner": "idle", "printer": "idle", "payment": "idle"}
         self.events: list[tuple[str, dict]] = []
+        self.sessions: list[dict] = []  # session summaries (issue 16)
         self.payments: list[tuple[str, int, dict]] = []
         self.completed: set[str] = set()
         self.cancelled = 0
@@ -72,6 +73,9 @@ class FakeBackend:
         return None if self.states["printer"] != "idle" else ticket_no
 
     def record_event(self, event, details):
+        if event == "session":  # the session summary (issue 16): kept apart, the flow tests read `events`
+            self.sessions.append(details)
+            return
         self.events.append((event, details))
 
     def verify_attendant(self, secret):
