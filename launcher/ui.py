@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 
 from kivy.clock import Clock
 
 from kiosk.config import Settings
 from kiosk.events import EventQueue
+from kiosk.sdnotify import Notifier
 from screens.app import KioskApp
+from screens.service_notify import ServiceNotify
 
 log = logging.getLogger("launcher.ui")
 
 
 def run(settings: Settings, simulate: bool = False) -> int:
     events = EventQueue()
+    notifier = Notifier.from_environ()  # first: the local server started later must not inherit NOTIFY_SOCKET
 
     def announce(text: str) -> None:
         log.info("%s", text)
@@ -27,12 +31,15 @@ def run(settings: Settings, simulate: bool = False) -> int:
         from screens.status import query
         backend = KioskBackend(settings, events, simulate=simulate, announce=announce).open()
         backend.devices.add_query("ui", lambda: query(app))
+        if simulate:
+            backend.devices.add_query("freeze", lambda seconds="5": freeze_ui(float(seconds)))
         return backend
     app = KioskApp(settings, events=events, backend_factory=open_backend)
     from screens.maintenance import install as install_maintenance  # gesture/badge + PIN -> maintenance
     maintenance = install_maintenance(app)
     app.event_filters.append(maintenance.take_event)  # while it is open, scans go to its scan test
     _screenshot_when_ready(app, os.environ.get("KIOSK_TEST_SCREENSHOT"))
+    service = ServiceNotify(app, notifier).install()
 
     def signals_to_app(*_):
         # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
@@ -42,6 +49,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
     try:
         app.run()
     finally:
+        service.stopping()
         if app.backend is not None:
             app.backend.close()
     print("kiosk: stopped", flush=True)
@@ -63,3 +71,12 @@ def _screenshot_when_ready(app: KioskApp, shot: str | None) -> None:
         print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
         app.stop()
     Clock.schedule_once(take, 1.0)
+
+
+def freeze_ui(seconds: float) -> str:
+    """Simulation only (the `freeze N` control-port command): blocks the UI thread for N seconds, as a hung
+    screen would, so a test sees the systemd watchdog pings stop."""
+    if not 0 < seconds <= 600:
+        raise ValueError(f"expected seconds between 0 and 600, got {seconds:g}")
+    Clock.schedule_once(lambda _dt: time.sleep(seconds), 0)
+    return f"UI thread blocked for {seconds:g} s"

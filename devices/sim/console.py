@@ -19,6 +19,7 @@
     unplug scanner | replug printer any device: pull or reconnect its cable
     status                          what is running where
     ui                              the kiosk's screen as the customer sees it, as JSON (read-only)
+    freeze 5                        the kiosk (--simulate only): block its UI thread for 5 s (watchdog test)
     help
 
 `ControlServer` accepts these lines on 127.0.0.1:<port>; each reply is its lines followed by a line
@@ -71,7 +72,10 @@ class Console:
         if verb == "help":
             return __doc__.split("\n\n")[1]
         if verb in self.queries:
-            return self.queries[verb]()
+            try:
+                return self.queries[verb](*args)
+            except TypeError:
+                raise CommandError(f"{verb}: unexpected arguments {' '.join(args)!r}") from None
         if verb == "status":
             return "\n".join(f"{name}: {getattr(sim, 'url', 'in-process')}" for name, sim in self.simulators.items())
         if verb in ("unplug", "replug"):
