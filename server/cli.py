@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from server import datasets, fleet
+from server import datasets, fleet, release_cli
 from server.db import copy_database, make_engine, migrate
 from server.settings import ServerSettings, SettingsError, load
 
@@ -25,11 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, settings)
+    if getattr(args, "offline", False):  # needs no database (release keygen)
+        return args.action(None, args)
     engine = make_engine(settings.url)
     try:
         migrate(engine)
         return args.action(engine, args)
-    except (fleet.AdminError, datasets.LoadError) as exc:
+    except (fleet.AdminError, datasets.LoadError, release_cli.ReleaseError) as exc:
         print(f"kiosk-server: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -251,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     a = acts.add_parser("compact", help="drop deletion tombstones of a data set")
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)
+    release_cli.add_parser(acts)  # issue 17: admin release keygen|upload|rollout|site|list
     return p
 
 
