@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         version = inst.release(wheel.resolve(), "server" if server else "", args.pip_option)
     units = []
     if kiosk:
-        inst.write("/opt/kiosk/bin/kiosk-session", (FILES / "kiosk-session").read_text(), 0o755)
+        for script in ("kiosk-session", "kiosk-on-start"):
+            inst.write(f"/opt/kiosk/bin/{script}", (FILES / script).read_text(), 0o755)
         for unit in ("kiosk.service", "kiosk-update.service", "kiosk-update.timer"):
             inst.write(f"/etc/systemd/system/{unit}", (FILES / unit).read_text())
         rules_changed = inst.write("/etc/udev/rules.d/70-kiosk.rules", udev_rules(
