@@ -35,8 +35,8 @@ REFUSED, ROLLED_BACK = 3, 1
 
 
 def step(name: str) -> None:
-    """KIOSK_UPDATE_KILL_AT=<step> (tests only): SIGKILL this process here, as a power cut would."""
-    if os.environ.get("KIOSK_UPDATE_KILL_AT") == name:
+    """KUPDATE_TEST_KILL_AT=<step> (tests only): SIGKILL this process here, as a power cut would."""
+    if os.environ.get("KUPDATE_TEST_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -92,18 +92,30 @@ class Updater:
         if state.previous is None:
             say(f"release {bad} {why}, and there is no previous release to go back to")
             return
-        self.store.switch(state.previous)  # first: a kill right after still leaves the good release linked
         state.refused = sorted(set(state.refused) | {bad})
+        self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
+        self.store.switch(state.previous)
         state.trial, state.starts = None, 0
         self.store.save(state)
         say(f"rolled back to {state.previous}: release {bad} {why}")
+
+    def interrupted(self, state: State) -> bool:
+        """Finishes what a killed run left: a decided rollback, or a trial whose switch never happened."""
+        if state.trial in state.refused:
+            self.roll_back(state, "was being rolled back")
+            return True
+        if self.store.current() != state.trial:
+            say(f"the switch to {state.trial} never happened; it is tried again by the next check")
+            state.trial, state.starts = None, 0
+            self.store.save(state)
+            return True
+        return False
 
     def on_start(self) -> int:
         state = self.store.load()
         if state.trial is None:
             return 0
-        if self.store.current() != state.trial:  # killed between the rollback's switch and its save
-            self.roll_back(state, "was left half rolled back")
+        if self.interrupted(state):
             return 0
         if self.ready_seen(state.trial, state.switched_at):
             self.commit(state)
@@ -160,6 +172,8 @@ class Updater:
         return self.switch_and_watch(state, version, current)
 
     def on_start_settle(self, state: State) -> None:
+        if self.interrupted(state):
+            return
         if self.ready_seen(state.trial, state.switched_at):
             self.commit(state)
         elif now() - state.switched_at > self.args.ready_timeout:
@@ -224,7 +238,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="kiosk.toml (default: $KIOSK_CONFIG or ./kiosk.toml)")
     p.add_argument("--on-start", action="store_true", help="before each start: count it, roll back a failed trial")
-    p.add_argument("--prefix", default=os.environ.get("KIOSK_UPDATE_PREFIX", "/opt/kiosk"))
+    p.add_argument("--prefix", default="/opt/kiosk", help="where releases/ and current are")
     p.add_argument("--key", default="/etc/kiosk/release-key.pub", help="the release key (public)")
     p.add_argument("--ready-timeout", type=float, default=180, metavar="N", help="seconds a new release has for READY")
     p.add_argument("--max-starts", type=int, default=3, metavar="K", help="starts without READY before a rollback")

@@ -91,7 +91,7 @@ def test_tampered_foreign_signed_and_older_releases_are_refused(setup, tmp_path)
     _first_install(fleet, private, kiosk, supervisor, wheels)
     # tampered: the stored wheel changed after it was signed
     fleet.publish(wheels["1.3.0"], private, "1.3.0")
-    with sqlite3.connect(Path(fleet.server.proc.data_dir) / "server.sqlite") as db:
+    with sqlite3.connect(Path(fleet.server.proc.data_dir) / "server.db") as db:
         content = db.execute("SELECT content FROM release_files WHERE version = '1.3.0'").fetchone()[0]
         db.execute("UPDATE release_files SET content = ? WHERE version = '1.3.0'", (content[:-1] + b"X",))
     done = kiosk.update()
@@ -102,7 +102,7 @@ def test_tampered_foreign_signed_and_older_releases_are_refused(setup, tmp_path)
     done = kiosk.update()
     assert done.returncode == 3 and "signature does not match the release key: refused" in done.stdout, done.stdout
     # not signed at all
-    with sqlite3.connect(Path(fleet.server.proc.data_dir) / "server.sqlite") as db:
+    with sqlite3.connect(Path(fleet.server.proc.data_dir) / "server.db") as db:
         db.execute("UPDATE release_files SET signature = '' WHERE version = '1.4.0'")
     done = kiosk.update()
     assert done.returncode == 3 and "signature" in done.stdout and "refused" in done.stdout, done.stdout

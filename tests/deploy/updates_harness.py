@@ -98,7 +98,7 @@ class Kiosk:
         self.env.update(PYTHONPATH=str(ROOT))
 
     def update(self, *extra: str, kill_at: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
-        env = {**self.env, **({"KIOSK_UPDATE_KILL_AT": kill_at} if kill_at else {})}
+        env = {**self.env, **({"KUPDATE_TEST_KILL_AT": kill_at} if kill_at else {})}
         return subprocess.run([PY, "-m", "launcher.updater", *self.common, *extra], env=env, capture_output=True,
                               text=True, timeout=timeout, cwd=ROOT)
 
