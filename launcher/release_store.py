@@ -33,6 +33,8 @@ class State:
     switched_at: float = 0.0
     starts: int = 0  # starts of the trial release so far
     refused: list[str] = field(default_factory=list)  # rolled back once: never installed again
+    backup: dict | None = None  # the journal before the trial (launcher/journal_backup.py)
+    restore: bool = False  # put that backup back before the next start (the kiosk is stopped then)
 
 
 def verify(manifest: str, signature_b64: str, public_key_b64: str) -> dict:

@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from kiosk import config
+from launcher import journal_backup
 from launcher.release_store import State, Store, UpdateError, check_wheel, newer, now, verify
 
 IDLE_STATES = ("attract", "out_of_service")
@@ -92,12 +93,39 @@ class Updater:
         if state.previous is None:
             say(f"release {bad} {why}, and there is no previous release to go back to")
             return
+        if not self.journal_allows(state, why):
+            return
         state.refused = sorted(set(state.refused) | {bad})
         self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
         self.store.switch(state.previous)
         state.trial, state.starts = None, 0
         self.store.save(state)
         say(f"rolled back to {state.previous}: release {bad} {why}")
+
+    def journal_allows(self, state: State, why: str) -> bool:
+        """An older release cannot read a journal the trial migrated: the backup goes back (before the next
+        start) if nothing was sold since; otherwise the kiosk stays on the trial, out of service."""
+        journal, saved = self.data / "journal.sqlite", state.backup
+        if not saved or not journal.exists() or journal_backup.schema_of(journal) <= saved["schema"]:
+            return True
+        sold = journal_backup.sales_since(journal, saved["seq"])
+        if sold == 0:
+            state.restore = True
+            return True
+        text = (f"release {state.trial} {why}, but it migrated the journal and {sold} sale(s) were journaled "
+                f"since: not rolled back to {state.previous}; a technician must decide")
+        journal_backup.raise_intervention(self.data, text)
+        state.trial, state.starts = None, 0
+        self.store.save(state)
+        say(f"INTERVENTION: {text}")
+        return False
+
+    def restore_journal(self, state: State) -> None:
+        if state.restore and state.backup:
+            journal_backup.restore(state.backup, self.data / "journal.sqlite")
+            say(f"journal restored from {state.backup['path']} (schema {state.backup['schema']})")
+            state.restore = False
+            self.store.save(state)
 
     def interrupted(self, state: State) -> bool:
         """Finishes what a killed run left: a decided rollback, or a trial whose switch never happened."""
@@ -112,6 +140,12 @@ class Updater:
         return False
 
     def on_start(self) -> int:
+        try:
+            return self._count_start()
+        finally:
+            self.restore_journal(self.store.load())  # the kiosk is stopped now: the one safe moment
+
+    def _count_start(self) -> int:
         state = self.store.load()
         if state.trial is None:
             return 0
@@ -182,7 +216,10 @@ class Updater:
 
     def switch_and_watch(self, state: State, version: str, current: str | None) -> int:
         switched_at = now()
-        self.store.save(State(trial=version, previous=current, switched_at=switched_at, refused=state.refused))
+        saved = journal_backup.backup(self.data / "journal.sqlite", self.data / "backups", version)
+        step("backed-up")
+        self.store.save(State(trial=version, previous=current, switched_at=switched_at, refused=state.refused,
+                              backup=saved))
         step("trial-saved")
         self.store.switch(version)
         step("switched")

@@ -3,12 +3,15 @@
 kiosk (see updates_harness.py)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from kserver_harness import start_server
+from kiosk.db import migrate
+from kiosk.journal_schema import MIGRATIONS
 from updates_harness import Fleet, Kiosk, Supervisor, build_wheel
 
 KIOSK_ID = "shop1-k1"
@@ -19,7 +22,7 @@ def wheels(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheels")
     return {v: build_wheel(tmp, v, mode) for v, mode in
             [("1.0.0", "good"), ("1.1.0", "good"), ("1.2.0", "crash"), ("1.3.0", "good"), ("1.4.0", "good"),
-             ("0.9.0", "good")]}
+             ("0.9.0", "good"), ("2.0.0", "migrate"), ("2.1.0", "migrate-sell")]}
 
 
 @pytest.fixture
@@ -114,7 +117,8 @@ def test_tampered_foreign_signed_and_older_releases_are_refused(setup, tmp_path)
     supervisor.wait_running("1.0.0")
 
 
-@pytest.mark.parametrize("step", ["downloaded", "installing", "installed", "trial-saved", "switched", "restarted"])
+@pytest.mark.parametrize("step", ["downloaded", "installing", "installed", "backed-up", "trial-saved", "switched",
+                                  "restarted"])
 def test_sigkill_at_every_step_leaves_a_release_that_starts(setup, step):
     fleet, private, kiosk, supervisor, wheels = setup
     _first_install(fleet, private, kiosk, supervisor, wheels)
@@ -146,3 +150,49 @@ def test_canary_share_per_site(setup):
     assert "release 1.1.0 reached READY" in done.stdout
     bad = fleet.admin("release", "rollout", "1.1.0", "--site", "north", "--canary", "150", check=False)
     assert bad.returncode == 1 and "canary share: expected a percentage 0-100, got 150" in bad.stderr
+
+
+def _journal_with_a_sale(kiosk) -> Path:
+    """The kiosk's journal at the current schema, with one sale in it."""
+    path = kiosk.data / "journal.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, MIGRATIONS, "journal")
+    db.execute("INSERT INTO transactions (seq, uuid, kind, boot_id, device_time, total, record) "
+               "VALUES (1, 'first-sale', 'sale', 'b', '2026-12-01T10:00:00Z', 199, '{}')")
+    db.close()
+    return path
+
+
+def _journal_facts(path: Path) -> tuple[int, list[str]]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return (db.execute("PRAGMA user_version").fetchone()[0],
+                [r[0] for r in db.execute("SELECT uuid FROM transactions ORDER BY seq")])
+
+
+def test_a_rollback_puts_the_migrated_journal_back_when_nothing_was_sold_since(setup):
+    fleet, private, kiosk, supervisor, wheels = setup
+    _first_install(fleet, private, kiosk, supervisor, wheels)
+    journal = _journal_with_a_sale(kiosk)
+    fleet.publish(wheels["2.0.0"], private, "2.0.0")
+    done = kiosk.update()
+    assert done.returncode == 1, done.stdout + done.stderr
+    supervisor.wait_running("1.0.0")
+    assert kiosk.current() == "1.0.0"
+    assert _journal_facts(journal) == (len(MIGRATIONS), ["first-sale"])  # schema 99 undone: 1.0.0 can read it
+    assert any("journal restored from" in out for out in supervisor.pre_output), supervisor.pre_output
+    assert (kiosk.data / "backups/journal-before-2.0.0.sqlite").exists()
+    assert not (kiosk.data / "intervention.json").exists()
+
+
+def test_after_a_sale_on_the_migrated_journal_the_kiosk_stays_and_calls_a_technician(setup):
+    fleet, private, kiosk, supervisor, wheels = setup
+    _first_install(fleet, private, kiosk, supervisor, wheels)
+    journal = _journal_with_a_sale(kiosk)
+    fleet.publish(wheels["2.1.0"], private, "2.1.0")
+    done = kiosk.update("--ready-timeout", "8")
+    assert kiosk.current() == "2.1.0"  # not rolled back: the sale exists only in the migrated journal
+    assert _journal_facts(journal) == (99, ["first-sale", "sold-under-2.1.0"])
+    reason = json.loads((kiosk.data / "intervention.json").read_text())["reason"]
+    assert "migrated the journal and 1 sale(s) were journaled since: not rolled back to 1.0.0" in reason
+    assert "INTERVENTION" in done.stdout + "".join(supervisor.pre_output)
+    assert kiosk.state()["trial"] is None and kiosk.state()["refused"] == []

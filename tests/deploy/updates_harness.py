@@ -25,11 +25,20 @@ import json, os, signal, sys, time
 from pathlib import Path
 VERSION, MODE = {version!r}, {mode!r}
 def main():
-    if MODE == "crash":
+    data = Path(os.environ["KIOSK_KIOSK_DATA_DIR"])
+    if MODE.startswith("migrate"):  # migrates the journal to a schema older releases refuse, then crashes
+        import sqlite3
+        db = sqlite3.connect(data / "journal.sqlite", isolation_level=None)
+        db.execute("PRAGMA user_version = 99")
+        if MODE == "migrate-sell":  # ... after a sale
+            db.execute("INSERT INTO transactions (seq, uuid, kind, boot_id, device_time, total, record) VALUES "
+                       "((SELECT coalesce(max(seq), 0) + 1 FROM transactions), 'sold-under-' || ?, 'sale', 'b', "
+                       "'2026-12-01T12:00:00Z', 250, '{{}}')", (VERSION,))
+        db.close()
+    if MODE != "good":
         print("release " + VERSION + " crashes at start", file=sys.stderr)
         sys.exit(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    data = Path(os.environ["KIOSK_KIOSK_DATA_DIR"])
     time.sleep(0.3)
     state = {{"version": VERSION, "pid": os.getpid(), "ready_at": time.time(), "state": "attract", "status": "in service"}}
     tmp = data / ".service-state.json.tmp"

@@ -49,3 +49,17 @@ def test_an_update_is_deferred_while_a_customer_shops_or_pays(launch, tmp_path):
     kiosk.tap("pay")
     _wait_state(kiosk, "payment")
     assert _update(kiosk, tmp_path, token) == "kiosk-update: update deferred: a customer session is open (payment)"
+
+
+def test_an_update_intervention_starts_the_kiosk_out_of_service(launch):
+    """kiosk-update could not roll back (a sale is only in the journal the new release migrated): the kiosk
+    stays on that release, out of service, until a technician removes intervention.json."""
+    kiosk = launch()
+    kiosk.terminate()
+    (kiosk.data_dir / "intervention.json").write_text(json.dumps({"reason": "release 2.1.0 needs a technician"}))
+    kiosk.start(screen="out_of_service")
+    deadline = time.monotonic() + 20
+    while not _service_state(kiosk)["status"].startswith("out of service: update intervention: release 2.1.0"):
+        assert time.monotonic() < deadline, _service_state(kiosk)
+        time.sleep(0.2)
+    assert kiosk.ui()["state"] == "out_of_service"
