@@ -59,6 +59,9 @@ class KioskBackend:
         except OSError as exc:
             self._note_start_fault(f"data directory {data} cannot be created: {exc}")
         self.journal = journal if journal is not None else open_journal(data / "journal.sqlite", self.kiosk_id)
+        from launcher.journal_backup import intervention  # kiosk-update could not roll back (issue 17)
+        if (stuck := intervention(data)) is not None:
+            self._note_start_fault(f"update intervention: {stuck}")
         self.catalog = self._store("catalog", lambda p: Catalog(p, settings.catalog.price_embedded_prefixes),
                                    data / "catalog.sqlite")
         self.bookings = self._store("bookings", lambda p: Bookings(

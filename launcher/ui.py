@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 
 from kivy.clock import Clock
 
 from kiosk.config import Settings
 from kiosk.events import EventQueue
+from kiosk.sdnotify import Notifier
 from screens.app import KioskApp
+from screens.service_notify import ServiceNotify
 
 log = logging.getLogger("launcher.ui")
 
 
 def run(settings: Settings, simulate: bool = False) -> int:
     events = EventQueue()
+    notifier = Notifier.from_environ()  # first: the local server started later must not inherit NOTIFY_SOCKET
 
     def announce(text: str) -> None:
         log.info("%s", text)
@@ -34,6 +38,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
         from screens.status import query
         backend = KioskBackend(settings, events, simulate=simulate, announce=announce, journal=journal).open()
         backend.devices.add_query("ui", lambda: query(app))
+        if simulate:
+            backend.devices.add_query("freeze", lambda seconds="5": freeze_ui(float(seconds)))
         return backend
     app = KioskApp(settings, events=events, backend_factory=open_backend)
     from launcher.live import publish_view  # the live channel to the attendant station (issue 15)
@@ -43,6 +49,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
     maintenance = install_maintenance(app)
     app.event_filters.append(maintenance.take_event)  # while it is open, scans go to its scan test
     _screenshot_when_ready(app, os.environ.get("KIOSK_TEST_SCREENSHOT"))
+    service = ServiceNotify(app, notifier).install()
 
     def signals_to_app(*_):
         # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
@@ -52,6 +59,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
     try:
         app.run()
     finally:
+        service.stopping()
         if app.backend is not None:
             app.backend.close()
         elif (journal := opening.journal(timeout=60)) is not None:  # closed before the backend was made
@@ -75,3 +83,12 @@ def _screenshot_when_ready(app: KioskApp, shot: str | None) -> None:
         print(f"kiosk ready: {app.sm.current}, devices {app.backend.devices.snapshot()}", flush=True)
         app.stop()
     Clock.schedule_once(take, 1.0)
+
+
+def freeze_ui(seconds: float) -> str:
+    """Simulation only (the `freeze N` control-port command): blocks the UI thread for N seconds, as a hung
+    screen would, so a test sees the systemd watchdog pings stop."""
+    if not 0 < seconds <= 600:
+        raise ValueError(f"expected seconds between 0 and 600, got {seconds:g}")
+    Clock.schedule_once(lambda _dt: time.sleep(seconds), 0)
+    return f"UI thread blocked for {seconds:g} s"

@@ -19,6 +19,16 @@ def prepare_kivy(data_dir: Path, fullscreen: bool, width: int = 1280, height: in
     Config.set("kivy", "exit_on_escape", "0")  # lockdown: Escape never quits
     Config.set("kivy", "log_level", os.environ.get("KIOSK_KIVY_LOG_LEVEL", "warning"))
     Config.set("input", "mouse", "mouse,disable_multitouch")
+    # Touches reach the app through SDL (from cage/libinput, or X11 in development). Kivy's default entry
+    # `%(name)s = probesysfs` would also open /dev/input/event* itself: every touch twice, and where it selects
+    # all devices (a Raspberry Pi: select_all=1) a keyboard-wedge scanner read as a touch panel.
+    # KIOSK_TOUCH_PROVIDER sets one explicitly for a panel SDL does not see, e.g. "probesysfs,provider=mtdev,match=ILITEK".
+    for option in Config.options("input"):
+        if option != "mouse":
+            Config.remove_option("input", option)
+    if os.environ.get("KIOSK_TOUCH_PROVIDER"):
+        Config.set("input", "touch", os.environ["KIOSK_TOUCH_PROVIDER"])
+    Config.set("graphics", "allow_screensaver", "0")  # SDL keeps the display awake (idle-inhibit under cage)
     Config.set("graphics", "show_cursor", "0")  # a touchscreen kiosk shows no mouse cursor
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("graphics", "borderless", "1" if fullscreen else "0")

@@ -4,6 +4,8 @@ set -euo pipefail
 pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 libusb-1.0-0)
 # Xvfb runs the kiosk without a display; the end-to-end tests start their own and tap with xdotool
 pkgs+=(xvfb xauth xdotool)
+# deploy/ tests: `systemd-analyze verify` on the units, `udevadm test` on the rules (Debian 12: no `udevadm verify`)
+pkgs+=(systemd udev)
 # the demo items' pictures are drawn from this font (kiosk/pictures.py)
 pkgs+=(fonts-noto-color-emoji)
 # the attendant console's browser tests drive Debian's chromium with Playwright (tests/console)

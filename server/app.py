@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
-from server import datasets, fleet, insight_alerts
+from server import datasets, fleet, insight_alerts, release_routes
 from server.auth import RecentTokens
 from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
@@ -191,6 +191,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     Kiosk = Annotated[str, Depends(as_kiosk)]
     AnyKiosk = Annotated[str, Depends(any_kiosk)]
     Admin = Annotated[str, Depends(admin)]
+    release_routes.add_routes(app, engine, Kiosk)  # issue 17: what a kiosk should run
 
     @app.get("/v1/health", response_model=Health)
     def health() -> Health:

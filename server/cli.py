@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from server import datasets, fleet
+from server import datasets, fleet, release_cli
 from server.console.admin import add_parsers as add_console_parsers
 from server.console.users import UserError
 from server.db import copy_database, make_engine, migrate
@@ -27,11 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, settings)
+    if getattr(args, "offline", False):  # needs no database (release keygen)
+        return args.action(None, args)
     engine = make_engine(settings.url)
     try:
         migrate(engine)
         return args.action(engine, args)
-    except (fleet.AdminError, datasets.LoadError, UserError) as exc:
+    except (fleet.AdminError, datasets.LoadError, UserError, release_cli.ReleaseError) as exc:
         print(f"kiosk-server: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -306,6 +308,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("dataset", choices=sorted(datasets.DATASETS))
     a.set_defaults(action=_compact)
     add_console_parsers(acts)
+    release_cli.add_parser(acts)  # issue 17: admin release keygen|upload|rollout|site|list
     return p
 
 

@@ -345,3 +345,29 @@ insight_alert_rules = sa.Table(  # per site: thresholds that raise an "insight" 
     sa.Column("window_hours", sa.Integer, nullable=False, server_default="24"),
     sa.Column("min_sessions", sa.Integer, nullable=False, server_default="20"),  # fewer: no verdict yet
 )
+
+# --- issue 17: signed kiosk releases and their rollout (migration 0005) ---------------------------------------
+
+release_files = sa.Table(
+    "release_files", metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("manifest", sa.Text, nullable=False),  # canonical JSON, exactly the signed bytes
+    sa.Column("signature", sa.String(128), nullable=False),  # base64 Ed25519 over the manifest
+    sa.Column("content", sa.LargeBinary, nullable=False),  # the wheel
+    sa.Column("uploaded_at", Stamp, nullable=False),
+)
+
+release_rollouts = sa.Table(
+    "release_rollouts", metadata,
+    sa.Column("site", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("percent", sa.Integer, nullable=False),  # canary share of the site's kiosks that get `version`
+    sa.Column("stable_version", sa.String(64)),  # what the others run
+    sa.Column("updated_at", Stamp, nullable=False),
+)
+
+release_sites = sa.Table(
+    "release_sites", metadata,
+    sa.Column("kiosk_id", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(64), nullable=False),
+)

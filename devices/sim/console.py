@@ -20,6 +20,7 @@
     status                          what is running where
     ui                              the kiosk's screen as the customer sees it, as JSON (read-only)
     clock -1d | +1y | +90 | real    kiosk --simulate: step the kiosk's wall clock (simulation only)
+    freeze 5                        the kiosk (--simulate only): block its UI thread for 5 s (watchdog test)
     help
 
 `ControlServer` accepts these lines on 127.0.0.1:<port>; each reply is its lines followed by a line
@@ -74,7 +75,10 @@ class Console:
         if verb == "help":
             return __doc__.split("\n\n")[1]
         if verb in self.queries:
-            return self.queries[verb]()
+            try:
+                return self.queries[verb](*args)
+            except TypeError:
+                raise CommandError(f"{verb}: unexpected arguments {' '.join(args)!r}") from None
         if verb in self.commands:
             return self.commands[verb](args)
         if verb == "status":
