@@ -6,6 +6,8 @@ pkgs=(libzbar0 libgl1 libegl1 libgl1-mesa-dri libmtdev1 libusb-1.0-0)
 pkgs+=(xvfb xauth xdotool)
 # the demo items' pictures are drawn from this font (kiosk/pictures.py)
 pkgs+=(fonts-noto-color-emoji)
+# speech in the accessible mode (docs/accessibility.md): the voices and the player of their WAV stream
+pkgs+=(espeak-ng alsa-utils)
 # node/npm install the ESC/POS encoder the printer simulator is tested against (Makefile, .venv/js)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
