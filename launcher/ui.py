@@ -28,7 +28,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
         backend = KioskBackend(settings, events, simulate=simulate, announce=announce).open()
         backend.devices.add_query("ui", lambda: query(app))
         return backend
-    app = KioskApp(settings, events=events, backend_factory=open_backend)
+    speech = make_speech(settings)
+    app = KioskApp(settings, events=events, backend_factory=open_backend, speech=speech)
     from screens.maintenance import install as install_maintenance  # gesture/badge + PIN -> maintenance
     maintenance = install_maintenance(app)
     app.event_filters.append(maintenance.take_event)  # while it is open, scans go to its scan test
@@ -44,8 +45,21 @@ def run(settings: Settings, simulate: bool = False) -> int:
     finally:
         if app.backend is not None:
             app.backend.close()
+        if speech is not None:
+            speech.close()
     print("kiosk: stopped", flush=True)
     return 0
+
+
+def make_speech(settings: Settings):
+    """The accessible mode's voice ([speech] in kiosk.toml), or None (engine "none")."""
+    s = settings.speech
+    if s.engine == "none":
+        return None
+    from devices.speech import SubprocessSpeech
+    return SubprocessSpeech(engine=s.engine, voices=s.voices, rate=s.rate, volume=s.volume, volume_step=s.volume_step,
+                            rate_step=s.rate_step, player=s.player, command=s.command, phrase_log=s.phrase_log,
+                            wav_dir=s.wav_dir)
 
 
 def _screenshot_when_ready(app: KioskApp, shot: str | None) -> None:

@@ -55,6 +55,7 @@ def describe(app) -> dict:
         "window": [Window.width, Window.height],
     }
     view["texts"], view["buttons"] = _visible(Window)
+    view.update(app.a11y.describe())  # accessible mode: focus, focus order, low reach
     return view
 
 
