@@ -56,7 +56,7 @@ class Accessibility:
         self.ring = FocusRing()
         self._since: float | None = None  # the key press the next phrase answers
         self._last: dict = {}
-        self._trigger = Clock.create_trigger(self._announce, 0)
+        self._trigger = Clock.create_trigger(self._announce, 0.03)  # after the new screen is laid out
         Window.bind(on_key_down=self.on_key_down)
         app.bind(**{name: lambda *_: self._trigger() for name in ANNOUNCED})
         Clock.schedule_interval(self._follow, 0.25)
@@ -64,7 +64,8 @@ class Accessibility:
     # --- speaking -----------------------------------------------------------------------------------------
 
     def say(self, text: str, interrupt: bool = True, lang: str | None = None) -> None:
-        self.speech.say(text, lang or self.app.lang, interrupt=interrupt, since=self._since)
+        # only the phrase that answers a key directly is timed (a queued one waits for those before it)
+        self.speech.say(text, lang or self.app.lang, interrupt=interrupt, since=self._since if interrupt else None)
 
     def money(self, amount: int) -> str:
         return money_words(amount, self.app.settings.money.currency, self.app.translator.ngettext, self.app.lang)
@@ -75,8 +76,10 @@ class Accessibility:
         text = getattr(widget, "speech", "") or getattr(widget, "text", "") or getattr(widget, "name", "")
         if getattr(widget, "tag", "") == "pay":  # its text shows the total as figures: say it as money
             text = tr("Pay by card") + ", " + self.money(self._total())
-        if hasattr(widget, "checked"):
+        if getattr(widget, "tag", "") in ("large_text", "low_reach"):  # switches: on or off
             text = tr("{label}: on").format(label=text) if widget.checked else tr("{label}: off").format(label=text)
+        elif getattr(widget, "checked", False):  # an answer given
+            text = tr("{label}: selected").format(label=text)
         return text
 
     def screen_phrases(self) -> list[str]:
@@ -126,8 +129,9 @@ class Accessibility:
             phrases = self.screen_phrases() + phrases
         else:
             phrases += self._cart_change(last.get("cart_lines") or [], now["cart_lines"])
+            paying = app.state.startswith("payment")  # the terminal's late "please wait" is not news on thanks
             for name in ("payment_text", "payment_message", "notice_text"):
-                if now[name] and now[name] != last.get(name):
+                if now[name] and now[name] != last.get(name) and (paying or name == "notice_text"):
                     phrases.append(now[name])
         order = focusables(app)
         if new_screen or box is not self._box or self.focused not in order:

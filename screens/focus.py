@@ -31,7 +31,7 @@ def in_header(widget) -> bool:
 
 def _walk(node):
     for child in reversed(node.children):  # in the order the .kv adds them
-        if child.opacity == 0 or child.disabled or child.width < 1 or child.height < 1:
+        if child.opacity == 0 or child.disabled:  # (not by size: a screen just shown is not laid out yet)
             continue
         yield child
         yield from _walk(child)
