@@ -1,7 +1,10 @@
 """Speech output: a text-to-speech command run per phrase on a worker thread, never on the UI thread.
 
-    espeak-ng --stdout -v <voice> -s <rate> -a <volume> -- <text>      (engine "espeak-ng", the default)
-    <command with {voice}>  < text on stdin                            (engine "command", e.g. piper)
+    espeak-ng --stdout -v <voice> -s <rate> -a <volume>  < text      (engine "espeak-ng", the default)
+    <command with {voice}>  < text                                     (engine "command", e.g. piper)
+
+The process for the next phrase is started in advance and waits for its text on stdin, so a phrase
+does not wait for a process start and voice load.
 
 The command writes a WAV stream on stdout; the worker copies it to the player (`aplay -q`, what the
 kiosk hears) and/or a WAV file per phrase (tests). A new phrase or `stop()` ends the current one by
@@ -61,6 +64,7 @@ class SubprocessSpeech:
         self._generation = 0  # bumped by an interrupting phrase: older queued phrases are dropped
         self._lock = threading.Lock()
         self._procs: list[subprocess.Popen] = []
+        self._spare: tuple[list[str], subprocess.Popen] | None = None  # the next phrase's TTS process, waiting
         self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
         self._thread.start()
 
@@ -97,6 +101,9 @@ class SubprocessSpeech:
         self.stop()
         self._queue.put(None)
         self._thread.join(5)
+        if self._spare is not None:
+            _kill(self._spare[1])
+            self._spare[1].wait()
 
     # --- the worker ---------------------------------------------------------------------------------------
 
@@ -104,11 +111,24 @@ class SubprocessSpeech:
         return self.voices.get(lang) or self.voices.get(lang.split("_")[0]) or lang
 
     def argv(self, phrase: Phrase) -> list[str]:
+        """The TTS command for the phrase's voice, rate and volume; the text goes to its stdin."""
         voice = self.voice(phrase.lang)
         if self.engine == "espeak-ng":
-            return ["espeak-ng", "--stdout", "-v", voice, "-s", str(self.rate), "-a", str(self.volume), "--",
-                    phrase.text]
+            return ["espeak-ng", "--stdout", "-v", voice, "-s", str(self.rate), "-a", str(self.volume)]
         return [part.replace("{voice}", voice) for part in shlex.split(self.command)]
+
+    def _start_tts(self, argv: list[str]) -> subprocess.Popen:
+        """A TTS process for `argv`: the one started in advance when it matches (it has loaded its voice
+        while waiting for text: the phrase starts sooner), else a new one; then the next is started."""
+        spare, self._spare = self._spare, None
+        if spare is not None and spare[0] == argv and spare[1].poll() is None:
+            tts = spare[1]
+        else:
+            if spare is not None:
+                _kill(spare[1])
+                spare[1].wait()
+            tts = _popen_tts(argv)
+        return tts
 
     def _run(self) -> None:
         while True:
@@ -125,17 +145,15 @@ class SubprocessSpeech:
             generation = self._generation
             if phrase.generation != generation:
                 return  # stopped after it was taken from the queue
-            tts = subprocess.Popen(self.argv(phrase), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL)
+            tts = self._start_tts(self.argv(phrase))
             player = subprocess.Popen(self.player, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL) if self.player else None
             self._procs = [p for p in (tts, player) if p is not None]
-        if self.engine == "command":
-            try:
-                tts.stdin.write(phrase.text.encode("utf-8"))
-            except OSError:
-                pass
-        tts.stdin.close()
+        try:
+            tts.stdin.write(phrase.text.encode("utf-8"))
+            tts.stdin.close()
+        except OSError:
+            pass
         self._count += 1
         wav = open(self.wav_dir / f"{self._count:04d}-{phrase.lang}.wav", "wb") if self.wav_dir else None
         audio_start = None
@@ -164,6 +182,8 @@ class SubprocessSpeech:
                 player.wait()  # the next queued phrase follows this one, not over it
             tts.wait()
         self._log(phrase, audio_start, interrupted=generation != self._generation)
+        if self._spare is None:  # after the phrase, not during it: the next one waits ready, in the same voice
+            self._spare = (tts.args, _popen_tts(tts.args))
 
     def _log(self, phrase: Phrase, audio_start: float | None, interrupted: bool) -> None:
         if self.phrase_log is None:
@@ -174,6 +194,10 @@ class SubprocessSpeech:
             entry["key_to_audio_ms"] = round((audio_start - phrase.since) * 1000, 2)
         with self.phrase_log.open("a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def _popen_tts(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 
 def _kill(proc: subprocess.Popen) -> None:

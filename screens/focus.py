@@ -3,7 +3,7 @@ shows the focused one.
 
 Order: the controls of the box on top (a message, help, "still there?") when one is shown, else of the
 current screen; in the order the screen lays them out (its .kv), the header bar's (language, large text,
-low reach, help) last, so a screen starts at its own first control. Hidden (opacity 0), disabled and
+help) last, so a screen starts at its own first control. Hidden (opacity 0), disabled and
 collapsed controls are skipped, and the logo (the technician's way in) is never focused. Next after
 the last is the first again: there is no trap.
 

@@ -77,13 +77,13 @@ def test_stop_empties_the_queue(engine, tmp_path):
 def test_volume_and_rate_change_by_steps_within_range(engine):
     assert engine.change_volume(+1) == 120 and engine.change_volume(-10) == 0 and engine.change_volume(+20) == 200
     assert engine.change_rate(+1) == 190 and engine.change_rate(-20) == 80
-    assert engine.argv(type("P", (), {"lang": "de", "text": "x"})())[:8] == [
+    assert engine.argv(type("P", (), {"lang": "de", "text": "x"})()) == [
         "espeak-ng", "--stdout", "-v", "de", "-s", "80", "-a", "200"]
 
 
 def test_a_command_engine_gets_the_voice_and_the_text_on_stdin(tmp_path):
     engine = SubprocessSpeech(engine="command", voices={"de": "de_DE-thorsten"}, player="",
-                              command="sh -c 'cat > " + str(tmp_path / "{voice}.txt") + "; printf RIFF'",
+                              command="sh -c 'cat >> " + str(tmp_path / "{voice}.txt") + "; printf RIFF'",
                               phrase_log=str(tmp_path / "p.jsonl"))
     try:
         engine.say("Zwei Euro", "de")

@@ -95,8 +95,13 @@ def test_low_reach_puts_every_control_in_the_lower_part(driver, backend, restore
         for widget in controls:
             top = widget.to_window(*widget.pos)[1] + widget.height
             assert top <= limit, f"{name}: {tag_of(widget)} reaches {top:.0f} px, above {limit:.0f}"
+    stage(driver, backend, "attract")  # the switch is on the attract screen, the session keeps it
+    accessible(driver, on=False, low_reach=True)
     driver.tap("low_reach")
-    assert not driver.app.session.low_reach and driver.app.root.children[-1].size_hint_y == 1
+    assert not driver.app.session.low_reach and driver.app.sm.size_hint_y == 1
+    driver.tap("low_reach")
+    driver.tap("start_checkout")
+    assert driver.app.session.low_reach and driver.app.sm.size_hint_y == 1 - theme.LOW_REACH_TOP
 
 
 def test_next_wraps_around_on_every_screen_and_previous_comes_back(driver, backend, restore):
@@ -184,3 +189,24 @@ def test_speech_follows_the_keys(driver, backend, restore, tmp_path):
         engine.close()
         from kiosk.speech import Silent
         a11y.speech = Silent()
+
+
+def test_screenshots_of_the_accessible_mode_and_the_low_reach_layout(driver, backend, restore, artifacts):
+    """docs/img/a11y-*.png are these (copied by hand after a look)."""
+    from screens.driver import is_blank
+    out = artifacts / "accessible"
+    stage(driver, backend, "checkout")
+    accessible(driver)
+    driver.app.a11y.focused = driver.find("plus_2")
+    driver.app.a11y._show_ring()
+    assert not is_blank(driver.screenshot(out / "a11y-checkout-focus.png"))
+    driver.app.act("toggle_large_text")
+    accessible(driver)
+    driver.app.a11y.focused = driver.find("pay")
+    driver.app.a11y._show_ring()
+    assert not is_blank(driver.screenshot(out / "a11y-checkout-focus-large.png"))
+    driver.app.act("toggle_large_text")
+    for name in ("attract", "checkout"):
+        stage(driver, backend, name)
+        accessible(driver, on=False, low_reach=True)
+        assert not is_blank(driver.screenshot(out / f"a11y-low-reach-{name}.png"))
