@@ -298,20 +298,45 @@ class Accessibility:
 
 def install(app, root, speech=None) -> Accessibility:
     """The accessible mode on `app` (called from its build): the key handler, the ring over everything, and
-    the low-reach layout (the screen and its boxes in the lower part of the window, nothing above)."""
+    the low-reach layout: the whole screen (header, boxes and all) shown at 1 - `theme.LOW_REACH_TOP` of its size at the
+    bottom of the window, so every control is in its lower part and every screen keeps its layout."""
     from kivy.uix.image import Image
+    from kivy.uix.scatter import Scatter
 
     from screens import theme
     a11y = Accessibility(app, app.settings.accessibility.keys, speech)
     logo = Image(source=app.logo_path, opacity=0, size_hint=(1, theme.LOW_REACH_TOP), pos_hint={"x": 0, "top": 1})
-    layers = list(root.children)
+    layers = list(reversed(root.children))  # the screens, then the boxes over them
+    holder = Scatter(do_rotation=False, do_scale=False, do_translation=False, auto_bring_to_front=False,
+                     size_hint=(None, None))
     root.add_widget(logo)
     root.add_widget(a11y.ring)
 
-    def low_reach(*_):
-        share = 1 - theme.LOW_REACH_TOP if app.low_reach else 1
+    def place(*_):
+        scale = 1 - theme.LOW_REACH_TOP
+        holder.size = root.size
+        holder.scale = scale
+        holder.pos = (root.width * (1 - scale) / 2, 0)
         for layer in layers:
-            layer.size_hint_y, layer.pos_hint = share, {"x": 0, "y": 0}
+            layer.size_hint, layer.pos, layer.size = (None, None), (0, 0), root.size
+
+    def low_reach(*_):
+        inside = holder.parent is not None
+        if app.low_reach and not inside:
+            for layer in layers:
+                root.remove_widget(layer)
+                holder.add_widget(layer)
+            root.add_widget(holder, index=len(root.children))  # under the logo and the ring
+            root.bind(size=place)
+            place()
+        elif not app.low_reach and inside:
+            root.unbind(size=place)
+            root.remove_widget(holder)
+            for layer in layers:
+                holder.remove_widget(layer)
+                layer.size_hint, layer.pos = (1, 1), (0, 0)
+            for layer in reversed(layers):  # the screens under the boxes, both under the logo and the ring
+                root.add_widget(layer, index=len(root.children))
         logo.opacity = 0.35 if app.low_reach else 0
     app.bind(low_reach=low_reach)
     low_reach()

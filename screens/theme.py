@@ -80,7 +80,9 @@ TEXT_PAIRS = [("text", "bg"), ("text", "surface"), ("muted", "bg"), ("muted", "s
 # The focus ring is drawn a gap away from its control: on both sides of it lies the background the control
 # sits on. (ring, background) pairs, each at least 3:1 (WCAG 2.2 non-text contrast).
 FOCUS_PAIRS = [("focus", "bg"), ("focus", "surface"), ("focus_on_brand", "brand")]
-LOW_REACH_TOP = 0.4  # low-reach layout: no control in the top 40 % of the screen
+# Low-reach layout: the screen drawn at 70 % of its size at the bottom of the display, so no control is in
+# its top 30 % (on a 21.5" landscape screen whose bottom edge is 750 mm above the floor: none above 940 mm)
+LOW_REACH_TOP = 0.3
 
 
 def colours(high_contrast: bool) -> dict[str, tuple[float, float, float, float]]:
