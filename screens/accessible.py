@@ -120,6 +120,10 @@ class Accessibility:
         if now["still_there"] and not last.get("still_there"):
             phrases += [app.tr("Are you still there?"), app.tr("Press any key to continue."),
                         app.tr("We will start over in {seconds} seconds.").format(seconds=int(app.still_there_left))]
+        elif now["still_there"] and now["still_there_left"] != last.get("still_there_left") \
+                and now["still_there_left"] % 10 == 0 and now["still_there_left"] > 0:  # the countdown, every 10 s
+            phrases.append(app.tr("We will start over in {seconds} seconds.").format(
+                seconds=int(now["still_there_left"])))
         elif now["help_visible"] and not last.get("help_visible"):
             phrases += [app.tr("Help is on its way"), app.help_text]
         elif now["message_text"] and now["message_text"] != last.get("message_text"):

@@ -214,3 +214,13 @@ def test_screenshots_of_the_accessible_mode_and_the_low_reach_layout(driver, bac
         stage(driver, backend, name)
         accessible(driver, on=False, low_reach=True)
         assert not is_blank(driver.screenshot(out / f"a11y-low-reach-{name}.png"))
+
+
+def test_a_bad_key_map_is_refused_with_a_clear_message():
+    from kiosk.config import KeysSettings
+    from screens.accessible import key_map
+    with pytest.raises(ValueError, match="accessibility.keys.help: 'hlep' is not a key name"):
+        key_map(KeysSettings(help=["hlep"]))
+    with pytest.raises(ValueError, match="accessibility.keys.back: 'down' is already the next key"):
+        key_map(KeysSettings(back=["down"]))
+    assert key_map(KeysSettings())[KEY["f12"]] == "accessible_mode"
