@@ -138,10 +138,14 @@ class Accessibility:
                 if now[name] and now[name] != last.get(name) and (paying or name == "notice_text"):
                     phrases.append(now[name])
         order = focusables(app)
-        if new_screen or box is not self._box or self.focused not in order:
+        box_changed = box is not self._box  # a box came or went: the focus moves into it or back
+        if new_screen or box_changed or self.focused not in order:
+            if box_changed and box is not None:
+                self._before_box = self.focused
+            back = self._before_box if box is None and not new_screen and self._before_box in order else None
             self._box = box
-            self.focused = order[0] if order else None
-            if self.focused is not None and (new_screen or box is not None):
+            self.focused = back or (order[0] if order else None)
+            if self.focused is not None and (new_screen or box_changed):
                 phrases.append(self.label(self.focused))
             self._show_ring()
         for n, phrase in enumerate(phrases):
@@ -149,6 +153,7 @@ class Accessibility:
         self._since = None
 
     _box = None
+    _before_box = None  # the control that had the focus when a box came over the screen
 
     def _cart_change(self, before: list, after: list) -> list[str]:
         if self.app.state != "checkout" or before == after:
