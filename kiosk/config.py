@@ -105,6 +105,7 @@ class UISection(Section):
     idle_timeout_s: PositiveSeconds = 60
     still_there_countdown_s: PositiveSeconds = 20
     large_text: bool = False
+    low_reach: bool = False  # start with every customer control in the lower part of the screen
     # the longest a customer waits for each of these before being told what happens next (help is called)
     payment_timeout_s: PositiveSeconds = 180
     cancelling_timeout_s: PositiveSeconds = 30
@@ -119,6 +120,51 @@ class UISection(Section):
 
 
 WAITS = ("payment", "cancelling", "in_doubt", "age_check", "printing")
+
+
+KeyNames = Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,24}$")]], Field(max_length=8)]
+
+
+class KeysSettings(Section):
+    """Keypad key -> what it does in the accessible mode; names are Kivy's key names (`down`, `enter`,
+    `numpadadd`, `f1`, ...). A key may be listed once only (checked when the app builds the map)."""
+    next: KeyNames = ["down", "right", "tab"]
+    previous: KeyNames = ["up", "left"]
+    activate: KeyNames = ["enter", "numpadenter"]
+    back: KeyNames = ["escape"]
+    help: KeyNames = ["f1"]
+    repeat: KeyNames = ["f2"]
+    cart: KeyNames = ["f3"]
+    volume_up: KeyNames = ["numpadadd", "f6"]
+    volume_down: KeyNames = ["numpadsubstract", "f5"]
+    rate_up: KeyNames = ["numpadmul", "f8"]
+    rate_down: KeyNames = ["numpaddivide", "f7"]
+    accessible_mode: KeyNames = ["f12"]
+
+
+class AccessibilitySection(Section):
+    idle_factor: Annotated[int, Field(ge=1, le=10)] = 3  # "still there?" timeouts × this in the accessible mode
+    keys: KeysSettings = KeysSettings()
+
+
+class SpeechSection(Section):
+    engine: Literal["espeak-ng", "command", "none"] = "espeak-ng"
+    voices: dict[Short, Short] = {"en": "en-gb", "de": "de", "nl": "nl"}  # language -> voice (or model)
+    rate: Annotated[int, Field(ge=80, le=450)] = 170  # words per minute
+    volume: Annotated[int, Field(ge=0, le=200)] = 100  # espeak-ng's amplitude scale
+    volume_step: Annotated[int, Field(ge=1, le=100)] = 20
+    rate_step: Annotated[int, Field(ge=1, le=100)] = 20
+    player: PathText = "aplay -q"  # plays the WAV stream on its stdin; "" = no sound (tests)
+    command: PathText = ""  # engine "command": reads the text on stdin, writes a WAV on stdout; {voice} is replaced
+    phrase_log: PathText = ""  # append every phrase spoken here (JSON lines), e.g. for tests
+    wav_dir: PathText = ""  # write every phrase spoken here as a WAV file
+
+    @model_validator(mode="after")
+    def _command_given(self) -> "SpeechSection":
+        if self.engine == "command" and not self.command.strip():
+            raise ValueError('engine "command" needs command, e.g. "piper --model /opt/piper/{voice}.onnx '
+                             '--output_file -"')
+        return self
 
 
 class SerialSettings(Section):
@@ -241,6 +287,8 @@ class Settings(Section):
     catalog: CatalogSection = CatalogSection()
     checkin: CheckinSection = CheckinSection()
     ui: UISection = UISection()
+    accessibility: AccessibilitySection = AccessibilitySection()
+    speech: SpeechSection = SpeechSection()
     devices: DevicesSection = DevicesSection()
     server: ServerSection = ServerSection()
     live: LiveSection = LiveSection()

@@ -41,7 +41,8 @@ def run(settings: Settings, simulate: bool = False) -> int:
         if simulate:
             backend.devices.add_query("freeze", lambda seconds="5": freeze_ui(float(seconds)))
         return backend
-    app = KioskApp(settings, events=events, backend_factory=open_backend)
+    speech = make_speech(settings)
+    app = KioskApp(settings, events=events, backend_factory=open_backend, speech=speech)
     from launcher.live import publish_view  # the live channel to the attendant station (issue 15)
     app.on_change.append(publish_view)
     Clock.schedule_interval(lambda _dt: publish_view(app), 1.0)  # and once a second: a client started late
@@ -64,8 +65,21 @@ def run(settings: Settings, simulate: bool = False) -> int:
             app.backend.close()
         elif (journal := opening.journal(timeout=60)) is not None:  # closed before the backend was made
             journal.close()
+        if speech is not None:
+            speech.close()
     print("kiosk: stopped", flush=True)
     return 0
+
+
+def make_speech(settings: Settings):
+    """The accessible mode's voice ([speech] in kiosk.toml), or None (engine "none")."""
+    s = settings.speech
+    if s.engine == "none":
+        return None
+    from devices.speech import SubprocessSpeech
+    return SubprocessSpeech(engine=s.engine, voices=s.voices, rate=s.rate, volume=s.volume, volume_step=s.volume_step,
+                            rate_step=s.rate_step, player=s.player, command=s.command, phrase_log=s.phrase_log,
+                            wav_dir=s.wav_dir)
 
 
 def _screenshot_when_ready(app: KioskApp, shot: str | None) -> None:

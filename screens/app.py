@@ -58,6 +58,8 @@ class KioskApp(Lockdown, App):
     language_names = DictProperty()
     high_contrast = BooleanProperty(False)  # large text and high-contrast colours go together
     fs = NumericProperty(1.0)  # font scale
+    low_reach = BooleanProperty(False)  # every control in the lower part of the screen (screens/accessible.py)
+    accessible = BooleanProperty(False)  # speech guidance and keypad navigation, for this session
     c = DictProperty(theme.colours(False))
     shop_name = StringProperty("")
     logo_path = StringProperty(str(theme.ASSETS / "logo.png"))
@@ -103,12 +105,13 @@ class KioskApp(Lockdown, App):
     all_screens_built = BooleanProperty(False)  # built one per frame after the first one is shown
 
     def __init__(self, settings: Settings, backend=None, events: EventQueue | None = None,
-                 backend_factory=None, **kw):
+                 backend_factory=None, speech=None, **kw):
         """`backend`: ready-made (tests); or `backend_factory()`, called on the UI thread right after the
         first frame, so the attract screen shows while devices and databases are opened; it returns None
-        while something it needs is still being prepared off the UI thread, and is asked again shortly."""
+        while something it needs is still being prepared off the UI thread, and is asked again shortly.
+        `speech`: a kiosk.speech.SpeechEngine for the accessible mode (None: silent)."""
         super().__init__(**kw)
-        self.settings = settings
+        self.settings, self.speech = settings, speech
         # `is None`, not `or`: an empty EventQueue is falsy (it has __len__), and a second queue here
         # would leave the app draining a queue that no device posts to.
         self.events = events if events is not None else EventQueue()
@@ -145,6 +148,8 @@ class KioskApp(Lockdown, App):
         root.add_widget(self.sm)
         from screens.widgets import Overlays
         root.add_widget(Overlays())
+        from screens.accessible import install
+        self.a11y = install(self, root, self.speech)
         Window.bind(on_request_close=self._on_request_close, on_keyboard=self._on_keyboard)
         self.bind(c=self._paint_background)
         self._paint_background()
@@ -177,7 +182,9 @@ class KioskApp(Lockdown, App):
         ui, lang = self.settings.ui, self.settings.locale.default_language
         self.session = Session(backend, mode=self.settings.kiosk.mode, default_language=lang,
                                default_large_text=ui.large_text, idle_timeout_s=ui.idle_timeout_s,
-                               countdown_s=ui.still_there_countdown_s, now=self.now())
+                               countdown_s=ui.still_there_countdown_s, now=self.now(),
+                               default_low_reach=ui.low_reach,
+                               accessible_idle_factor=self.settings.accessibility.idle_factor)
         self._drain_trigger = Clock.create_trigger(self.drain_events, -1)
         self.events.set_waker(self._drain_trigger)
         Clock.schedule_interval(self.tick, 0.5)
@@ -206,8 +213,8 @@ class KioskApp(Lockdown, App):
             gc.collect()
             gc.freeze()
 
-    def load_kv(self, filename=None):
-        return False  # our kv files are loaded explicitly in build()
+    def load_kv(self, filename=None):  # our kv files are loaded explicitly in build()
+        return False
 
     def on_stop(self):
         self.events.set_waker(None)
@@ -253,7 +260,7 @@ class KioskApp(Lockdown, App):
             self.lang = s.lang
         if self.high_contrast != s.large_text:
             self.set_large_text(s.large_text)
-        self.checkout_available = s.checkout_available
+        self.checkout_available, self.low_reach, self.accessible = s.checkout_available, s.low_reach, s.accessible
         self.help_visible = s.help_box
         self.help_open = s.help_called
         self.choose_hint = s.choose_hint

@@ -56,6 +56,7 @@ def describe(app) -> dict:
         "window": [Window.width, Window.height],
     }
     view["texts"], view["buttons"] = _visible(Window)
+    view.update(app.a11y.describe())  # accessible mode: focus, focus order, low reach
     return view
 
 
@@ -65,11 +66,12 @@ def _visible(root) -> tuple[list[str], list[dict]]:
     for widget in _walk(root):
         if isinstance(widget, ButtonBehavior):
             x, y = widget.to_window(*widget.pos)
+            right, top = widget.to_window(widget.right, widget.top)  # as drawn (low reach draws smaller)
             buttons.append({"tag": getattr(widget, "tag", ""), "text": getattr(widget, "text", ""),
                             "enabled": not widget.disabled,
                             # X: origin top-left, y down; Kivy: origin bottom-left, y up
-                            "x": round(x), "y": round(Window.height - y - widget.height),
-                            "w": round(widget.width), "h": round(widget.height)})
+                            "x": round(x), "y": round(Window.height - top),
+                            "w": round(right - x), "h": round(top - y)})
         elif isinstance(widget, Label) and widget.text.strip():
             texts.append(widget.text)
     return texts, buttons

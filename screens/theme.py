@@ -45,6 +45,8 @@ PALETTES: dict[str, dict[str, str]] = {
         "brand": "#12324F",  # header bar
         "on_brand": "#FFFFFF",
         "overlay": "#1B2430",
+        "focus": "#7A1FA2",  # the keypad focus ring (accessible mode)
+        "focus_on_brand": "#00E5FF",  # ... around a header control
     },
     "high_contrast": {
         "bg": "#000000",
@@ -64,6 +66,8 @@ PALETTES: dict[str, dict[str, str]] = {
         "brand": "#000000",
         "on_brand": "#FFFF00",
         "overlay": "#000000",
+        "focus": "#00E5FF",
+        "focus_on_brand": "#00E5FF",
     },
 }
 
@@ -72,6 +76,13 @@ TEXT_PAIRS = [("text", "bg"), ("text", "surface"), ("muted", "bg"), ("muted", "s
               ("on_primary", "primary"), ("on_secondary", "secondary"), ("on_danger", "danger"),
               ("on_success", "success"), ("on_warning", "warning"), ("on_brand", "brand"), ("danger", "surface"),
               ("success", "surface")]
+
+# The focus ring is drawn a gap away from its control: on both sides of it lies the background the control
+# sits on. (ring, background) pairs, each at least 3:1 (WCAG 2.2 non-text contrast).
+FOCUS_PAIRS = [("focus", "bg"), ("focus", "surface"), ("focus_on_brand", "brand")]
+# Low-reach layout: the screen drawn at 70 % of its size at the bottom of the display, so no control is in
+# its top 30 % (on a 21.5" landscape screen whose bottom edge is 750 mm above the floor: none above 940 mm)
+LOW_REACH_TOP = 0.3
 
 
 def colours(high_contrast: bool) -> dict[str, tuple[float, float, float, float]]:

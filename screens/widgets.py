@@ -42,6 +42,7 @@ class KButton(InvisibleIgnoresTouch, ButtonBehavior, Label):
     bg = ListProperty([0, 0, 0, 1])
     fg = ListProperty([1, 1, 1, 1])
     tag = StringProperty("")  # a stable name for tests and the touch-target check
+    speech = StringProperty("")  # what the accessible mode says for it, when not its text (+, −)
 
 
 class Part(InvisibleIgnoresTouch, BoxLayout):

@@ -10,6 +10,9 @@ pkgs+=(systemd udev)
 pkgs+=(fonts-noto-color-emoji)
 # the attendant console's browser tests drive Debian's chromium with Playwright (tests/console)
 pkgs+=(chromium)
+
+# speech in the accessible mode (docs/accessibility.md): the voices and the player of their WAV stream
+pkgs+=(espeak-ng alsa-utils)
 # node/npm install the ESC/POS encoder the printer simulator is tested against (Makefile, .venv/js)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()

@@ -21,6 +21,8 @@ class Action(str, Enum):  # str-valued: logs and the control port stay readable
     CANCEL = "cancel"
     DONE = "done"
     TOGGLE_LARGE_TEXT = "toggle_large_text"
+    TOGGLE_LOW_REACH = "toggle_low_reach"
+    ACCESSIBLE_MODE = "accessible_mode"
     DISMISS_MESSAGE = "dismiss_message"
     CALL_HELP = "call_help"
     DISMISS_HELP = "dismiss_help"
@@ -57,6 +59,8 @@ DO: dict[Action, Do] = {
     Action.CANCEL: lambda s, now: s.cancel(now),
     Action.DONE: lambda s, now: s.done(now),
     Action.TOGGLE_LARGE_TEXT: lambda s, now: s.toggle_large_text(),
+    Action.TOGGLE_LOW_REACH: lambda s, now: s.toggle_low_reach(),
+    Action.ACCESSIBLE_MODE: lambda s, now: s.enter_accessible(),
     Action.DISMISS_MESSAGE: lambda s, now: s.dismiss_message(),
     Action.CALL_HELP: lambda s, now: s.call_help(now=now),
     Action.DISMISS_HELP: lambda s, now: s.dismiss_help(),

@@ -32,10 +32,11 @@ CHECKIN_STATES = (CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE)
 class Session(Shell):
     def __init__(self, backend: Backend, *, mode: str = "both", default_language: str = "en",
                  default_large_text: bool = False, idle_timeout_s: float = 60, countdown_s: float = 20,
-                 now: float = 0.0):
+                 now: float = 0.0, default_low_reach: bool = False, accessible_idle_factor: int = 3):
         super().__init__(backend, mode=mode, default_language=default_language,
                          default_large_text=default_large_text, idle_timeout_s=idle_timeout_s,
-                         countdown_s=countdown_s)
+                         countdown_s=countdown_s, default_low_reach=default_low_reach,
+                         accessible_idle_factor=accessible_idle_factor)
         self.remote = RemoteDesk(self)  # attendants' commands from the attendant station
         self._reset(now)
 

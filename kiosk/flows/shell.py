@@ -62,12 +62,15 @@ class Shell:
     (`_waiting_for`), what a printing failure means (`_print_failed`) and what to journal (`_facts`)."""
 
     def __init__(self, backend: Backend, *, mode: str, default_language: str, default_large_text: bool,
-                 idle_timeout_s: float, countdown_s: float):
+                 idle_timeout_s: float, countdown_s: float, default_low_reach: bool = False,
+                 accessible_idle_factor: int = 3):
         self.recorder = SessionRecorder(backend.record_event, getattr(backend, "currency", ""))
         self.backend = ObservedBackend(backend, self.recorder)
         self.mode = mode
         self.default_language = default_language
         self.default_large_text = default_large_text
+        self.default_low_reach = default_low_reach
+        self.accessible_idle_factor = accessible_idle_factor  # speech guidance: "still there?" this much later
         self.idle_timeout_s, self.countdown_s = idle_timeout_s, countdown_s
         self.waits = dict(backend.waits)
         self.version = 0  # bumped on every change the screens should show
@@ -80,6 +83,8 @@ class Shell:
     def _reset_shell(self, now: float) -> None:
         self.lang = self.default_language
         self.large_text = self.default_large_text
+        self.low_reach = self.default_low_reach  # every control in the lower part of the screen
+        self.accessible = False  # speech guidance and keypad navigation, until the session ends
         self.message: Message | None = None
         self.notice = ""  # a msgid the current screen shows as a line of its own (cleared on a new state)
         self.help_called = False  # an attendant is on the way (until the session ends)
@@ -186,6 +191,20 @@ class Shell:
         self.recorder.text_size(self.large_text)
         self._changed()
 
+    def toggle_low_reach(self) -> None:
+        self.low_reach = not self.low_reach
+        self._changed()
+
+    def enter_accessible(self) -> None:
+        self.accessible = True
+        self._changed()
+
+    @property
+    def idle_limits(self) -> tuple[float, float]:
+        """Seconds without a touch before "still there?", and of its countdown (longer with speech)."""
+        factor = self.accessible_idle_factor if self.accessible else 1
+        return self.idle_timeout_s * factor, self.countdown_s * factor
+
     def dismiss_message(self) -> None:
         self.message = None
         self._changed()
@@ -218,15 +237,16 @@ class Shell:
         if self.state in NOT_IDLE or waiting:
             self.last_touch = now
             if self.state in (ATTRACT, OUT_OF_SERVICE) and self.help_called and self.help_since is not None \
-                    and now - self.help_since >= self.idle_timeout_s + self.countdown_s:
+                    and now - self.help_since >= sum(self.idle_limits):
                 self.help_called = self.help_box = False  # no session to end here: as long as an abandoned one
                 self._changed()
             if self.state in (ATTRACT, OUT_OF_SERVICE) and self.state != self._rest_state():
                 self._go(self._rest_state())
             return
+        idle_s, countdown_s = self.idle_limits
         if self.still_there_until is None:
-            if now - self.last_touch >= self.idle_timeout_s:
-                self.still_there_until = now + self.countdown_s
+            if now - self.last_touch >= idle_s:
+                self.still_there_until = now + countdown_s
                 self._changed()
         elif now >= self.still_there_until:
             self.backend.record_event("session_abandoned", self._facts())

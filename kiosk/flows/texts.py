@@ -111,3 +111,31 @@ RECEIPT_CLOCK_NOTE = "This kiosk's clock may be wrong: the date and time above m
 RECEIPT_LABELS = {"total": "TOTAL", "vat": "VAT", "net": "Net", "gross": "Gross", "card": "Card payment",
                   "auth": "Auth code", "receipt_no": "Receipt no", "trace": "Trace", "terminal": "Terminal",
                   "transaction": "Transaction", "vat_id": "VAT ID", "reversed": "REVERSED", "each": "each"}
+
+# The accessible mode (speech guidance): what each screen is called and what to do there, spoken when it
+# shows (and again with the repeat key). Titles are those on the screens.
+SCREEN_TITLES = {
+    "attract": "Welcome to {shop}", "checkout": "Your items", "lookup": "Look up item", "age_check": "Age check",
+    "payment": "Amount to pay", "payment_failed": "The payment did not go through",
+    "payment_in_doubt": "We are checking your payment", "receipt": "Payment approved. Thank you!",
+    "receipt_qr": "Scan the code with your phone to see your receipt", "checkin": "Check in",
+    "checkin_booking": "Is this your booking?", "checkin_done": "You are checked in",
+    "thanks": "Thank you and goodbye!", "out_of_service": "Out of service",
+}
+SCREEN_HINTS = {
+    "attract": "Speech guidance is on. Use the arrow keys to move between buttons and Enter to choose. The help "
+               "key calls an attendant at any time. You can also scan an item or a booking code to start.",
+    "checkout": "Scan your items. The cart key reads out your items. Move to Pay when you are done.",
+    "lookup": "Type the name of the item with the keys, then move to the item and press Enter.",
+    "age_check": "An attendant must approve age-restricted items. Please wait, or remove these items.",
+    "payment": "Please follow the card terminal.",
+    "payment_failed": "Choose try again, or go back to your items.",
+    "payment_in_doubt": "Please wait, and do not pay again.",
+    "receipt": "Choose how you want your receipt.",
+    "receipt_qr": "Press Enter on Done when you have it.",
+    "checkin": "Type your booking code with the keys, or scan it, then choose Find booking.",
+    "checkin_booking": "Confirm the booking, or go back.",
+    "checkin_done": "Please take your ticket. We will call your number.",
+    "thanks": "You can rate your visit, or choose Done.",
+    "out_of_service": "This kiosk cannot be used right now. Please ask staff.",
+}
