@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
 from server import datasets, fleet
+from server.auth import RecentTokens
 from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
@@ -109,10 +110,13 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                   redoc_url="/v1/redoc" if settings.api_docs else None)
     app.router.route_class = CheckedRoute
     throttle = Throttle(settings.failure_burst, settings.failure_refill_s)
+    live_tokens = RecentTokens(settings.live_token_cache_s)
 
     def gate(client: str, token: str):
         """For the middleware, before a body is read: None if the token is any known one (the route's own
         dependency then decides what it may do), else the 401 / 429 to answer with."""
+        if live_tokens.get(token):  # a kiosk token the live channel verified moments ago
+            return None
         if admin_hash and hmac.compare_digest(admin_hash, hmac.new(b"admin", token.encode("utf-8", "surrogatepass"),
                                                                    "sha256").digest()):
             return None
@@ -336,7 +340,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
         return app.openapi_schema
     app.openapi = openapi
     app.state.engine = engine
-    install_live(app, LiveHub(engine, settings), any_kiosk, admin, CheckedRoute, REFUSED, TOO_LARGE)
+    install_live(app, LiveHub(engine, settings), any_kiosk, admin, live_tokens, CheckedRoute, REFUSED, TOO_LARGE)
     return app
 
 

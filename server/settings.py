@@ -9,7 +9,7 @@
     KSERVER_KEEP_ALIVE, KSERVER_MAX_CONNECTIONS, KSERVER_FAILURE_BURST, KSERVER_FAILURE_REFILL_S: the request
     limits and the throttle (docs/server.md, "Limits and throttling")
     KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
-    KSERVER_LIVE_LEASE_S: the live channel (docs/live.md)
+    KSERVER_LIVE_LEASE_S, KSERVER_LIVE_TOKEN_CACHE_S: the live channel (docs/live.md)
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class ServerSettings(BaseModel):
     live_outbox_alert: Annotated[int, Field(ge=1)] = 100
     live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
     live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
+    live_token_cache_s: Annotated[float, Field(ge=0, le=60)] = 2
 
     @field_validator("admin_token")
     @classmethod
