@@ -50,7 +50,8 @@ class SubprocessSpeech:
         if engine not in ("espeak-ng", "command"):
             raise ValueError(f"speech engine {engine!r}: expected \"espeak-ng\" or \"command\"")
         if engine == "command" and not command.strip():
-            raise ValueError("speech engine \"command\" needs speech.command, e.g. \"piper --model {voice} --output_file -\"")
+            raise ValueError('speech engine "command" needs speech.command, e.g. '
+                             '"piper --model {voice} --output_file -"')
         self.engine, self.voices, self.command = engine, dict(voices), command
         self.rate, self.volume = rate, volume
         self.volume_step, self.rate_step = volume_step, rate_step

@@ -125,7 +125,7 @@ SCREEN_TITLES = {
 SCREEN_HINTS = {
     "attract": "Speech guidance is on. Use the arrow keys to move between buttons and Enter to choose. The help "
                "key calls an attendant at any time. You can also scan an item or a booking code to start.",
-    "checkout": "Scan your items. The cart key reads out your items. Move to Pay when you are done.",
+    "checkout": "Scan your items. The cart key reads out your items. Move to Pay by card when you are done.",
     "lookup": "Type the name of the item with the keys, then move to the item and press Enter.",
     "age_check": "An attendant must approve age-restricted items. Please wait, or remove these items.",
     "payment": "Please follow the card terminal.",
