@@ -23,12 +23,16 @@ UNKNOWN_CODE_MESSAGES = (texts.UNKNOWN_ITEM, texts.INVALID_CODE, texts.NOT_AN_IT
 REST = (ATTRACT, OUT_OF_SERVICE)
 
 
-def session_id() -> str:
-    """A uuid4 without a run of 13 digits: the server dead-letters text that could be a card number."""
-    while True:
+def session_id(live: str | None = None) -> str:
+    """The live channel's id of the session (as a UUID) if it has one, else a new uuid4; never one with a run of
+    13 digits: the server dead-letters text that could be a card number."""
+    try:
+        text = str(uuid.UUID(live)) if live else ""
+    except ValueError:
+        text = ""
+    while not text or re.search(r"\d(?:-?\d){12}", text):
         text = str(uuid.uuid4())
-        if not re.search(r"\d(?:-?\d){12}", text):
-            return text
+    return text
 
 
 def _stamp(at: datetime) -> str:
@@ -125,7 +129,8 @@ class SessionRecorder:
 
     # --- the end ------------------------------------------------------------------------------------------------
 
-    def finish(self, language: str, amount_minor: int, out_of_service: bool) -> SessionSummary | None:
+    def finish(self, language: str, amount_minor: int, out_of_service: bool,
+               live_id: str | None = None) -> SessionSummary | None:
         """The session ends: journal its summary (None, and nothing journaled, if none was under way)."""
         if self.started is None:
             self._clear()
@@ -139,7 +144,7 @@ class SessionRecorder:
                    "abandoned_idle" if "abandoned" in self.flags else "cancelled")
         began = self.began_at
         summary = SessionSummary(
-            session_id=session_id(), flow=self.flow, language=language,
+            session_id=session_id(live_id), flow=self.flow, language=language,
             start_language=self.start_language or language, started_at=_stamp(began),
             ended_at=_stamp(began + timedelta(milliseconds=duration)), duration_ms=duration, outcome=outcome,
             receipt_choice=self.receipt_choice, age_wait_ms=self.age_wait_ms,

@@ -43,7 +43,7 @@ class Session(Shell):
     def _reset(self, now: float) -> None:
         if hasattr(self, "checkout"):  # the session that ends (none before the first)
             paid = self.checkout.cart.total.amount if self.checkout.cart is not None else 0
-            self.recorder.finish(self.lang, paid, out_of_service=bool(self.fault))
+            self.recorder.finish(self.lang, paid, out_of_service=bool(self.fault), live_id=self.session_id)
         self._reset_shell(now)
         if self.closing is not None:  # the lane was closed during the last customer's session
             self.closed_reason, self.closing = self.closing, None

@@ -36,6 +36,8 @@ def test_a_completed_checkout_counts_what_the_customer_did(backend):
     perform(session, Action.TOUCH, 0.5)
     clock.t = 1.0
     session.handle(scan(MILK), 1.0)  # starts the session: first scan at 0 ms
+    assert session.session_id  # the live channel's id; one without a long digit run, to compare below
+    live_id = session.session_id = "0123abcd" * 4
     clock.t = 3.0
     session.handle(scan(UNKNOWN), 3.0)
     session.toggle_large_text()
@@ -68,6 +70,7 @@ def test_a_completed_checkout_counts_what_the_customer_did(backend):
     assert (record.rating, record.easy, record.receipt_choice) == (5, True, "qr") and record.taps == 1
     assert record.amount_minor == 119 and record.currency == backend.currency
     assert record.started_at.endswith("Z") and record.ended_at > record.started_at
+    assert record.session_id.replace("-", "") == live_id  # the id the attendant console knows the session by
 
 
 def test_abandoned_at_idle_with_an_age_check_wait(backend):
