@@ -14,6 +14,9 @@ MAX_TEXT = 500  # a free-text field of a record (item names, codes, event detail
 MAX_DETAILS = 50  # keys of an event's details
 SEQ_WINDOW = 100_000  # a seq this far above what the server holds is refused
 DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
+# Random ids are not card numbers: a run inside a UUID does not count (its all-digit groups, joined by dashes, pass
+# Luhn one time in ten), and a digit run inside a hex word (a uuid4().hex, a hash) does not count.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 KEYS = ("body.receipt_token", "body.booking_code", ".item_id")  # keys, not free text (a GTIN may pass Luhn)
 BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
@@ -56,19 +59,30 @@ def luhn(digits: str) -> bool:
 
 def card_number_in(text: str) -> bool:
     """A Luhn-valid 13–19 digit number (spaces or dashes between digits allowed) anywhere in the text."""
-    for match in DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn(digits):
-            return True
-    return False
+    return any(_is_card_number(text, match) for match in DIGIT_RUN.finditer(text))
+
+
+def _is_card_number(text: str, match: re.Match) -> bool:
+    groups = re.split(r"[ -]", match.group())  # "qty 2 4111 1111 1111 1111": the card number is a part of the run
+    if not any(13 <= len(d) <= 19 and luhn(d) for i in range(len(groups))
+               for d in ("".join(groups[i:j]) for j in range(i + 1, len(groups) + 1))):
+        return False
+    start, end = match.span()
+    if any(u.start() <= start and end <= u.end() for u in UUID.finditer(text)):
+        return False
+    while start and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    word = text[start:end]
+    return not (word != match.group() and re.fullmatch(r"[0-9a-fA-F]+", word))
 
 
 def mask_card_numbers(text: str) -> str:
     """`text` with every Luhn-valid 13–19 digit run cut to its last four digits ("****1111"): what a dead
     letter keeps of a record that carried a card number."""
     def mask(match: re.Match) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return "****" + digits[-4:] if 13 <= len(digits) <= 19 and luhn(digits) else match.group()
+        return "****" + re.sub(r"\D", "", match.group())[-4:] if _is_card_number(text, match) else match.group()
     return DIGIT_RUN.sub(mask, text)
 
 
