@@ -33,12 +33,22 @@ def filters(start: str | None, end: str | None, site: str | None, kiosk: str | N
     return q.Filters(first, last, site or None, kiosk or None, flow or None, language or None)
 
 
+def csv_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is quoted with a leading
+    apostrophe (OWASP CSV injection); numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def series_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(report["series_columns"])
+    writer.writerow([csv_cell(c) for c in report["series_columns"]])
     for row in report["series"]:
-        writer.writerow(["" if row[c] is None else row[c] for c in report["series_columns"]])
+        writer.writerow([csv_cell(row[c]) for c in report["series_columns"]])
     return out.getvalue()
 
 

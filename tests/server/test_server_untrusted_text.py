@@ -1,4 +1,4 @@
-"""The ingest check for full card numbers in free text (server/checks.py): it must find them however they are
+"""Untrusted text: the ingest check for full card numbers in free text (server/checks.py) must find them however they are
 written, and must not take random ids for them (0.2 % of uuid4 strings once were, dead-lettering events)."""
 import uuid
 
@@ -19,3 +19,13 @@ def test_random_ids_and_short_numbers_are_not_card_numbers():
     ids = [str(uuid.uuid4()) for _ in range(20000)] + [uuid.uuid4().hex for _ in range(20000)]
     assert [i for i in ids if card_number_in(i)] == []  # 0.2 % of these were flagged before
     assert mask_card_numbers(ids[0]) == ids[0]
+
+
+def test_insight_csv_cells_never_run_as_formulas():
+    from server.insight_api import series_csv
+    report = {"series_columns": ["period", "site", "sessions"],
+              "series": [{"period": "2026-12-01", "site": '=HYPERLINK("http://x","y")', "sessions": -3},
+                         {"period": "2026-12-02", "site": "@SUM(A1)", "sessions": None}]}
+    lines = series_csv(report).splitlines()
+    assert lines[1] == '2026-12-01,"\'=HYPERLINK(""http://x"",""y"")",-3'  # text quoted, a number stays a number
+    assert lines[2] == "2026-12-02,'@SUM(A1),"
