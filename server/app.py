@@ -191,7 +191,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     Kiosk = Annotated[str, Depends(as_kiosk)]
     AnyKiosk = Annotated[str, Depends(any_kiosk)]
     Admin = Annotated[str, Depends(admin)]
-    release_routes.add_routes(app, engine, Kiosk)  # issue 17: what a kiosk should run
+    release_routes.add_routes(app, engine, Kiosk, REFUSED)  # issue 17: what a kiosk should run
 
     @app.get("/v1/health", response_model=Health)
     def health() -> Health:

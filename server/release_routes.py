@@ -1,27 +1,38 @@
-"""The kiosk's side of releases: which release to run (signed manifest) and its wheel."""
-
+"""The kiosk's side of releases: which release to run (its signed manifest) and the wheel."""
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Path, Response
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from kiosk.wire import Problem
 from server import releases
 
 Version = Path(max_length=64, pattern=r"^[A-Za-z0-9.+!_-]+$")
 
 
-def add_routes(app: FastAPI, engine: Engine, kiosk: Any) -> None:
-    """`kiosk`: the dependency that makes the path's kiosk id the token's own."""
+class ReleaseOffer(BaseModel):
+    version: str
+    manifest: str  # canonical JSON (name, version, filename, size, sha256): exactly the signed bytes
+    signature: str  # base64 Ed25519 signature of the manifest by the fleet's release key
+    wheel: str  # where to download it (same authentication)
 
-    @app.get("/v1/kiosks/{kiosk_id}/release", responses={204: {"description": "no release assigned"}})
+
+def add_routes(app: FastAPI, engine: Engine, kiosk: Any, refused: dict) -> None:
+    """`kiosk`: the dependency that makes the path's kiosk id the token's own; `refused`: its error answers."""
+
+    @app.get("/v1/kiosks/{kiosk_id}/release", response_model=ReleaseOffer,
+             responses={204: {"description": "no release is assigned to this kiosk"}, **refused})
     def get_release(kiosk_id: kiosk) -> Any:
         with engine.connect() as conn:
             found = releases.release_for(conn, kiosk_id)
         if found is None:
             return Response(status_code=204)
-        return {**found, "wheel": f"/v1/kiosks/{kiosk_id}/releases/{found['version']}/wheel"}
+        return ReleaseOffer(**found, wheel=f"/v1/kiosks/{kiosk_id}/releases/{found['version']}/wheel")
 
-    @app.get("/v1/kiosks/{kiosk_id}/releases/{version}/wheel", response_class=Response)
+    @app.get("/v1/kiosks/{kiosk_id}/releases/{version}/wheel", response_class=Response,
+             responses={200: {"content": {"application/octet-stream": {}}, "description": "the wheel"},
+                        404: {"model": Problem, "description": "no such release"}, **refused})
     def get_wheel(kiosk_id: kiosk, version: str = Version) -> Response:
         with engine.connect() as conn:
             found = releases.wheel_content(conn, version)
