@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from packaging.version import InvalidVersion, Version
 
-from server.db import now, release_files, release_rollouts, release_sites
+from server.db import kiosks, now, release_files, release_rollouts, release_sites
 
 WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-[^-]+-[^-]+-[^-]+\.whl$")
 SITE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -148,7 +148,9 @@ def in_canary(kiosk_id: str, version: str, percent: int) -> bool:
 
 def release_for(conn, kiosk_id: str) -> dict | None:
     """{"manifest", "signature", "version"} of the release this kiosk should run, or None."""
-    site = conn.execute(sa.select(release_sites.c.site).where(release_sites.c.kiosk_id == kiosk_id)).scalar()
+    # the site `admin release site` gave it, else the console's site (`admin site assign`), else "default"
+    site = conn.execute(sa.select(release_sites.c.site).where(release_sites.c.kiosk_id == kiosk_id)).scalar() \
+        or conn.execute(sa.select(kiosks.c.site_id).where(kiosks.c.id == kiosk_id)).scalar()
     plan = conn.execute(sa.select(release_rollouts).where(release_rollouts.c.site == (site or "default"))).first()
     if plan is None:
         return None
