@@ -12,7 +12,8 @@ from live_client import SseReader, session, state, wait_for
 
 # short timers, so that pings, the body/header/keep-alive deadlines and the offline alarm all pass during a test
 LIVE_ENV = {"KSERVER_FAILURE_BURST": "1000000000", "KSERVER_LIVE_PING_S": "0.5", "KSERVER_BODY_TIMEOUT": "1",
-            "KSERVER_HEADER_TIMEOUT": "1", "KSERVER_KEEP_ALIVE": "1", "KSERVER_LIVE_OFFLINE_MINUTES": "0.03"}
+            "KSERVER_HEADER_TIMEOUT": "1", "KSERVER_KEEP_ALIVE": "1", "KSERVER_LIVE_OFFLINE_MINUTES": "0.03",
+            "KSERVER_LIVE_TOKEN_CACHE_S": "2"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
