@@ -140,16 +140,18 @@ class Bench:
 
     async def run(self, pid: int) -> dict:
         n = len(self.kiosks)
-        limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
-        streams = httpx.AsyncClient(timeout=httpx.Timeout(60, read=None), limits=limits)
-        posts = httpx.AsyncClient(timeout=30, limits=limits)
+        # one small client per kiosk, as each kiosk has its own: one shared pool of 1000 connections costs
+        # httpx O(connections) per request and made the client, not the server, the bottleneck
+        clients = [httpx.AsyncClient(timeout=httpx.Timeout(30, read=None),
+                                     limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
+                   for _ in range(n)]
         ready = asyncio.Event()
         sub = asyncio.create_task(self.subscriber(ready))
         lag = asyncio.create_task(self.lag_monitor())
         await ready.wait()
         holders = []
-        for _, token in self.kiosks:  # ramp up: 50 streams at a time
-            holders.append(asyncio.create_task(self.hold_stream(streams, token)))
+        for client, (_, token) in zip(clients, self.kiosks):  # ramp up: 50 streams at a time
+            holders.append(asyncio.create_task(self.hold_stream(client, token)))
             if len(holders) % 50 == 0:
                 await asyncio.sleep(0.2)
         while self.streams_open + self.errors < n:
@@ -157,8 +159,8 @@ class Bench:
         warmup = 5.0
         start = time.monotonic() + 0.5
         stop = start + warmup + self.seconds
-        posters = [asyncio.create_task(self.kiosk(posts, kiosk_id, token, i / n, start, stop))
-                   for i, (kiosk_id, token) in enumerate(self.kiosks)]
+        posters = [asyncio.create_task(self.kiosk(client, kiosk_id, token, i / n, start, stop))
+                   for i, (client, (kiosk_id, token)) in enumerate(zip(clients, self.kiosks))]
         await asyncio.sleep(start + warmup - time.monotonic())
         self.measuring = True
         cpu0, wait0, client0, wall0 = cpu_s(pid), runqueue_wait_s(pid), time.process_time(), time.monotonic()
@@ -172,8 +174,8 @@ class Bench:
         for task in holders + [sub, lag]:
             task.cancel()
         await asyncio.gather(*holders, sub, lag, return_exceptions=True)
-        await streams.aclose()
-        await posts.aclose()
+        for client in clients:
+            await client.aclose()
         return result
 
 

@@ -55,7 +55,7 @@ class ServerSettings(BaseModel):
     live_outbox_alert: Annotated[int, Field(ge=1)] = 100
     live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
     live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
-    live_token_cache_s: Annotated[float, Field(ge=0, le=60)] = 2
+    live_token_cache_s: Annotated[float, Field(ge=0, le=60)] = 10
     insight_retention_days: Annotated[int, Field(ge=1, le=36600)] = 400  # raw session rows (issue 16)
 
     @field_validator("admin_token")

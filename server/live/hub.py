@@ -153,9 +153,9 @@ class LiveHub:
             if self.postgres and not durable:
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             result = fn(conn, *args, notes)
-            if self.postgres:
-                for note in dict.fromkeys(notes):
-                    conn.exec_driver_sql("SELECT pg_notify('kiosk_live', %(p)s)", {"p": payload(note)})
+            if self.postgres and notes:  # one statement for the whole batch's notes
+                conn.exec_driver_sql("SELECT pg_notify('kiosk_live', p) FROM unnest(%(ps)s::text[]) AS p",
+                                     {"ps": [payload(note) for note in dict.fromkeys(notes)]})
         if not self.postgres and notes and self.loop is not None:
             self.loop.call_soon_threadsafe(self._heard_all, notes)
         return result

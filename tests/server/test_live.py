@@ -12,7 +12,8 @@ from live_client import SseReader, session, state, wait_for
 
 # short timers, so that pings, the body/header/keep-alive deadlines and the offline alarm all pass during a test
 LIVE_ENV = {"KSERVER_FAILURE_BURST": "1000000000", "KSERVER_LIVE_PING_S": "0.5", "KSERVER_BODY_TIMEOUT": "1",
-            "KSERVER_HEADER_TIMEOUT": "1", "KSERVER_KEEP_ALIVE": "1", "KSERVER_LIVE_OFFLINE_MINUTES": "0.03"}
+            "KSERVER_HEADER_TIMEOUT": "1", "KSERVER_KEEP_ALIVE": "1", "KSERVER_LIVE_OFFLINE_MINUTES": "0.03",
+            "KSERVER_LIVE_TOKEN_CACHE_S": "2"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -231,3 +232,62 @@ def test_admin_events_stream_every_change(live):
                 assert change["kind"] == "lane" or change["intervention_id"] > 0
     finally:
         events.close()
+
+
+def test_live_bodies_have_their_limits(live):
+    kiosk, auth = live.enroll()
+    huge = state(1, screen="x" * (1100 * 1024))
+    assert httpx.post(f"{live.url}/v1/live/state", json=huge, headers=auth, timeout=30).status_code == 413
+    big_result = {"outcome": "done", "detail": "x" * 9000}
+    assert httpx.post(f"{live.url}/v1/live/commands/abc/result", json=big_result, headers=auth,
+                      timeout=10).status_code == 413
+    assert httpx.post(f"{live.url}/v1/live/state", json=state(1), timeout=10).status_code == 401  # token first
+
+
+def test_a_disabled_kiosk_loses_its_live_channel_within_the_token_cache_time(live):
+    import subprocess
+    import sys
+    kiosk, auth = live.enroll()
+    post_state(live, auth, state(1))
+    done = subprocess.run([sys.executable, "-m", "server.cli", "admin", "disable", kiosk], env=live.proc.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    disabled_at = time.monotonic()
+    wait_for(lambda: httpx.post(f"{live.url}/v1/live/state", json=state(2), headers=auth,
+                                timeout=10).status_code == 403, timeout=5)
+    assert time.monotonic() - disabled_at < 2 + 1  # KSERVER_LIVE_TOKEN_CACHE_S (2) and a margin
+
+
+def test_an_approval_the_kiosk_could_not_apply_reopens_the_age_check(live):
+    kiosk, auth = live.enroll()
+    reader = stream(live, auth)
+    try:
+        sid = session()
+        post_state(live, auth, state(1, session_id=sid, phase="age_check", age_check_pending=True))
+        [first] = open_interventions(live, kiosk, "age_check")
+        command(live, kiosk, kind="approve_age", session_id=sid, by="Alice", wait_s=0)
+        sent = reader.next("command")
+        assert not open_interventions(live, kiosk, "age_check")
+        answer = httpx.post(f"{live.url}/v1/live/commands/{sent['id']}/result",
+                            json={"outcome": "failed", "detail": "printer jam"}, headers=auth, timeout=10)
+        assert answer.status_code == 204
+        [again] = open_interventions(live, kiosk, "age_check")  # still waiting: someone must decide again
+        assert again["id"] != first["id"] and "Alice" in again["detail"]
+        assert command(live, kiosk, kind="refuse_age", session_id=sid, by="Bob", wait_s=0).json()["outcome"] \
+            == "pending"
+    finally:
+        reader.close()
+
+
+def test_a_newer_stream_of_the_same_kiosk_ends_the_older(live):
+    kiosk, auth = live.enroll()
+    old = stream(live, auth)
+    new = stream(live, auth)
+    try:
+        assert old.next("closed", timeout=5)
+        sent = command(live, kiosk, kind="sync_now", by="Gus", wait_s=0).json()
+        assert new.next("command")["id"] == sent["id"]
+        assert lane(live, kiosk)["connected"]
+    finally:
+        old.close()
+        new.close()

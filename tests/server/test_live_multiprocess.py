@@ -51,7 +51,7 @@ def test_kiosk_on_a_attendant_on_b(two):
                           headers=auth, timeout=10).status_code == 204
         seen = wait_for(lambda: (l := live_lane(b, kiosk))["status"] == "help" and l, timeout=1)
         assert time.monotonic() - posted < 1 and seen["state"]["session_id"] == sid
-        while (change := events_b.next("change", timeout=1))["kiosk_id"] != kiosk:
+        while events_b.next("change", timeout=1)["kiosk_id"] != kiosk:
             pass  # B's subscribers hear A's changes
 
         [help_call] = [i for i in httpx.get(f"{b.url}/v1/admin/live", headers=b.admin, timeout=10).json()[
