@@ -124,6 +124,8 @@ def record_problem(record) -> str:
         return "device_time: not an ISO 8601 timestamp"
     if when.tzinfo is None or "T" not in record.device_time:
         return "device_time: expected an ISO 8601 date and time with a UTC offset"
+    if "\\u0000" in record.model_dump_json():  # PostgreSQL text cannot hold NUL: a clear refusal, not a 500
+        return "a text field holds a NUL character"
     body = record.body
     for name, value in [("boot_id", record.boot_id), *(("body." + n, v) for n, v in _texts(body))]:
         if len(value) > MAX_TEXT:

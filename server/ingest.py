@@ -229,7 +229,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
             .where(transactions.c.uuid.in_([e.uuid for e in entries])))}
 
     tokens = [e.record.body.receipt_token for e in entries
-              if isinstance(e.record, TransactionRecord) and e.record.body.kind == "sale"]
+              if isinstance(e.record, TransactionRecord) and e.record.body.kind == "sale"
+              and e.record.body.receipt_token.isprintable()]  # PostgreSQL cannot even compare a NUL: refused below
     by_token = {r.receipt_token: (r.kiosk_id, r.seq) for r in conn.execute(
         sa.select(transactions.c.receipt_token, transactions.c.kiosk_id, transactions.c.seq)
         .where(transactions.c.receipt_token.in_(tokens)))} if tokens else {}

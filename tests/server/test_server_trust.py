@@ -90,6 +90,9 @@ def bad_sales(kiosk: str) -> dict[str, dict]:
         "long name": changed(base, lines=[dict(line, name="x" * 5000)]),
         "card number in auth_code": changed(base, payments=[dict(payment, auth_code="4111111111111111")]),
         "card number in a name": changed(base, lines=[dict(line, name="Milk 4111 1111 1111 1111")]),
+        "NUL in a name": changed(base, lines=[dict(line, name="Mi\x00lk")]),  # PostgreSQL text: once a 500
+        "NUL in the receipt token": changed(base, receipt_token=base["body"]["receipt_token"] + "\x00"),
+        "NUL in the brand": changed(base, payments=[dict(payment, brand="VI\x00SA")]),
     }
 
 
