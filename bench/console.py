@@ -2,6 +2,7 @@
 live channel and Debian's chromium (Playwright). Prints name=value lines:
 
     help_to_console_p99_ms   the kiosk posts help_called -> the tile on the open board says "Needs help"
+                             (state_post_p50_ms: of that, the kiosk's POST until the server has committed it)
     approve_to_kiosk_p99_ms  click "Approve age" in the browser -> approve_age arrives on the kiosk's command
                              stream (a simulated kiosk: its screen change is not included)
 
@@ -43,11 +44,12 @@ def main(rounds: int) -> None:
                 ctx, page = login(browser, srv, "anna")
                 words = page.locator("#lane-lane-1 .words")
                 words.wait_for()
-                help_ms, approve_ms = [], []
+                help_ms, approve_ms, post_ms = [], [], []
                 for i in range(rounds):
                     start = time.perf_counter()
                     kiosk.post(help_called=True, phase="help")
-                    page.wait_for_function("document.querySelector('#lane-lane-1 .words').textContent === "
+                    post_ms.append((time.perf_counter() - start) * 1000)
+                    page.wait_for_function("() => document.querySelector('#lane-lane-1 .words').textContent === "
                                            "'Needs help'", polling="raf")
                     help_ms.append((time.perf_counter() - start) * 1000)
                     kiosk.post(help_called=False, phase="age_check", age_check_pending=True, session_id=f"s-{i}")
@@ -59,13 +61,14 @@ def main(rounds: int) -> None:
                     approve_ms.append((time.perf_counter() - start) * 1000)
                     kiosk.answer(command)
                     kiosk.post(age_check_pending=False, session_id=None, phase="idle")
-                    page.wait_for_function("document.querySelector('#lane-lane-1 .words').textContent === 'Idle'")
+                    page.wait_for_function("() => document.querySelector('#lane-lane-1 .words').textContent === 'Idle'")
                 ctx.close()
                 browser.close()
             kiosk.close()
         finally:
             close()
     print(f"console_rounds={rounds}")
+    print(f"state_post_p50_ms={statistics.median(post_ms):.1f}")  # of which: the kiosk's POST, committed
     print(f"help_to_console_p50_ms={statistics.median(help_ms):.1f}")
     print(f"help_to_console_p99_ms={p99(help_ms):.1f}")
     print(f"approve_to_kiosk_p50_ms={statistics.median(approve_ms):.1f}")
