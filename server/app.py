@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import (BatchReply, BookingRow, CatalogRow, ConflictReply, Delta, FleetStatus, HeldPage, Heartbeat,
                         HeartbeatReply, KioskConfig, Problem, Receipt, SyncState, TransactionBatch, format_amount)
 from server import datasets, fleet
+from server.auth import RecentTokens
 from server.checks import neutralise_bidi
 from server.db import kiosks, make_engine, now, writing
 from server.ingest import ingest
@@ -109,6 +110,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                   redoc_url="/v1/redoc" if settings.api_docs else None)
     app.router.route_class = CheckedRoute
     throttle = Throttle(settings.failure_burst, settings.failure_refill_s)
+    live_tokens = RecentTokens(settings.live_token_cache_s)
 
     def gate(client: str, token: str):
         """For the middleware, before a body is read: None if the token is any known one (the route's own
@@ -124,6 +126,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
             return 429, "too many failed attempts from this address; retry later", {"Retry-After": str(wait)}
         return 401, "unknown token", {"WWW-Authenticate": "Bearer"}
 
+    gate.quick = live_tokens.get
     app.add_middleware(LimitsMiddleware, settings=settings, gate=gate)
 
     @app.exception_handler(RequestValidationError)
@@ -338,7 +341,7 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
     app.state.engine = engine
     from server.console.web import mount
     mount(app, engine, settings)
-    install_live(app, LiveHub(engine, settings), any_kiosk, admin, CheckedRoute, REFUSED, TOO_LARGE)
+    install_live(app, LiveHub(engine, settings), any_kiosk, admin, live_tokens, CheckedRoute, REFUSED, TOO_LARGE)
     return app
 
 

@@ -11,7 +11,7 @@
     KSERVER_CONSOLE_IDLE_S a console session ends after this many seconds without a request (default 1800)
     KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
     KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
-    KSERVER_LIVE_LEASE_S: the live channel (docs/live.md)
+    KSERVER_LIVE_LEASE_S, KSERVER_LIVE_TOKEN_CACHE_S: the live channel (docs/live.md)
 """
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ class ServerSettings(BaseModel):
     live_outbox_alert: Annotated[int, Field(ge=1)] = 100
     live_ping_s: Annotated[float, Field(gt=0, le=300)] = 15
     live_lease_s: Annotated[float, Field(gt=0, le=3600)] = 45
+    live_token_cache_s: Annotated[float, Field(ge=0, le=60)] = 2
 
     @field_validator("admin_token")
     @classmethod

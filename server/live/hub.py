@@ -15,11 +15,13 @@ import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Collection, get_args
 
-from starlette.concurrency import run_in_threadpool
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.wire import CommandKind, CommandResult, LiveState
-from server.db import now as db_now, writing
+
+from server.db import make_engine, now as db_now, writing
 from server.live import store
 from server.live.bus import PgListener, payload
 from server.live.model import Change, CommandRecord, Intervention, Lane
@@ -77,12 +79,15 @@ class LiveHub:
     def __init__(self, engine: Engine, settings: ServerSettings):
         self.engine, self.settings = engine, settings
         self.postgres = engine.dialect.name == "postgresql"
+        self.fast = _fast_engine(engine)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.streams: dict[str, list[Stream]] = {}
         self.subscribers: weakref.WeakSet[Subscription] = weakref.WeakSet()
         self.waiters: dict[str, asyncio.Event] = {}
         self.tasks: set[asyncio.Task] = set()
         self.listener: PgListener | None = None
+        self.incoming: list[tuple[str, LiveState, asyncio.Future]] = []
+        self.flushing: asyncio.Task | None = None
         self._last_lease = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------------------
@@ -135,13 +140,18 @@ class LiveHub:
 
     # -- writes ---------------------------------------------------------------------------------------------
 
-    async def _write(self, fn, *args):
+    async def _write(self, fn, *args, durable: bool = True):
         await self.start()
-        return await run_in_threadpool(self._write_sync, fn, *args)
+        return await run_in_threadpool(self._write_sync, fn, *args, durable=durable)
 
-    def _write_sync(self, fn, *args):
+    def _write_sync(self, fn, *args, durable: bool = True):
+        """`durable=False` for the frequent, ephemeral writes (states, streams, sweeps): committed without
+        waiting for the disk (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off), which a state a
+        second from each of 500 kiosks needs; commands, acknowledgements and resolutions wait for it."""
         notes: list[store.Note] = []
-        with writing(self.engine) as conn:
+        with writing(self.engine if durable else self.fast) as conn:
+            if self.postgres and not durable:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             result = fn(conn, *args, notes)
             if self.postgres:
                 for note in dict.fromkeys(notes):
@@ -151,7 +161,29 @@ class LiveHub:
         return result
 
     async def post_state(self, kiosk_id: str, state: LiveState) -> bool:
-        return await self._write(store.post_state, kiosk_id, state, db_now(), self.settings.live_outbox_alert)
+        """Stored (False: ignored as older) once the batch it joined is committed. The states that arrive while
+        one batch is written form the next: one transaction for many kiosks (group commit)."""
+        await self.start()
+        done = self.loop.create_future()
+        self.incoming.append((kiosk_id, state, done))
+        if self.flushing is None or self.flushing.done():
+            self.flushing = self._spawn(self._flush_states())
+        return await done
+
+    async def _flush_states(self) -> None:
+        while self.incoming:
+            batch, self.incoming = self.incoming, []
+            try:
+                applied = await self._write(store.post_states, [(k, s) for k, s, _ in batch], db_now(),
+                                            self.settings.live_outbox_alert, durable=False)
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (*_, done), ok in zip(batch, applied):
+                if not done.done():
+                    done.set_result(ok)
 
     async def acknowledge(self, intervention_id: int, by: str) -> Intervention:
         done = await self._write(store.acknowledge, intervention_id, by, db_now())
@@ -205,7 +237,7 @@ class LiveHub:
         for old in self.streams.get(kiosk_id, []):
             old.queue.put_nowait(None)
         self.streams[kiosk_id] = [stream]
-        await self._write(store.stream_opened, kiosk_id, stream.id, db_now())
+        await self._write(store.stream_opened, kiosk_id, stream.id, db_now(), durable=False)
         await self._deliver_pending(stream)
         return stream
 
@@ -217,7 +249,7 @@ class LiveHub:
             if not streams:
                 del self.streams[stream.kiosk_id]
         if self.loop is not None:
-            self._spawn(self._write(store.stream_closed, stream.kiosk_id, stream.id, db_now()))
+            self._spawn(self._write(store.stream_closed, stream.kiosk_id, stream.id, db_now(), durable=False))
 
     async def _deliver_pending(self, stream: Stream) -> None:
         def read():
@@ -276,11 +308,26 @@ class LiveHub:
                     self._last_lease = self.loop.time()
                     ids = [s.id for streams in self.streams.values() for s in streams]
                     if ids:
-                        await self._write(lambda conn, _notes: store.streams_alive(conn, ids, db_now()))
+                        await self._write(lambda conn, _notes: store.streams_alive(conn, ids, db_now()),
+                                          durable=False)
                 await self._write(store.sweep, db_now(), self.settings.live_lease_s,
-                                  self.settings.live_offline_minutes * 60)
+                                  self.settings.live_offline_minutes * 60, durable=False)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database hiccup must not end the sweeping
                 log.exception("live channel sweep failed")
 
+
+
+def _fast_engine(engine: Engine) -> Engine:
+    """SQLite: a second engine on the same file whose commits do not wait for fsync (WAL, synchronous=NORMAL:
+    a power cut may lose the last moments, never consistency); it queues on the same writer lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    fast = make_engine(engine.url.render_as_string(hide_password=False))
+
+    @sa.event.listens_for(fast, "connect")
+    def _normal(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+    fast.info_write_lock = engine.info_write_lock
+    return fast

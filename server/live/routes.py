@@ -6,11 +6,14 @@ import contextlib
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Depends, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk.wire import CommandKind, CommandResult, LiveState, Problem
+from server.auth import RecentTokens
 from server.live import store
 from server.live.hub import LiveHub
 from server.live.model import AlreadyTaken, UnknownIntervention, UnknownKiosk
@@ -19,6 +22,8 @@ CommandId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 InterventionId = Annotated[int, Path(ge=1, le=2**53)]
 KioskIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None,
+                       Depends(HTTPBearer(auto_error=False, description="a kiosk token or an admin token"))]
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -94,9 +99,19 @@ def _taken(exc: AlreadyTaken) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "by": exc.by}, status_code=409)
 
 
-def live_router(hub: LiveHub, any_kiosk, admin, route_class, refused: dict, too_large: dict) -> APIRouter:
+def live_router(hub: LiveHub, any_kiosk, admin, tokens: RecentTokens, route_class, refused: dict,
+                too_large: dict) -> APIRouter:
     router = APIRouter(route_class=route_class)
-    AnyKiosk = Annotated[str, Depends(any_kiosk)]
+
+    async def live_kiosk(request: Request, creds: Credentials) -> str:
+        """any_kiosk, with the answer kept for KSERVER_LIVE_TOKEN_CACHE_S (a state a second per kiosk)."""
+        token = creds.credentials if creds is not None else ""
+        owner = tokens.get(token) if token else None
+        if owner is None:
+            owner = await run_in_threadpool(any_kiosk, request, creds)
+            tokens.put(token, owner)
+        return owner
+    AnyKiosk = Annotated[str, Depends(live_kiosk)]
     Admin = Annotated[str, Depends(admin)]
     ping_s = hub.settings.live_ping_s
 
@@ -202,9 +217,10 @@ def live_router(hub: LiveHub, any_kiosk, admin, route_class, refused: dict, too_
 
 
 
-def install_live(app: FastAPI, hub: LiveHub, any_kiosk, admin, route_class, refused: dict, too_large: dict) -> None:
+def install_live(app: FastAPI, hub: LiveHub, any_kiosk, admin, tokens: RecentTokens, route_class, refused: dict,
+                 too_large: dict) -> None:
     """The live channel's routes, and its hub on `app.state.live`, started and stopped with the app."""
-    app.include_router(live_router(hub, any_kiosk, admin, route_class, refused, too_large))
+    app.include_router(live_router(hub, any_kiosk, admin, tokens, route_class, refused, too_large))
     app.state.live = hub
     outer = app.router.lifespan_context
 

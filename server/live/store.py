@@ -73,30 +73,59 @@ def _close_open(conn: Connection, kiosk_id: str, kind: str, by: str, now: str, n
         notes.append(("intervention", kiosk_id, ident))
 
 
-def post_state(conn: Connection, kiosk_id: str, state: LiveState, now: str, outbox_alert: int,
-               notes: list[Note]) -> bool:
-    """Stores the state unless an equal or newer one of the same boot is held; raises and resolves
-    interventions on the conditions that turned on or off. False when ignored."""
-    row = _lane_row(conn, kiosk_id)
-    if row.boot_id == _t(state.boot_id) and row.state is not None and state.seq <= row.seq:
-        return False
-    before = conditions(_state(row.state), outbox_alert)
-    after = conditions(state, outbox_alert)
+_SET_LANE = (sa.update(live_lanes).where(live_lanes.c.kiosk_id == sa.bindparam("k"))
+             .values(boot_id=sa.bindparam("b_boot"), seq=sa.bindparam("b_seq"), state=sa.bindparam("b_state"),
+                     state_at=sa.bindparam("b_now"), last_seen_at=sa.bindparam("b_now"),
+                     status=sa.bindparam("b_status"), status_since=sa.bindparam("b_since")))
+
+
+def post_states(conn: Connection, items: list[tuple[str, LiveState]], now: str, outbox_alert: int,
+                notes: list[Note]) -> list[bool]:
+    """Stores each state (in order) unless an equal or newer one of the same boot is held; raises and resolves
+    interventions on the conditions that turned on or off. One transaction for many kiosks' states: the lanes
+    are read in one query and written in one executemany. Per item: False when ignored."""
+    kiosk_ids = list(dict.fromkeys(kiosk_id for kiosk_id, _ in items))
+    query = sa.select(live_lanes).where(live_lanes.c.kiosk_id.in_(kiosk_ids)).with_for_update()
+    rows = {row.kiosk_id: row for row in conn.execute(query)}
+    if len(rows) < len(kiosk_ids):
+        for kiosk_id in kiosk_ids:
+            if kiosk_id not in rows:
+                rows[kiosk_id] = _lane_row(conn, kiosk_id)
+    held = {k: {"boot_id": r.boot_id, "seq": r.seq, "state": _state(r.state), "status": r.status,
+                "status_since": r.status_since, "connected": r.stream_id is not None} for k, r in rows.items()}
+    applied = []
+    for kiosk_id, state in items:
+        lane = held[kiosk_id]
+        boot_id = _t(state.boot_id)
+        if lane["boot_id"] == boot_id and lane["state"] is not None and state.seq <= lane["seq"]:
+            applied.append(False)
+            continue
+        _interventions(conn, kiosk_id, lane["state"], state, now, outbox_alert, notes)
+        status = status_of(state, lane["connected"])
+        since = now if status != lane["status"] or lane["status_since"] is None else lane["status_since"]
+        lane.update(boot_id=boot_id, seq=state.seq, state=state, status=status, status_since=since, dirty=True)
+        applied.append(True)
+    changed = [{"k": k, "b_boot": lane["boot_id"], "b_seq": lane["seq"], "b_state": lane["state"].model_dump_json(),
+                "b_now": now, "b_status": lane["status"], "b_since": lane["status_since"]}
+               for k, lane in held.items() if lane.get("dirty")]
+    if changed:
+        conn.execute(_SET_LANE, changed)
+        notes.extend(("lane", change["k"], None) for change in changed)
+    return applied
+
+
+def _interventions(conn: Connection, kiosk_id: str, old: LiveState | None, new: LiveState, now: str,
+                   outbox_alert: int, notes: list[Note]) -> None:
+    before, after = conditions(old, outbox_alert), conditions(new, outbox_alert)
     for kind, detail in after.items():
         if kind not in before:
-            _raise(conn, kiosk_id, kind, state.session_id, detail, now, notes)
+            _raise(conn, kiosk_id, kind, new.session_id, detail, now, notes)
         elif detail != before[kind] and kind == "device_fault":
             conn.execute(sa.update(live_interventions).where(live_interventions.c.kiosk_id == kiosk_id,
                                                              live_interventions.c.open_kind == kind)
                          .values(detail=_t(detail)))
     for kind in before.keys() - after.keys():
         _close_open(conn, kiosk_id, kind, "kiosk", now, notes)
-    status = status_of(state, row.stream_id is not None)
-    conn.execute(sa.update(live_lanes).where(live_lanes.c.kiosk_id == kiosk_id).values(
-        boot_id=_t(state.boot_id), seq=state.seq, state=state.model_dump_json(), state_at=now, last_seen_at=now,
-        status=status, status_since=now if status != row.status or row.status_since is None else row.status_since))
-    notes.append(("lane", kiosk_id, None))
-    return True
 
 
 def stream_opened(conn: Connection, kiosk_id: str, stream_id: str, now: str, notes: list[Note]) -> None:

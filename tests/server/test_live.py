@@ -231,3 +231,27 @@ def test_admin_events_stream_every_change(live):
                 assert change["kind"] == "lane" or change["intervention_id"] > 0
     finally:
         events.close()
+
+
+def test_live_bodies_have_their_limits(live):
+    kiosk, auth = live.enroll()
+    huge = state(1, screen="x" * (1100 * 1024))
+    assert httpx.post(f"{live.url}/v1/live/state", json=huge, headers=auth, timeout=30).status_code == 413
+    big_result = {"outcome": "done", "detail": "x" * 9000}
+    assert httpx.post(f"{live.url}/v1/live/commands/abc/result", json=big_result, headers=auth,
+                      timeout=10).status_code == 413
+    assert httpx.post(f"{live.url}/v1/live/state", json=state(1), timeout=10).status_code == 401  # token first
+
+
+def test_a_disabled_kiosk_loses_its_live_channel_within_the_token_cache_time(live):
+    import subprocess
+    import sys
+    kiosk, auth = live.enroll()
+    post_state(live, auth, state(1))
+    done = subprocess.run([sys.executable, "-m", "server.cli", "admin", "disable", kiosk], env=live.proc.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    disabled_at = time.monotonic()
+    wait_for(lambda: httpx.post(f"{live.url}/v1/live/state", json=state(2), headers=auth,
+                                timeout=10).status_code == 403, timeout=5)
+    assert time.monotonic() - disabled_at < 2 + 1  # KSERVER_LIVE_TOKEN_CACHE_S (2) and a margin
