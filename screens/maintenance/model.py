@@ -268,6 +268,9 @@ class MaintenanceModel(DevicesPageModel, ConfigPageModel, SystemPageModel, Event
             rows += [("Server", f"{self.backend.server_url}: {'reachable' if s.online else 'NOT reachable'}"),
                      ("Last success", ago(s.last_success_at)),
                      ("Last error", f"{s.last_error} ({ago(s.last_error_at)})" if s.last_error else "none")]
+        live = getattr(self.backend, "live", None)  # the live channel to the attendant station (issue 15)
+        rows.append(("Attendant station", "off" if live is None else "connected" if live.connected
+                     else f"NOT connected: {live.last_error or 'connecting'}"))
         rows.append(("USB export folder", self.settings.maintenance.usb_export_dir))
         self.sync_rows = rows
 

@@ -334,12 +334,14 @@ def sync_scenario(drv, backend, model, calls, config_path) -> None:
     rows = lambda: dict(model.sync_rows)  # noqa: E731
     drv.tap("sync_now")
     drv.wait_until(lambda: rows()["Unsent transactions"] == "0" and ": reachable" in rows()["Server"], 30, "synced")
+    drv.wait_until(lambda: rows()["Attendant station"] == "connected", 30, "the live channel")
     note(sync_online=rows(), sync_now_message=text_of(drv, "sync_message"))
     shot(drv, "sync_online")
     backend.server.kill()
     backend.record_event("help_called", {"screen": "attract", "items": 0})
     drv.tap("sync_now")
     drv.wait_until(lambda: "NOT reachable" in rows()["Server"], 30, "the server to be missed")
+    drv.wait_until(lambda: rows()["Attendant station"].startswith("NOT connected"), 60, "the live channel to drop")
     note(sync_offline=rows())
     shot(drv, "sync_offline")
 

@@ -165,6 +165,7 @@ def test_sync_page_with_a_real_server_then_without(seen):
     offline = seen["sync_offline"]
     assert offline["Server"].endswith(": NOT reachable") and offline["Unsent transactions"] != "0"
     assert offline["Last error"].startswith("server not reachable")
+    assert online["Attendant station"] == "connected" and offline["Attendant station"].startswith("NOT connected")
 
 
 def test_camera_test_shows_the_live_picture_with_the_decoded_code_outlined(seen):

@@ -58,12 +58,14 @@ def next_command(events: EventQueue, timeout: float = 20) -> AttendantCommand:
     return event.payload
 
 
-@pytest.fixture
-def served(tmp_path):
-    srv, close = start_server("sqlite", tmp_path)
-    holder = {"srv": srv, "close": close}
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def served(request, tmp_path):
+    srv, close = start_server(request.param, tmp_path)
+    holder = {"srv": srv, "restarted": []}
     yield holder
-    holder["close"]()
+    for proc in holder["restarted"]:
+        proc.close()
+    close()  # the first process (stopped already when restarted) and its database
 
 
 def test_states_commands_results_and_a_reconnect_after_the_server_restarts(served, tmp_path):
@@ -103,14 +105,15 @@ def test_states_commands_results_and_a_reconnect_after_the_server_restarts(serve
 
         # the server restarts (same port, same data): the client reconnects, sends its state, takes commands
         port, data = srv.proc.port, tmp_path / "server"
-        served["close"]()
+        srv.proc.close()  # the process only: the database stays
         wait(lambda: not client.connected, "the client to notice the server is gone")
         client.publish(view(session_id="s2", flow="checkout", phase="age_check", screen="age_check", item_count=1,
                             age_check_pending=True,
                             lines=[{"name": "Beer", "quantity": 1, "amount_minor": 99, "age_restricted": True}],
                             total_minor=99))
-        proc = ServerProcess(data, admin_token=ADMIN_TOKEN, port=port)
-        served["close"] = proc.close
+        proc = ServerProcess(data, admin_token=ADMIN_TOKEN, port=port,
+                             database_url=srv.proc.env.get("KSERVER_DATABASE_URL", ""))
+        served["restarted"].append(proc)
         proc.start()
         got = wait(lambda: (x := lane(proc.url, kiosk_id)) and x["connected"] and x["state"]
                    and x["state"]["session_id"] == "s2" and x, "the state again after the restart", 30)

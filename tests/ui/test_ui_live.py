@@ -48,7 +48,8 @@ def test_a_lane_closed_by_staff_says_so_with_the_reason(driver, backend, artifac
         driver.frames(3)
         assert driver.app.sm.current == "out_of_service"
         label = driver.find("closed_reason")
-        assert driver.visible(label) and label.text == "This checkout has been closed by staff.\nReason: Floor being cleaned"
+        assert driver.visible(label)
+        assert label.text == "This checkout has been closed by staff.\nReason: Floor being cleaned"
         driver.screenshot(artifacts / "live" / "closed-by-staff.png")
     finally:
         session.closed_reason = None
