@@ -10,10 +10,15 @@
     client_cpu_pct         this (load generator) process's CPU: when it nears 100 the client, not the server,
                            is the limit and the latencies say little
 
-All kiosks run in this one asyncio process (httpx.AsyncClient). Then bench/console_browser.py measures
-help_to_console_p99_ms and approve_to_kiosk_p99_ms in Debian's chromium (--browser-rounds 0 skips it).
+All kiosks run in this one asyncio process (httpx.AsyncClient). Then, on a fresh server with one simulated
+kiosk and the attendant console open in Debian's chromium (Playwright), --rounds times:
 
-    .venv/bin/python bench/console.py [--kiosks 500] [--seconds 30] [--backend sqlite|postgres] [--browser-rounds 50]
+    help_to_console_p99_ms   the kiosk posts help_called -> the tile on the open board says "Needs help"
+                             (console_state_post_p50_ms: of that, the kiosk's POST until the server committed it)
+    approve_to_kiosk_p99_ms  click "Approve age" in the browser -> approve_age arrives on the kiosk's command
+                             stream (a simulated kiosk: its screen change is not included)
+
+    .venv/bin/python bench/console.py [--kiosks 500] [--seconds 30] [--backend sqlite|postgres] [--rounds 30]
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +37,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "server")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "server"), str(ROOT / "tests" / "console")]
 
 from kserver_harness import ADMIN_TOKEN, new_postgres_database  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
@@ -196,16 +202,64 @@ def enroll(url: str, n: int) -> list[tuple[str, str]]:
     return asyncio.run(all_of_them())
 
 
+def browser_latencies(rounds: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+    from console_harness import SimKiosk, add_site, add_user, console_server, login
+
+    with tempfile.TemporaryDirectory() as tmp:
+        srv, close = console_server(Path(tmp))
+        try:
+            _, headers = srv.enroll("lane-1")
+            add_site(srv, "site-a", "lane-1")
+            add_user(srv, "anna", sites=("site-a",))
+            kiosk = SimKiosk(srv, "lane-1", headers)
+            kiosk.post(phase="idle")
+            with sync_playwright() as p:
+                browser = launch(p)
+                ctx, page = login(browser, srv, "anna")
+                words = page.locator("#lane-lane-1 .words")
+                words.wait_for()
+                help_ms, approve_ms, post_ms = [], [], []
+                for i in range(rounds):
+                    start = time.perf_counter()
+                    kiosk.post(help_called=True, phase="help")
+                    post_ms.append((time.perf_counter() - start) * 1000)
+                    page.wait_for_function("() => document.querySelector('#lane-lane-1 .words').textContent === "
+                                           "'Needs help'", polling="raf")
+                    help_ms.append((time.perf_counter() - start) * 1000)
+                    kiosk.post(help_called=False, phase="age_check", age_check_pending=True, session_id=f"s-{i}")
+                    item = page.locator("#queue li[data-kiosk=lane-1]", has_text="Age check")
+                    item.locator("input[name=seen_id]").check()
+                    start = time.perf_counter()
+                    item.locator("[data-action=approve]").click()
+                    command = kiosk.next_command("approve_age")
+                    approve_ms.append((time.perf_counter() - start) * 1000)
+                    kiosk.answer(command)
+                    kiosk.post(age_check_pending=False, session_id=None, phase="idle")
+                    page.wait_for_function("() => document.querySelector('#lane-lane-1 .words').textContent === 'Idle'")
+                ctx.close()
+                browser.close()
+            kiosk.close()
+        finally:
+            close()
+    print(f"console_rounds={rounds}")
+    print(f"console_state_post_p50_ms={statistics.median(post_ms):.1f}")
+    print(f"help_to_console_p50_ms={statistics.median(help_ms):.1f}")
+    print(f"help_to_console_p99_ms={pct(help_ms, 0.99):.1f}")
+    print(f"approve_to_kiosk_p50_ms={statistics.median(approve_ms):.1f}")
+    print(f"approve_to_kiosk_p99_ms={pct(approve_ms, 0.99):.1f}")
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kiosks", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--browser-rounds", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=30, help="browser rounds (0: skip the browser part)")
     args = parser.parse_args()
-    if args.browser_rounds:
-        import console_browser
-        console_browser.main(args.browser_rounds)
     drop = None
     with tempfile.TemporaryDirectory() as tmp:
         url = ""
@@ -239,6 +293,8 @@ def main() -> None:
             proc.close()
             if drop:
                 drop()
+    if args.rounds:
+        browser_latencies(args.rounds)
 
 
 if __name__ == "__main__":

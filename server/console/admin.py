@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import getpass
 import sys
+import time
+
+from sqlalchemy.exc import OperationalError
 
 from server import fleet
 from server.console import users
@@ -20,6 +23,20 @@ def _password(args) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _in_transaction(engine, work):
+    """work(conn) in engine.begin(), started again while a running server holds SQLite's write lock (a
+    transaction that has read cannot wait for it: SQLite answers 'database is locked' at once); up to a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _user(engine, args) -> int:
     op = args.op
     if op == "list":
@@ -30,12 +47,14 @@ def _user(engine, args) -> int:
         return 0
     if not args.name:
         raise users.UserError(f"user {op} NAME: which user?")
-    with engine.begin() as conn:
+    password = _password(args) if op in ("add", "passwd") else ""
+
+    def work(conn) -> str:
         if op == "add":
-            users.add_user(conn, args.name, _password(args), args.role, args.display_name, args.site)
+            users.add_user(conn, args.name, password, args.role, args.display_name, args.site)
             message = f"user {args.name} added ({args.role}; sites: {', '.join(args.site) or 'none'})"
         elif op == "passwd":
-            users.set_password(conn, args.name, _password(args))
+            users.set_password(conn, args.name, password)
             message = f"user {args.name}: password changed, sessions ended, lock cleared"
         elif op == "sites":
             users.set_user_sites(conn, args.name, args.site)
@@ -45,6 +64,8 @@ def _user(engine, args) -> int:
             message = f"user {args.name} {op}d"
         fleet.audit(conn, ACTOR, f"user-{op}", user=args.name, role=args.role if op == "add" else None,
                     sites=args.site if op in ("add", "sites") else None)
+        return message
+    message = _in_transaction(engine, work)
     print(message)
     return 0
 
@@ -55,7 +76,8 @@ def _site(engine, args) -> int:
             for s in users.list_sites(conn):
                 print(f"{s['id']}\t{s['kiosks']} kiosks\t{s['name']}")
         return 0
-    with engine.begin() as conn:
+
+    def work(conn) -> str:
         if args.op == "add":
             users.add_site(conn, args.first, args.name)
             message = f"site {args.first} added"
@@ -67,6 +89,8 @@ def _site(engine, args) -> int:
             message = f"kiosk {args.first}: site {site or 'none'}"
         fleet.audit(conn, ACTOR, f"site-{args.op}", site=args.first if args.op == "add" else args.second,
                     kiosk_id=args.first if args.op == "assign" else None)
+        return message
+    message = _in_transaction(engine, work)
     print(message)
     return 0
 

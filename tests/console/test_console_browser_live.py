@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+import httpx
+
 from playwright.sync_api import expect
 
 from console_harness import LIVE_MS, TOKENS, SimKiosk, login
@@ -84,6 +86,12 @@ def test_other_sites_kiosk_never_shows(server, browser, kiosk):
     expect(page.locator("#lane-lane-9")).to_have_count(0)
     expect(page.locator("#queue [data-kiosk=lane-9]")).to_have_count(0)
     assert page.request.get(f"{server.url}/console/kiosks/lane-9").status == 403
+    live = httpx.get(f"{server.url}/v1/admin/live", headers=server.admin, timeout=10).json()
+    [call] = [i for i in live["interventions"] if i["kiosk_id"] == "lane-9" and i["kind"] == "help"]
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    reply = page.request.post(f"{server.url}/console/interventions/{call['id']}/acknowledge",
+                              headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert reply.status == 403
     other.post(help_called=False, phase="idle")
     other.close()
     ctx.close()

@@ -65,3 +65,18 @@ def test_login_page_fits_a_phone(server, browser):
     page.goto(f"{server.url}/console/login")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.close()
+
+
+def test_sound_and_notification_are_off_until_switched_on_and_then_remembered(server, browser):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{server.url}/console/login")
+    page.fill("input[name=name]", "anna")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#alerts")).not_to_be_checked()
+    page.check("#alerts")
+    page.reload()
+    expect(page.locator("#alerts")).to_be_checked()
+    assert page.evaluate("() => localStorage.getItem('console-alerts')") == "on"
+    context.close()

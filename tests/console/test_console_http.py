@@ -77,7 +77,9 @@ def test_csrf_token_and_origin_are_checked(server):
 
 def test_attendant_of_site_a_never_sees_site_b(server):
     anna = Attendant(server)
+    assert anna.http.get("/console/events").status_code == 401  # no live stream before logging in
     anna.login("anna")
+    assert anna.http.get("/console/kiosks/lane-a1").status_code == 200
     assert anna.http.get("/console/kiosks/lane-b1").status_code == 403
     assert anna.post("/console/kiosks/lane-b1/commands", {"kind": "test_print"}).status_code == 403
     assert "lane-b1" not in anna.http.get("/console").text
