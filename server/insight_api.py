@@ -10,12 +10,14 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import Response
 from sqlalchemy.engine import Engine
 
+from kiosk.wire import Problem
 from server import insight_query as q
 
 Day = Annotated[str | None, Query(alias="from", max_length=10, description="first day (UTC), YYYY-MM-DD")]
 DayTo = Annotated[str | None, Query(alias="to", max_length=10, description="last day (UTC, inclusive)")]
 Name = Annotated[str | None, Query(max_length=64)]
 MAX_DAYS = 3 * 366
+REFUSED_FILTER = {422: {"model": Problem, "description": "a filter that is not a date, range, flow or group"}}
 
 
 def filters(start: str | None, end: str | None, site: str | None, kiosk: str | None, flow: str | None,
@@ -63,14 +65,14 @@ def add_routes(app: FastAPI, engine: Engine, admin_dependency: Any) -> None:
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
 
-    @app.get("/v1/admin/insight", tags=["insight"])
+    @app.get("/v1/admin/insight", tags=["insight"], responses=REFUSED_FILTER)
     def get_insight(_admin: Admin, start: Day = None, end: DayTo = None, site: Name = None, kiosk: Name = None,
                     flow: Name = None, language: Name = None, group: Annotated[str, Query(max_length=8)] = "day"):
         """KPI tiles with the previous period, funnel, ratings, time-to-complete histogram, the series by
         day/week/month and the weekday × hour heat map, from the rollups."""
         return _report(start, end, site, kiosk, flow, language, group)
 
-    @app.get("/v1/admin/insight.csv", tags=["insight"], response_class=Response)
+    @app.get("/v1/admin/insight.csv", tags=["insight"], response_class=Response, responses=REFUSED_FILTER)
     def get_insight_csv(_admin: Admin, start: Day = None, end: DayTo = None, site: Name = None, kiosk: Name = None,
                         flow: Name = None, language: Name = None, group: Annotated[str, Query(max_length=8)] = "day"):
         report = _report(start, end, site, kiosk, flow, language, group)
@@ -78,7 +80,7 @@ def add_routes(app: FastAPI, engine: Engine, admin_dependency: Any) -> None:
         return Response(series_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @app.get("/v1/admin/insight/sessions", tags=["insight"])
+    @app.get("/v1/admin/insight/sessions", tags=["insight"], responses=REFUSED_FILTER)
     def get_sessions(_admin: Admin, start: Day = None, end: DayTo = None, site: Name = None, kiosk: Name = None,
                      flow: Name = None, language: Name = None, outcome: Name = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 200):

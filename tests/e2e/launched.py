@@ -89,7 +89,7 @@ class LaunchedKiosk:
             if m := re.search(r"local central server (http://\S+)", line):
                 self.server_url = m.group(1)
 
-    def terminate(self, timeout: float = 60) -> None:
+    def terminate(self, timeout: float = 90) -> None:  # systemd's default TimeoutStopSec
         """SIGTERM to the process group, as `systemctl stop` does; returns once every process has ended
         and asserts the kiosk shut down cleanly (it says so as its last word)."""
         os.killpg(self.proc.pid, signal.SIGTERM)

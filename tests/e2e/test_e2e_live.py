@@ -52,7 +52,7 @@ def wait_lane(kiosk: LaunchedKiosk, predicate, what: str, timeout: float = 30) -
 
 def command(kiosk: LaunchedKiosk, kind: str, **body) -> dict:
     reply = httpx.post(f"{kiosk.server_url}/v1/admin/kiosks/{KIOSK}/commands", headers=admin(kiosk),
-                       json={"kind": kind, "by": "Anna", **body}, timeout=30)
+                       json={"kind": kind, "by": "Anna", "wait_s": 20, **body}, timeout=40)  # a loaded CI box
     assert reply.status_code == 200, reply.text
     return reply.json()
 

@@ -63,7 +63,9 @@ def test_fuzz_as_the_kiosk_itself(fuzz_target):
         if "kiosk_id" in (case.path_parameters or {}) and not is_admin(case):
             case.path_parameters["kiosk_id"] = kiosk
         # a load with two items of the same key is refused (422): a rule JSON Schema cannot state
-        excluded = [positive_data_acceptance] if case.path in ("/v1/admin/catalog", "/v1/admin/bookings") else []
+        # and insight filters refuse what JSON Schema cannot state either: impossible dates, ranges over 3 years
+        excluded = [positive_data_acceptance] if case.path in ("/v1/admin/catalog", "/v1/admin/bookings") \
+            or case.path.startswith("/v1/admin/insight") else []
         if case.path in STREAMS:
             call_stream(case, server.url, server.admin if is_admin(case) else auth)
             return

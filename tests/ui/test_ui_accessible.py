@@ -188,7 +188,9 @@ def test_speech_follows_the_keys(driver, backend, restore, tmp_path):
             time.sleep(0.05)
         said = [json.loads(line) for line in log.read_text().splitlines()]
         texts = [p["text"] for p in said]
-        assert "Are you still there?" in texts and "Louder" in texts, texts
+        # the box's question, or (a busy machine: the question cut short before its first word by the next
+        # phrase) its focused button
+        assert ("Are you still there?" in texts or "Yes, I'm still here" in texts) and "Louder" in texts, texts
         assert said[-1]["volume"] == 120 and said[-1]["key_to_audio_ms"] > 0
     finally:
         a11y.speech = None
