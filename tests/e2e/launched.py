@@ -245,6 +245,14 @@ class LaunchedKiosk:
         return [t["record"]["body"]["details"] for t in self.journal()
                 if t["kind"] == "event" and t["record"]["body"]["event"] == name]
 
+    def wait_events(self, name: str, count: int = 1, where: Callable[[dict], bool] = lambda e: True,
+                    timeout: float = 20) -> list[dict]:
+        """The journaled events called `name` (those `where` picks) once there are at least `count`: the kiosk
+        queues events for its journal's writer, so one may land a moment after the screen that caused it."""
+        self._wait(lambda: len([e for e in self.events(name) if where(e)]) >= count, timeout,
+                   f"{count} journaled {name} event(s)")
+        return [e for e in self.events(name) if where(e)]
+
     def _wait(self, predicate: Callable[[], Any], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():

@@ -80,7 +80,7 @@ def test_age_restricted_item_approved_by_attendant_pin_then_paid(launch):
     kiosk.wait_screen("receipt", 30)
     [sale] = kiosk.assert_books_agree()
     assert len(sale["record"]["body"]["lines"]) == 2
-    [approval] = kiosk.events("age_approved")
+    [approval] = kiosk.wait_events("age_approved")
     assert approval["attendant"] == "demo-attendant"
 
 

@@ -88,5 +88,5 @@ def test_age_approved_in_the_browser_pays_the_same_cart(launch):
         kiosk.wait_screen("receipt", 30)  # paid without anybody touching the kiosk
         page.screenshot(path=str(kiosk.artifacts / "console-age-approved.png"))
         browser.close()
-    [acted] = [e for e in kiosk.events("attendant_command") if e["kind"] == "approve_age"]
+    [acted] = kiosk.wait_events("attendant_command", 1, lambda e: e["kind"] == "approve_age")
     assert (acted["by"], acted["outcome"]) == ("Anna", "done")

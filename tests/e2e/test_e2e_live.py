@@ -84,7 +84,7 @@ def test_help_pressed_reaches_the_station_and_its_acknowledgement_the_customer(l
                        headers=admin(kiosk), json={"by": "Anna"}, timeout=30)
     assert reply.status_code == 200, reply.text
     kiosk.wait_ui(lambda v: not v["help_coming"], 10, "the band to go once the call is resolved")
-    acted = [e for e in kiosk.events("attendant_command") if e["kind"] in ("help_acknowledged", "help_resolved")]
+    acted = kiosk.wait_events("attendant_command", 2, lambda e: e["kind"] in ("help_acknowledged", "help_resolved"))
     assert [(e["kind"], e["by"], e["outcome"]) for e in acted] == [
         ("help_acknowledged", "Anna", "done"), ("help_resolved", "Anna", "done")]
 
@@ -109,7 +109,7 @@ def test_age_check_approved_from_the_station_pays_the_same_cart_and_a_stale_one_
     [sale] = kiosk.assert_books_agree()
     beer = [line for line in sale["record"]["body"]["lines"] if line["age_approved_by"]]
     assert [line["age_approved_by"] for line in beer] == ["Anna"]
-    [acted] = [e for e in kiosk.events("attendant_command") if e["kind"] == "approve_age"]
+    [acted] = kiosk.wait_events("attendant_command", 1, lambda e: e["kind"] == "approve_age")
     assert (acted["by"], acted["outcome"], acted["session_id"]) == ("Anna", "done", first)
 
     kiosk.scan(BEER)  # the next customer, with a restricted item too
@@ -140,7 +140,7 @@ def test_lane_closed_by_staff_shows_out_of_service_with_the_reason_and_reopens(l
     kiosk.wait_screen("attract", 10)
     kiosk.scan(MILK)
     kiosk.wait_screen("checkout", 10)
-    kinds = [(e["kind"], e["outcome"]) for e in kiosk.events("attendant_command")]
+    kinds = [(e["kind"], e["outcome"]) for e in kiosk.wait_events("attendant_command", 2)]
     assert kinds == [("out_of_service", "done"), ("in_service", "done")]
 
 
@@ -162,7 +162,7 @@ def test_a_stale_approval_the_server_let_through_is_refused_by_the_kiosk(launch)
     assert stale["outcome"] == "refused" and f"session {first} is over" in stale["detail"], stale
     view = kiosk.ui()
     assert view["screen"] == "age_check" and [line["status"] for line in view["cart"]] == ["Age check"]
-    [acted] = [e for e in kiosk.events("attendant_command") if e["kind"] == "approve_age"]
+    [acted] = kiosk.wait_events("attendant_command", 1, lambda e: e["kind"] == "approve_age")
     assert (acted["outcome"], acted["session_id"], acted["by"]) == ("refused", first, "Anna")
 
 
@@ -223,8 +223,8 @@ def test_lane_work_and_a_stuck_session_from_the_station(launch):
     record = command(kiosk, "cancel_session", session_id=session)
     assert record["outcome"] == "done", record
     kiosk.wait_screen("attract", 10)
-    [cancelled] = kiosk.events("session_cancelled")
+    [cancelled] = kiosk.wait_events("session_cancelled")
     assert (cancelled["by"], cancelled["items"]) == ("Anna", 1)
-    kinds = [(e["kind"], e["outcome"]) for e in kiosk.events("attendant_command")]
+    kinds = [(e["kind"], e["outcome"]) for e in kiosk.wait_events("attendant_command", 4)]
     assert kinds == [("test_print", "done"), ("sync_now", "done"), ("reload_config", "done"),
                      ("cancel_session", "done")]

@@ -34,7 +34,7 @@ def test_help_call_reaches_journal_and_server(launch):
     view = kiosk.tap("help")
     assert view["help"] and any("help" in text.lower() for text in view["texts"])
     kiosk.screenshot("help")
-    [call] = kiosk.events("help_called")
+    [call] = kiosk.wait_events("help_called")
     assert call["screen"] == "checkout" and call["items"] == 1
     kiosk.assert_books_agree()  # the help call is on the central server too
 
@@ -47,7 +47,7 @@ def test_idle_session_is_abandoned_and_journaled(launch):
     assert view["screen"] == "checkout"
     kiosk.screenshot("still-there")
     kiosk.wait_screen("attract", 20)
-    [abandoned] = kiosk.events("session_abandoned")
+    [abandoned] = kiosk.wait_events("session_abandoned")
     assert abandoned["items"] == 2
     assert kiosk.ledger() == []
     kiosk.assert_books_agree()
