@@ -1,0 +1,17 @@
+"""insight: device uptime and faults per kiosk (issue 16), placeholder until used
+
+Revision ID: 0008
+Revises: 0007
+"""
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

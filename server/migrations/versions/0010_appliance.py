@@ -1,0 +1,17 @@
+"""appliance: release health after READY (issue 17), placeholder until used
+
+Revision ID: 0010
+Revises: 0009
+"""
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
