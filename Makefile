@@ -12,10 +12,12 @@ MO     := $(VENV)/.translations
 JSDIR  := $(VENV)/js
 JS     := $(JSDIR)/.installed
 JSPKG  := tests/devices/escpos_js/package.json tests/devices/escpos_js/package-lock.json
+# stamp: real photographs of barcodes for the decoder tests and bench (tests/data/photos/README.md)
+PHOTOS := $(VENV)/photos/.installed
 
 .PHONY: setup run test bench clean
 
-setup: $(STAMP) $(MO) $(JS)
+setup: $(STAMP) $(MO) $(JS) $(PHOTOS)
 
 $(MO): $(PO) $(STAMP)
 	PY=$(PY) bash scripts/compile-translations.sh
@@ -34,6 +36,10 @@ $(JS): $(JSPKG) $(STAMP)
 	cp $(JSPKG) $(JSDIR)/
 	cd $(JSDIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $(JS)
+
+$(PHOTOS): scripts/photo-corpus.sh $(STAMP)
+	bash scripts/photo-corpus.sh $(VENV)/photos
+	touch $(PHOTOS)
 
 run: setup
 	bash scripts/with-display.sh $(PY) main.py $(ARGS)

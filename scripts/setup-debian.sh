@@ -14,6 +14,8 @@ pkgs+=(chromium)
 # speech in the accessible mode (docs/accessibility.md): the voices and the player of their WAV stream
 pkgs+=(espeak-ng alsa-utils)
 # node/npm install the ESC/POS encoder the printer simulator is tested against (Makefile, .venv/js)
+# the real-photo corpus of the decoder tests is downloaded and unpacked (scripts/photo-corpus.sh)
+pkgs+=(curl xz-utils ca-certificates)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
