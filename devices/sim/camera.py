@@ -255,6 +255,14 @@ class VirtualCamera:
         with self._lock:
             self._codes, self._distortion, self._frame = [(text, symbology)], distortion, None
 
+    def hold_picture(self, path: str) -> None:
+        """A photograph (any picture file) held in front of the camera, letterboxed, until `clear`."""
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"{path} is not a picture file OpenCV can read")
+        with self._lock:
+            self._codes, self._frame = [], letterbox(image)
+
     def clear(self) -> None:
         with self._lock:
             self._codes, self._frame = [], None

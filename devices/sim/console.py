@@ -9,6 +9,7 @@
     runout 5                        printer: paper runs out after 5 more printed elements
     receipts                        printer: list received receipts; `receipt N` prints one as text
     show BK-7Q2X9K [QR]             camera: hold a code in front of the camera; `clear` takes it away
+    photo /path/to/label.jpg        camera: hold a photograph in front of the camera (letterboxed); `clear`
     stall on|off                    camera: stop/start delivering frames
     payment approve                 card terminal: approve the next payments (the default)
     payment decline 05              card terminal: decline the next payments with this result code (hex)
@@ -35,7 +36,7 @@ from typing import Any, Callable
 
 _OWNER = {"scan": "scanner", "raw": "scanner", "paper": "printer", "cover": "printer", "offline": "printer",
           "mute": "printer", "runout": "printer", "receipts": "printer", "receipt": "printer",
-          "show": "camera", "clear": "camera", "stall": "camera", "payment": "payment"}
+          "show": "camera", "photo": "camera", "clear": "camera", "stall": "camera", "payment": "payment"}
 
 
 class CommandError(ValueError):
@@ -127,6 +128,13 @@ class Console:
             _need(args, 1, "show CODE [SYMBOLOGY]")
             sim.show(args[0], args[1] if len(args) > 1 else "QR")
             return "showing"
+        if verb == "photo":
+            _need(args, 1, "photo PATH")
+            try:
+                sim.hold_picture(args[0])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            return "showing the photograph"
         if verb == "clear":
             sim.clear()
             return "cleared"
