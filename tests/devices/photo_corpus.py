@@ -78,13 +78,12 @@ class Tally:
 
 
 def single_decoder_keys(decode, gray) -> set[str]:
-    from devices.codes import BadCode, code_from_decoder
+    """What a decoder alone reads, as raw as it comes: its text, with only UPC-A's 12 digits put in their
+    GTIN-13 form (zxing and zbar spell UPC-A differently). None of the kiosk's checks apply here."""
     keys = set()
-    for text, aim, *more in decode(gray):
-        try:
-            keys.add(key(code_from_decoder(text, aim, *more[:1], extra={"UPCE": more[1]} if len(more) > 1 else None)))
-        except BadCode:
-            keys.add("<bad read>")
+    for text, aim, *_ in decode(gray):
+        product = aim.startswith("]E") and text.isascii() and text.isdigit() and len(text) in (12, 13)
+        keys.add(text.zfill(13) if product else text)
     return keys
 
 
