@@ -64,7 +64,7 @@ def _money(minor: int, currency: str, lang: str) -> str:
 def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str, helper: str | None = None) -> dict:
     """`helper`: who acknowledged the lane's open help call."""
     status = lane.status if lane.status in STATUS else "idle"
-    icon, words = STATUS[status]
+    icon, words = ("🚫", _("Disabled")) if getattr(lane, "disabled", False) else STATUS[status]
     state = lane.state
     details = []
     if state is not None and status in ("shopping", "paying", "age_check", "help", "in_doubt"):
