@@ -314,9 +314,9 @@ class LiveHub:
 
     def _heard(self, note: store.Note) -> None:
         kind, kiosk_id, ident = note
-        if kind == "revoked":
+        if kind == "revoked":  # and the boards re-render the lane (disabled) at once
             self.revoke(kiosk_id)
-            return
+            kind, ident = "lane", None
         if kind == "command":
             if ident in self.waiters:
                 self.waiters[ident].set()
