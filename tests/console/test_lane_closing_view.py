@@ -39,3 +39,10 @@ def test_no_pending_close_no_words():
     view = lane_view(SimpleNamespace(**{**vars(lane(closing="x")), "status": "out_of_service"}),
                      Catalogs().get("en"), "en")
     assert view["closing"] is None  # once closed, the tile says out of service instead
+
+
+def test_a_disabled_kiosk_shows_disabled_in_words_and_an_icon():
+    disabled = Lane(kiosk_id="lane-1", name="Lane 1", state=None, connected=False, last_seen_at=None,
+                    status="offline", status_since=None, disabled=True)
+    html = render(disabled, "de")
+    assert "🚫" in html and "Deaktiviert" in html and 'data-status="offline"' in html
