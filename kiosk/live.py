@@ -65,6 +65,7 @@ def live_view(session: Any, *, maintenance: bool = False, line_language: str | N
         "help_acknowledged_by": session.help_acknowledged_by if session.help_called else None,
         "payment_in_doubt": state == st.PAYMENT_IN_DOUBT,
         "out_of_service": closed[:1000] if closed else None,
+        "closing": session.closing[:1000] if session.closing is not None else None,  # a close deferred
     }
 
 
@@ -117,6 +118,7 @@ class LiveClient:
         self.connected = False  # the command stream is open
         self.last_error: str | None = None
         self.states_sent = self.commands_received = 0
+        self.plain_states = False  # the server predates LiveState.closing: sent without it
 
     # --- UI thread ---------------------------------------------------------------------------------------
 
@@ -204,12 +206,20 @@ class LiveClient:
         state = LiveState(boot_id=self.boot_id, seq=self.seq, sent_at=datetime.now(timezone.utc).isoformat(),
                           **{**content, "lines": [LiveLine(**line) for line in content["lines"]]})
         self._last_post = time.monotonic()
-        reply = self.http.post("/v1/live/state", content=state.model_dump_json(),
-                               headers={"Content-Type": "application/json"})
+        reply = self._send_state(state)
+        if reply.status_code == 422 and state.closing is not None and '"closing"' in reply.text:
+            self.plain_states = True  # an older server refuses the field it does not know: it goes without
+            reply = self._send_state(state)
         if reply.status_code >= 300:
             raise RuntimeError(f"the server answered {reply.status_code}: {reply.text[:200]}")
         self._sent = content
         self.states_sent += 1
+
+    def _send_state(self, state: LiveState) -> httpx.Response:
+        """Newer fields only when set (and the server knows them), so older servers take the state as before."""
+        leave_out = {"closing"} if state.closing is None or self.plain_states else None
+        return self.http.post("/v1/live/state", content=state.model_dump_json(exclude=leave_out),
+                              headers={"Content-Type": "application/json"})
 
     def _resend_state(self) -> None:
         self._sent = None  # the server may have lost it (restart): the next round sends it whatever it was

@@ -337,6 +337,7 @@ class LiveState(Api):
     outbox_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     payment_in_doubt: bool = False
     out_of_service: Annotated[str, Field(max_length=1000)] | None = None  # why, when the lane is closed
+    closing: Annotated[str, Field(max_length=1000)] | None = None  # why, when it closes after this customer
     sent_at: Annotated[str, Field(max_length=40)]  # the kiosk's clock, UTC ISO 8601
 
 

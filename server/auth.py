@@ -38,3 +38,17 @@ class RecentTokens:
             if len(self.entries) >= self.max_entries:
                 self.entries.clear()
         self.entries[token_hash(token)] = (time.monotonic() + self.ttl_s, owner)
+
+    def owners(self) -> dict[str, set[str]]:
+        """Owner -> the hashes of their tokens held (unexpired)."""
+        now, found = time.monotonic(), {}
+        for key, (until, owner) in list(self.entries.items()):
+            if until >= now:
+                found.setdefault(owner, set()).add(key)
+        return found
+
+    def forget(self, owner: str, keep: str | None = None) -> None:
+        """Drops the owner's tokens (but the one hashed `keep`): disabled, or its token rotated."""
+        for key, (_, who) in list(self.entries.items()):
+            if who == owner and key != keep:
+                self.entries.pop(key, None)

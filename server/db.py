@@ -371,3 +371,14 @@ release_sites = sa.Table(
     sa.Column("kiosk_id", sa.String(64), primary_key=True),
     sa.Column("site", sa.String(64), nullable=False),
 )
+
+# --- issue 15 follow-up (migration 0009): failed console logins per (user, client address) ----------------------
+# Five in a row from one address lock the account for that address only (docs/console.md, "Login throttling").
+console_login_failures = sa.Table(
+    "console_login_failures", metadata,
+    sa.Column("user_name", sa.String(64), primary_key=True),
+    sa.Column("client", sa.String(64), primary_key=True),  # the client address as the server sees it
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", Stamp),
+    sa.Column("last_failed_at", Stamp, nullable=False),
+)

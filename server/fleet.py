@@ -40,6 +40,8 @@ def enroll(conn: Connection, kiosk_id: str, name: str = "", rotate: bool = False
     if exists:
         values = {"token_hash": token_hash(token)} | ({"name": name} if name else {})
         conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+        from server.live.bus import announce_revoked  # streams opened with the old token end
+        announce_revoked(conn, kiosk_id)
     else:
         conn.execute(sa.insert(kiosks).values(id=kiosk_id, name=name, token_hash=token_hash(token), enrolled_at=now()))
     return token
@@ -81,6 +83,9 @@ def is_admin(conn: Connection, token: str) -> bool:
 def set_disabled(conn: Connection, kiosk_id: str, disabled: bool) -> None:
     if conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(disabled=disabled)).rowcount == 0:
         raise AdminError(f"kiosk {kiosk_id} is not enrolled")
+    if disabled:
+        from server.live.bus import announce_revoked  # its live streams end on every server process
+        announce_revoked(conn, kiosk_id)
 
 
 def kiosk_by_token(conn: Connection, token: str) -> tuple[str, bool] | None:

@@ -197,6 +197,14 @@ class Throttle:
             self.buckets[client] = (level, now)
             return max(1, math.ceil((1 - level) * self.refill_s))
 
+    def wait(self, client: str) -> int:
+        """0 if the client's bucket holds a failure to spend, else the seconds until it does (nothing counted)."""
+        now = time.monotonic()
+        with self.lock:
+            level, at = self.buckets.get(client, (float(self.burst), now))
+        level = min(float(self.burst), level + (now - at) / self.refill_s)
+        return 0 if level >= 1 else max(1, math.ceil((1 - level) * self.refill_s))
+
     def _prune(self, now: float) -> None:
         full = self.burst * self.refill_s
         for client, (_, at) in list(self.buckets.items()):

@@ -10,6 +10,8 @@
     limits and the throttle (docs/server.md, "Limits and throttling")
     KSERVER_CONSOLE_IDLE_S a console session ends after this many seconds without a request (default 1800)
     KSERVER_CONSOLE_HTTPS  1: the console is served over HTTPS by a proxy in front: Secure cookies, https origin
+    KSERVER_CONSOLE_LOGIN_BURST, KSERVER_CONSOLE_LOGIN_REFILL_S: failed console logins per client address
+                           before 429, and the seconds that earn one more try (docs/console.md)
     KSERVER_LIVE_OFFLINE_MINUTES, KSERVER_LIVE_COMMAND_TTL_S, KSERVER_LIVE_OUTBOX_ALERT, KSERVER_LIVE_PING_S,
     KSERVER_LIVE_LEASE_S, KSERVER_LIVE_TOKEN_CACHE_S: the live channel (docs/live.md)
     KSERVER_INSIGHT_RETENTION_DAYS  raw session rows older than this many days go with `admin insight-purge`
@@ -50,6 +52,8 @@ class ServerSettings(BaseModel):
     failure_refill_s: Annotated[float, Field(gt=0)] = 3
     console_idle_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 1800
     console_https: bool = False
+    console_login_burst: Annotated[int, Field(ge=1)] = 10
+    console_login_refill_s: Annotated[float, Field(gt=0, le=86400)] = 60
     live_offline_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 2
     live_command_ttl_s: Annotated[float, Field(gt=0, le=3600)] = 30
     live_outbox_alert: Annotated[int, Field(ge=1)] = 100

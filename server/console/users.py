@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
 
-from server.db import console_sessions, console_users, kiosks, now, sites, user_sites
+from server.db import console_login_failures, console_sessions, console_users, kiosks, now, sites, user_sites
 
 ROLES = ("attendant", "manager", "admin")
 MAX_FAILURES = 5
@@ -97,6 +97,7 @@ def set_password(conn: Connection, name: str, password: str) -> None:
     _check_password(password)
     conn.execute(sa.update(console_users).where(console_users.c.name == name)
                  .values(password_hash=_hasher.hash(password), failed_logins=0, locked_until=None))
+    conn.execute(sa.delete(console_login_failures).where(console_login_failures.c.user_name == name))
     conn.execute(sa.delete(console_sessions).where(console_sessions.c.user_name == name))
 
 
@@ -119,8 +120,11 @@ def set_user_sites(conn: Connection, name: str, site_ids: list[str]) -> None:
 def list_users(conn: Connection) -> list[dict]:
     rows = conn.execute(sa.select(console_users).order_by(console_users.c.name)).mappings().all()
     links = conn.execute(sa.select(user_sites)).all()
+    f = console_login_failures.c
+    locks = dict(conn.execute(sa.select(f.user_name, sa.func.max(f.locked_until)).where(f.locked_until > now())
+                              .group_by(f.user_name)).all())
     return [{"name": r["name"], "display_name": r["display_name"], "role": r["role"], "disabled": r["disabled"],
-             "locked_until": r["locked_until"], "sites": sorted(s for u, s in links if u == r["name"])}
+             "locked_until": locks.get(r["name"]), "sites": sorted(s for u, s in links if u == r["name"])}
             for r in rows]
 
 
@@ -169,26 +173,30 @@ class LoginResult:
     locked_until: str | None = None
 
 
-def login(conn: Connection, name: str, password: str, idle_s: float, lock_s: float = LOCK_S) -> LoginResult:
-    """Checks the password; 5 failures in a row lock the account for `lock_s` (kept in the table). A login
-    also clears every session idle for longer than `idle_s` (browsers that never came back)."""
+def login(conn: Connection, name: str, password: str, idle_s: float, client: str = "",
+          lock_s: float = LOCK_S) -> LoginResult:
+    """Checks the password; 5 failures in a row from one client address lock the account for `lock_s` for that
+    address only (kept in the table), so strangers elsewhere cannot lock its attendant out. A login also
+    clears every session idle for longer than `idle_s` (browsers that never came back)."""
     row = conn.execute(sa.select(console_users).where(console_users.c.name == name)).mappings().first()
     moment = datetime.now(timezone.utc)
     if row is None:
         _verify(_DUMMY, password)
         return LoginResult()
-    if row["locked_until"] and _parse(row["locked_until"]) > moment:
-        return LoginResult(locked_until=row["locked_until"])
+    f = console_login_failures.c
+    key = (f.user_name == name, f.client == client[:64])
+    failed = conn.execute(sa.select(console_login_failures).where(*key)).mappings().first()
+    if failed is not None and failed["locked_until"] and _parse(failed["locked_until"]) > moment:
+        return LoginResult(locked_until=failed["locked_until"])
     if row["disabled"] or not _verify(row["password_hash"], password):
-        failures = row["failed_logins"] + 1
-        locked = _stamp(moment + timedelta(seconds=lock_s)) if failures >= MAX_FAILURES else None
-        conn.execute(sa.update(console_users).where(console_users.c.name == name)
-                     .values(failed_logins=0 if locked else failures, locked_until=locked))
-        return LoginResult(locked_until=locked)
+        return LoginResult(locked_until=_failed(conn, name, client[:64], failed, moment, lock_s))
     values = {"failed_logins": 0, "locked_until": None}
     if _hasher.check_needs_rehash(row["password_hash"]):
         values["password_hash"] = _hasher.hash(password)
     conn.execute(sa.update(console_users).where(console_users.c.name == name).values(**values))
+    conn.execute(sa.delete(console_login_failures).where(
+        sa.or_(sa.and_(*key), sa.and_(f.last_failed_at < _stamp(moment - timedelta(seconds=lock_s)),
+                                      sa.or_(f.locked_until.is_(None), f.locked_until < _stamp(moment))))))
     conn.execute(sa.delete(console_sessions).where(
         console_sessions.c.last_seen_at < _stamp(moment - timedelta(seconds=idle_s))))
     cookie = secrets.token_urlsafe(32)
@@ -196,6 +204,21 @@ def login(conn: Connection, name: str, password: str, idle_s: float, lock_s: flo
     conn.execute(sa.insert(console_sessions).values(id_hash=_hash(cookie), user_name=name, created_at=stamp,
                                                     last_seen_at=stamp, csrf_token=secrets.token_urlsafe(32)))
     return LoginResult(cookie=cookie)
+
+
+def _failed(conn: Connection, name: str, client: str, failed, moment: datetime, lock_s: float) -> str | None:
+    """Counts a failure of `name` from `client` (a run older than `lock_s` starts again); the lock's end when
+    this one locks the account for that address."""
+    fresh = failed is not None and _parse(failed["last_failed_at"]) > moment - timedelta(seconds=lock_s)
+    failures = (failed["failures"] if fresh else 0) + 1
+    locked = _stamp(moment + timedelta(seconds=lock_s)) if failures >= MAX_FAILURES else None
+    values = {"failures": 0 if locked else failures, "locked_until": locked, "last_failed_at": _stamp(moment)}
+    from server.live.store import insert_ignore  # INSERT … ON CONFLICT DO NOTHING on either engine
+
+    insert_ignore(conn, console_login_failures, {"user_name": name, "client": client, **values})
+    conn.execute(sa.update(console_login_failures).where(console_login_failures.c.user_name == name,
+                                                         console_login_failures.c.client == client).values(**values))
+    return locked
 
 
 def _verify(stored: str, password: str) -> bool:

@@ -64,7 +64,7 @@ def _money(minor: int, currency: str, lang: str) -> str:
 def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str, helper: str | None = None) -> dict:
     """`helper`: who acknowledged the lane's open help call."""
     status = lane.status if lane.status in STATUS else "idle"
-    icon, words = STATUS[status]
+    icon, words = ("🚫", _("Disabled")) if getattr(lane, "disabled", False) else STATUS[status]
     state = lane.state
     details = []
     if state is not None and status in ("shopping", "paying", "age_check", "help", "in_doubt"):
@@ -83,7 +83,8 @@ def lane_view(lane: Any, tr: gettext.NullTranslations, lang: str, helper: str | 
             "words": tr.gettext(words), "details": details, "since": lane.status_since or "",
             "last_seen": lane.last_seen_at or "", "session_id": state.session_id if state else None,
             "out_of_service": status == "out_of_service" or bool(state and state.out_of_service),
-            "age_check": bool(state and state.age_check_pending)}
+            "age_check": bool(state and state.age_check_pending),
+            "closing": state.closing if state is not None and status != "out_of_service" else None}
 
 
 def intervention_view(item: Any, lanes: dict[str, Any], tr: gettext.NullTranslations, lang: str) -> dict:

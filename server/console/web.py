@@ -7,6 +7,7 @@ the session's CSRF token (form field `csrf` or header X-CSRF-Token) and must not
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from pathlib import Path
 
@@ -22,8 +23,10 @@ from server.console import users
 from server.console.forms import form_of
 from server.console.i18n import LANGUAGES, Catalogs, pick_language
 from server.db import writing
+from server.limits import Throttle
 from server.settings import ServerSettings
 
+log = logging.getLogger("kserver.console")
 HERE = Path(__file__).parent
 COOKIE, PRE_COOKIE, LANG_COOKIE = "kconsole", "kconsole_pre", "kconsole_lang"
 HEADERS = {
@@ -40,6 +43,8 @@ class Console:
     def __init__(self, engine: Engine, settings: ServerSettings):
         self.engine, self.settings = engine, settings
         self.catalogs = Catalogs()
+        # failed logins per client address (the API's token bucket, with the console's own budget)
+        self.login_throttle = Throttle(settings.console_login_burst, settings.console_login_refill_s)
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                             trim_blocks=True, lstrip_blocks=True)
 
@@ -83,11 +88,12 @@ def same_site(request: Request, secure: bool) -> bool:
     return origin == f"{scheme}://{request.headers.get('host', '')}"
 
 
-def _login(engine: Engine, name: str, password: str, idle_s: float) -> users.LoginResult:
+def _login(engine: Engine, name: str, password: str, idle_s: float, client: str) -> users.LoginResult:
     with writing(engine) as conn:
-        result = users.login(conn, name, password, idle_s)
+        result = users.login(conn, name, password, idle_s, client)
         if result.cookie or result.locked_until:
-            fleet.audit(conn, f"console {name}", "console-login" if result.cookie else "console-locked")
+            fleet.audit(conn, f"console {name}", "console-login" if result.cookie else "console-locked",
+                        client=client)
     return result
 
 
@@ -114,10 +120,20 @@ def mount(app: FastAPI, engine: Engine, settings: ServerSettings) -> Console:
                 pre, form.get("csrf", "")):
             raise HTTPException(403, "cross-site request or missing CSRF token")
         name, password = form.get("name", "")[:64], form.get("password", "")[:1024]
-        result = await run_in_threadpool(_login, engine, name, password, settings.console_idle_s)
+        client = request.client.host if request.client else ""  # X-Forwarded-For's from a trusted proxy
+        tr = console.catalogs.get(console.language(request))
+        wait = console.login_throttle.wait(client)
+        if wait:  # refused before the password is looked at: not a failure of the account
+            log.warning("console login from %s refused: too many failures from that address", client)
+            page = console.render(request, "login.html", status=429, csrf=pre, error=tr.ngettext(
+                "Too many failed logins from this address. Try again in {seconds} second.",
+                "Too many failed logins from this address. Try again in {seconds} seconds.", wait).format(seconds=wait))
+            page.headers["Retry-After"] = str(wait)
+            return page
+        result = await run_in_threadpool(_login, engine, name, password, settings.console_idle_s, client)
         if not result.cookie:
-            tr = console.catalogs.get(console.language(request))
-            error = (tr.gettext("Too many failed logins: this account is locked for 15 minutes.")
+            console.login_throttle.fail(client)
+            error = (tr.gettext("Too many failed logins: this account is locked on this device for 15 minutes.")
                      if result.locked_until else tr.gettext("Wrong name or password."))
             return console.render(request, "login.html", status=401, csrf=pre, error=error)
         reply = RedirectResponse("/console", status_code=303)

@@ -21,9 +21,17 @@ def payload(note: tuple) -> str:
 def parse_payload(text: str) -> tuple | None:
     with contextlib.suppress(ValueError):
         kind, kiosk_id, ident = text.split("|")
-        if kind in ("lane", "intervention", "command"):
+        if kind in ("lane", "intervention", "command", "revoked"):
             return kind, kiosk_id, (ident or None)
     return None
+
+
+def announce_revoked(conn, kiosk_id: str) -> None:
+    """The kiosk was disabled or its token replaced (the CLI's transaction): on PostgreSQL every server process
+    hears it at commit and ends the kiosk's command streams at once. SQLite has one process, whose sweep
+    finds it within a second (server/live/hub.py)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_notify(%(c)s, %(p)s)", {"c": CHANNEL, "p": payload(("revoked", kiosk_id, None))})
 
 
 class PgListener:

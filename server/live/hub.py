@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.wire import CommandKind, CommandResult, LiveState
 
-from server.db import make_engine, now as db_now, writing
+from server.db import kiosks, make_engine, now as db_now, writing
 from server.live import store
 from server.live.bus import PgListener, payload
 from server.live.model import Change, CommandRecord, Intervention, Lane
@@ -35,8 +35,8 @@ KINDS = get_args(CommandKind)
 class Stream:
     """One kiosk's command stream held by this process: LiveCommand JSON texts to send, None to end it."""
 
-    def __init__(self, kiosk_id: str):
-        self.kiosk_id, self.id = kiosk_id, uuid.uuid4().hex
+    def __init__(self, kiosk_id: str, token_key: str | None = None):
+        self.kiosk_id, self.id, self.token_key = kiosk_id, uuid.uuid4().hex, token_key  # the token's hash
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.sent: set[str] = set()
 
@@ -89,6 +89,7 @@ class LiveHub:
         self.incoming: list[tuple[str, LiveState, asyncio.Future]] = []
         self.flushing: asyncio.Task | None = None
         self._last_lease = 0.0
+        self.tokens = None  # server.auth.RecentTokens of the kiosks' live routes (install_live sets it)
 
     # -- life cycle -----------------------------------------------------------------------------------------
 
@@ -229,11 +230,12 @@ class LiveHub:
 
     # -- the kiosks' command streams ------------------------------------------------------------------------
 
-    async def open_stream(self, kiosk_id: str) -> Stream:
+    async def open_stream(self, kiosk_id: str, token_key: str | None = None) -> Stream:
         """Registers a command stream (ending an older one of the same kiosk on this process), marks the lane
-        connected and queues every unexpired, unanswered command."""
+        connected and queues every unexpired, unanswered command. `token_key`: the hash of the token it was
+        opened with; the stream ends when the kiosk's token is no longer that one."""
         await self.start()
-        stream = Stream(kiosk_id)
+        stream = Stream(kiosk_id, token_key)
         for old in self.streams.get(kiosk_id, []):
             old.queue.put_nowait(None)
         self.streams[kiosk_id] = [stream]
@@ -267,6 +269,38 @@ class LiveHub:
             for stream in self.streams.get(kiosk_id, []):
                 stream.offer(ident, store.live_command_json(row))
 
+    def revoke(self, kiosk_id: str) -> None:
+        """The kiosk was disabled: its command streams on this process end now and its cached tokens go (a
+        reconnect is then refused 403 by the database)."""
+        for stream in self.streams.get(kiosk_id, []):
+            stream.queue.put_nowait(None)
+        if self.tokens is not None:
+            self.tokens.forget(kiosk_id)
+
+    async def _check_revoked(self) -> None:
+        """Kiosks disabled or given a new token since their stream opened or their token was cached: streams
+        ended, tokens dropped. The CLI disables from another process, which on SQLite nothing announces."""
+        cached = self.tokens.owners() if self.tokens is not None else {}
+        ids = sorted(set(self.streams) | set(cached))
+        if not ids:
+            return
+
+        def read():
+            with self.engine.connect() as conn:
+                return {row.id: (row.token_hash, bool(row.disabled)) for row in conn.execute(
+                    sa.select(kiosks.c.id, kiosks.c.token_hash, kiosks.c.disabled).where(kiosks.c.id.in_(ids)))}
+        held = await run_in_threadpool(read)
+        for kiosk_id in ids:
+            token_key, disabled = held.get(kiosk_id, (None, True))
+            if disabled:
+                self.revoke(kiosk_id)
+                continue
+            for stream in self.streams.get(kiosk_id, []):
+                if stream.token_key is not None and stream.token_key != token_key:
+                    stream.queue.put_nowait(None)
+            if self.tokens is not None and cached.get(kiosk_id, set()) - {token_key}:
+                self.tokens.forget(kiosk_id, keep=token_key)
+
     # -- changes --------------------------------------------------------------------------------------------
 
     def subscribe(self) -> Subscription:
@@ -280,6 +314,9 @@ class LiveHub:
 
     def _heard(self, note: store.Note) -> None:
         kind, kiosk_id, ident = note
+        if kind == "revoked":  # and the boards re-render the lane (disabled) at once
+            self.revoke(kiosk_id)
+            kind, ident = "lane", None
         if kind == "command":
             if ident in self.waiters:
                 self.waiters[ident].set()
@@ -304,6 +341,7 @@ class LiveHub:
         while True:
             await asyncio.sleep(SWEEP_S)
             try:
+                await self._check_revoked()
                 if self.loop.time() - self._last_lease >= self.settings.live_ping_s / 2:
                     self._last_lease = self.loop.time()
                     ids = [s.id for streams in self.streams.values() for s in streams]

@@ -23,6 +23,7 @@ class Lane:
     last_seen_at: str | None
     status: str
     status_since: str | None
+    disabled: bool = False  # by an administrator (`kiosk-server admin disable`): shown offline, with why
 
     def as_json(self) -> dict:
         data = asdict(self)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from kiosk.wire import CommandKind, CommandResult, LiveState, Problem
-from server.auth import RecentTokens
+from server.auth import RecentTokens, token_hash
 from server.live import store
 from server.live.hub import LiveHub
 from server.live.model import AlreadyTaken, UnknownIntervention, UnknownKiosk
@@ -36,6 +36,7 @@ class LaneOut(BaseModel):
     status: Literal["idle", "shopping", "paying", "help", "age_check", "in_doubt", "out_of_service",
                     "device_fault", "offline"]
     status_since: str | None
+    disabled: bool = False  # an administrator disabled the kiosk: its status is offline
 
 
 class InterventionOut(BaseModel):
@@ -122,11 +123,14 @@ def live_router(hub: LiveHub, any_kiosk, admin, tokens: RecentTokens, route_clas
         return Response(status_code=204)
 
     @router.get("/v1/live/commands", response_class=StreamingResponse, responses={**EVENT_STREAM, **refused})
-    async def command_stream(kiosk_id: AnyKiosk) -> StreamingResponse:
+    async def command_stream(kiosk_id: AnyKiosk, creds: Credentials) -> StreamingResponse:
         """`event: command` with a LiveCommand as data; unanswered, unexpired commands are sent first. The
-        kiosk counts as connected while this stream is open."""
+        kiosk counts as connected while this stream is open; it ends within a second or two when the kiosk
+        is disabled or its token replaced (a reconnect then gets 403 or 401)."""
+        key = token_hash(creds.credentials) if creds is not None else None
+
         async def events():
-            stream = await hub.open_stream(kiosk_id)
+            stream = await hub.open_stream(kiosk_id, key)
             try:
                 yield ": open\n\n"
                 while True:
@@ -222,6 +226,7 @@ def install_live(app: FastAPI, hub: LiveHub, any_kiosk, admin, tokens: RecentTok
     """The live channel's routes, and its hub on `app.state.live`, started and stopped with the app."""
     app.include_router(live_router(hub, any_kiosk, admin, tokens, route_class, refused, too_large))
     app.state.live = hub
+    hub.tokens = tokens
     outer = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

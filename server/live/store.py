@@ -169,7 +169,7 @@ def sweep(conn: Connection, now: str, lease_s: float, offline_after_s: float, no
                                                       live_interventions.c.raised_at >= live_lanes.c.last_seen_at)
     gone = conn.execute(sa.select(live_lanes.c.kiosk_id, live_lanes.c.last_seen_at).where(
         live_lanes.c.stream_id.is_(None), live_lanes.c.last_seen_at < ago(now, offline_after_s),
-        ~sa.exists(raised))).all()
+        ~sa.exists(raised), live_lanes.c.kiosk_id.not_in(sa.select(kiosks.c.id).where(kiosks.c.disabled)))).all()
     for row in gone:
         _raise(conn, row.kiosk_id, "offline", None, f"no live connection since {row.last_seen_at}", now, notes)
     expired = conn.execute(sa.select(live_commands.c.id, live_commands.c.kiosk_id).where(
@@ -308,14 +308,17 @@ def _answer(conn: Connection, ident: str, outcome: str, detail: str, now: str, n
 
 
 def lanes(conn: Connection, kiosk_ids=None) -> list[Lane]:
-    query = (sa.select(kiosks.c.id, kiosks.c.name, kiosks.c.last_seen_at.label("synced_at"), live_lanes)
-             .select_from(kiosks.outerjoin(live_lanes, live_lanes.c.kiosk_id == kiosks.c.id))
-             .where(sa.not_(kiosks.c.disabled)).order_by(kiosks.c.id))
+    """Every kiosk's lane; a disabled kiosk's shows offline (its streams were ended) and says it is disabled."""
+    query = (sa.select(kiosks.c.id, kiosks.c.name, kiosks.c.disabled, kiosks.c.last_seen_at.label("synced_at"),
+                       live_lanes)
+             .select_from(kiosks.outerjoin(live_lanes, live_lanes.c.kiosk_id == kiosks.c.id)).order_by(kiosks.c.id))
     if kiosk_ids is not None:
         query = query.where(kiosks.c.id.in_(list(kiosk_ids)))
-    return [Lane(kiosk_id=row.id, name=row.name, state=_state(row.state), connected=row.stream_id is not None,
-                 last_seen_at=row.last_seen_at or row.synced_at, status=row.status or "offline",
-                 status_since=row.status_since) for row in conn.execute(query)]
+    return [Lane(kiosk_id=row.id, name=row.name, state=_state(row.state),
+                 connected=row.stream_id is not None and not row.disabled,
+                 last_seen_at=row.last_seen_at or row.synced_at,
+                 status="offline" if row.disabled else row.status or "offline", status_since=row.status_since,
+                 disabled=bool(row.disabled)) for row in conn.execute(query)]
 
 
 def interventions(conn: Connection, kiosk_ids=None, include_resolved: bool = False, ident: int | None = None):
