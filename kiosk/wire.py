@@ -127,9 +127,8 @@ class TransactionRecord(Wire):
     body: Body
 
 
-# ---------------------------------------------------------------------------------------------
-# The central server's API (/v1). Requests are strict; a record inside a batch is kept as plain
-# JSON so that one invalid record can be dead-lettered instead of refusing the whole batch.
+# --- The central server's API (/v1). Requests are strict; a record inside a batch is kept as plain JSON so
+# that one invalid record can be dead-lettered instead of refusing the whole batch. -----------------------------
 
 Seq = Annotated[int, Field(ge=1, le=2**53)]  # exact in every JSON implementation
 UuidText = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
@@ -294,68 +293,65 @@ class BookingRow(BaseModel):
     code: KeyText
 
 
-# --- The live channel (issue 15): kiosk ↔ central server, ephemeral state and attendant commands -------------
-# The kiosk POSTs a LiveState on every change (debounced) to /v1/live/state and holds one SSE stream,
-# GET /v1/live/commands, on which the server sends `event: command` with a LiveCommand as data. The kiosk
-# answers each command with a CommandResult to POST /v1/live/commands/{id}/result. All with the kiosk token.
-# Live state is not the record: every intervention's outcome is journaled on the kiosk and synced as an event.
-
+# --- The live channel (issue 15), kiosk token: a LiveState POSTed on every change (debounced) to /v1/live/state;
+# one SSE stream GET /v1/live/commands (`event: command`, a LiveCommand as data), each answered by a CommandResult
+# to POST /v1/live/commands/{id}/result. Not the record: every intervention's outcome is journaled and synced.
 LiveFlow = Literal["idle", "checkout", "checkin", "maintenance"]
 LivePhase = Literal["idle", "shopping", "paying", "receipt", "checkin", "help", "age_check", "in_doubt",
                     "out_of_service", "maintenance"]
 CommandKind = Literal["approve_age", "refuse_age", "cancel_session", "out_of_service", "in_service", "sync_now",
                       "test_print", "reload_config", "help_acknowledged", "help_resolved"]
 Name = Annotated[str, Field(max_length=200)]
+Short, Stamp, Text = (Annotated[str, Field(max_length=n)] for n in (64, 40, 1000))
 
 
 class LiveLine(Api):
     name: Name
     quantity: Annotated[int, Field(ge=0, le=10**6)]
-    amount_minor: Annotated[int, Field(ge=-(10**12), le=10**12)]
+    amount_minor: MinorUnits
     age_restricted: bool = False
 
 
 class LiveState(Api):
     """What a kiosk is doing now. `seq` grows with every state the kiosk sends (per kiosk process start,
     `boot_id` tells starts apart) so the server keeps only the newest."""
-    boot_id: Annotated[str, Field(max_length=64)]
+    boot_id: Short
     seq: Annotated[int, Field(ge=0, le=2**53)]
-    session_id: Annotated[str, Field(max_length=64)] | None = None  # the customer session now open, if any
+    session_id: Short | None = None  # the customer session now open, if any
     flow: LiveFlow = "idle"
     phase: LivePhase = "idle"
     screen: Annotated[str, Field(max_length=64)] = ""
     language: Annotated[str, Field(max_length=16)] = "en"
     lines: Annotated[list[LiveLine], Field(max_length=500)] = []
     item_count: Annotated[int, Field(ge=0, le=10**6)] = 0
-    total_minor: Annotated[int, Field(ge=-(10**12), le=10**12)] = 0
+    total_minor: MinorUnits = 0
     currency: Annotated[str, Field(min_length=3, max_length=3)] = "EUR"
     age_check_pending: bool = False
     help_called: bool = False
     help_acknowledged_by: Name | None = None  # the kiosk shows "help is on the way" while this is set
-    devices: Annotated[dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]],
-                       Field(max_length=64)] = {}  # device name -> "ok" or what is wrong, in words
+    devices: Annotated[dict[Short, Annotated[str, Field(max_length=256)]], Field(max_length=64)] = {}  # "ok"/why
     outbox_depth: Annotated[int, Field(ge=0, le=2**53)] = 0
     payment_in_doubt: bool = False
-    out_of_service: Annotated[str, Field(max_length=1000)] | None = None  # why, when the lane is closed
-    closing: Annotated[str, Field(max_length=1000)] | None = None  # why, when it closes after this customer
-    sent_at: Annotated[str, Field(max_length=40)]  # the kiosk's clock, UTC ISO 8601
+    out_of_service: Text | None = None  # why, when the lane is closed
+    closing: Text | None = None  # why, when it closes after this customer
+    sent_at: Stamp  # the kiosk's clock, UTC ISO 8601
 
 
 class LiveCommand(Api):
     """An attendant's command for one kiosk. `session_id` names the customer session it is for (None for
     lane commands such as out_of_service); the kiosk refuses it when that session is over or it has expired."""
-    id: Annotated[str, Field(max_length=64)]
+    id: Short
     kind: CommandKind
-    session_id: Annotated[str, Field(max_length=64)] | None = None
-    issued_at: Annotated[str, Field(max_length=40)]
-    expires_at: Annotated[str, Field(max_length=40)]
+    session_id: Short | None = None
+    issued_at: Stamp
+    expires_at: Stamp
     by: Name  # the console user's display name, journaled on the kiosk
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Text = ""
 
 
 class CommandResult(Api):
     outcome: Literal["done", "refused", "expired", "failed"]
-    detail: Annotated[str, Field(max_length=1000)] = ""
+    detail: Text = ""
 
 
 # --- Fleet insight (issue 16): one summary per customer session, no personal data. Sent as an EventBody (event
