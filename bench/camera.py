@@ -19,6 +19,8 @@ noise, the same degradation), as the camera sees a code held up:
   wrong_reads_zxing, wrong_reads_zbar               codes a decoder alone would report that are not there
   decode_ms_p95_720p                                Camera.decode_frame's time per 1280x720 BGR frame (gray, decode,
                                                     vote, confirmation), one core, wall clock
+  decode_cpu_ms_p95_720p                            the same in CPU time (the kiosk's thread + the zbar child's
+                                                    decoding): what the wall figure is on an idle core
 Target: decode_ms_p95_720p <= 33, wrong_reads = 0, every project rate >= the better single decoder's.
 Usage: python bench/camera.py [--items 480] [--takes 3] [--seed 1]
 """
@@ -111,7 +113,7 @@ def main() -> None:
     by_kind: dict[str, list[int]] = {}
     seen: dict[str, int] = {}
     wrong = {"zxing": 0, "zbar": 0, "project": 0}
-    times = []
+    times, cpu_times = [], []
     try:
         for frames, truth, symbology, kind in corpus:
             events = EventQueue()  # a fresh camera per item: the frames of one item are 100 ms apart
@@ -119,9 +121,10 @@ def main() -> None:
             camera.decode = project
             single: dict[str, set[str]] = {"zxing": set(), "zbar": set()}
             for frame in frames:
-                begin = time.perf_counter()
+                begin, cpu, child = time.perf_counter(), time.thread_time(), project.fallback.cpu_s
                 camera.decode_frame(frame)
                 times.append(time.perf_counter() - begin)
+                cpu_times.append(time.thread_time() - cpu + project.fallback.cpu_s - child)
                 gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
                 single["zxing"].update(found_keys(zxing(gray)))
                 single["zbar"].update(found_keys(zbar(gray)))
@@ -165,6 +168,9 @@ def main() -> None:
     ms = np.array(times) * 1000
     print(f"decode_ms_p50_720p={np.percentile(ms, 50):.1f}")
     print(f"decode_ms_p95_720p={np.percentile(ms, 95):.1f}")
+    cpu = np.array(cpu_times) * 1000  # decode_frame's thread + the zbar child's decoding: the figure under load
+    print(f"decode_cpu_ms_p50_720p={np.percentile(cpu, 50):.1f}")
+    print(f"decode_cpu_ms_p95_720p={np.percentile(cpu, 95):.1f}")
     print(f"target_met={int(np.percentile(ms, 95) <= 33 and wrong['project'] == 0)}")
 
 
