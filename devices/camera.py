@@ -28,8 +28,7 @@ import numpy as np
 from devices.base import Device, DeviceError, release_quietly
 from devices.codes import BadCode, code_from_decoder
 from devices.decoder_process import DecoderCrashed, ProcessDecoder
-from devices.decoding import (CombinedDecoder, Decoded, is_linear, key_of, pyzbar_decoder,  # noqa: F401 (factories)
-                              pyzbar_linear_decoder, zxing_decoder)
+from devices.decoding import CombinedDecoder, Decoded, is_linear, key_of, pyzbar_decoder, zxing_decoder
 from kiosk.config import CameraSettings
 from kiosk.events import EventQueue
 
