@@ -12,7 +12,8 @@ reads codes from it, and each code is reported once while it stays in view.
 pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
 robust, and it releases the GIL). Linear codes (EAN/UPC, Code 128, DataBar) are confirmed before they
 are reported: a damaged label can decode to another code whose check digit still passes, but it
-rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on.
+rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on; when it
+does, another read of the same place contradicts it (the vote in devices/decoding.py).
 The UI gets preview frames with `latest_frame()`: the newest
 captured array itself, not a copy (frames are never written to after capture), polled at display rate.
 """
