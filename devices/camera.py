@@ -5,14 +5,15 @@ reads codes from it, and each code is reported once while it stays in view.
     enabled = true
     driver = "opencv"          # or "simulator" (devices/sim/camera.py)
     index = 0                  # /dev/video0
-    decoder = "zxing+zbar"     # zxing-cpp, then libzbar for linear codes when time is left (misses, 2nd opinion);
+    decoder = "zxing+zbar"     # zxing-cpp, then libzbar for linear codes and a vote (devices/decoding.py);
                                # or "zxing", or "pyzbar" (no DataMatrix; libzbar has crashed on odd frames)
-    confirm_linear = 2         # a linear code counts once seen in 2 frames (or by both decoders)
+    confirm_linear = 2         # a linear code counts once seen in 2 frames (or by both decoders, or a 2nd look)
 
 pyzbar runs in a child process (devices/decoder_process.py), zxing-cpp in-process (it has been
 robust, and it releases the GIL). Linear codes (EAN/UPC, Code 128, DataBar) are confirmed before they
 are reported: a damaged label can decode to another code whose check digit still passes, but it
-rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on.
+rarely does so twice in a row, which is what handheld scanners' "redundancy" setting relies on; when it
+does, another read of the same place contradicts it (the vote in devices/decoding.py).
 The UI gets preview frames with `latest_frame()`: the newest
 captured array itself, not a copy (frames are never written to after capture), polled at display rate.
 """
@@ -26,106 +27,13 @@ import cv2
 import numpy as np
 
 from devices.base import Device, DeviceError, release_quietly
-from devices.codes import BadCode, code_from_decoder, decode_bytes
+from devices.codes import BadCode, code_from_decoder
 from devices.decoder_process import DecoderCrashed, ProcessDecoder
+from devices.decoding import CombinedDecoder, Decoded, is_linear, key_of, pyzbar_decoder, zxing_decoder
 from kiosk.config import CameraSettings
 from kiosk.events import EventQueue
 
-# (text, AIM symbology identifier[, format name[, UPC-E digits]]): what a decoder reports per code
-Decoded = list[tuple[str, ...]]
 ERROR_REPORT_INTERVAL_S = 5.0  # a decoder failing on every frame gives one ERROR event per interval
-ZXING_FORMATS = "EAN13,EAN8,UPCA,UPCE,Code128,QRCode,DataMatrix,DataBar,DataBarExpanded,DataBarLimited"
-LINEAR_AIM = set("EFGIACe")  # AIM code characters of linear symbologies: EAN/UPC, Codabar, 93, ITF, 39, 128, DataBar
-FRAME_BUDGET_S = 0.030  # zbar runs after zxing only when both are expected to finish within this (30 fps)
-
-
-def is_linear(aim: str) -> bool:
-    return aim[1:2] in LINEAR_AIM
-
-
-def _unique(found: Decoded) -> Decoded:
-    """One entry per code: a decoder can find the same symbol twice (zxing-cpp does with DataBar
-    Expanded), and two entries for one code must mean two decoders agreeing (see Confirmer)."""
-    seen: set[tuple[str, str]] = set()
-    return [code for code in found if code[:2] not in seen and not seen.add(code[:2])]
-
-
-def zxing_decoder() -> Callable[[np.ndarray], Decoded]:
-    import zxingcpp
-
-    formats = zxingcpp.barcode_formats_from_str(ZXING_FORMATS)
-
-    def decode(gray: np.ndarray) -> Decoded:
-        found = zxingcpp.read_barcodes(gray, formats=formats, text_mode=zxingcpp.TextMode.Plain)
-        return _unique([(b.text, b.symbology_identifier, b.format.name, (b.extra or {}).get("UPCE", ""))
-                        for b in found if b.valid])
-
-    return decode
-
-
-_PYZBAR_AIM = {"EAN13": "]E0", "EAN8": "]E4", "UPCA": "]E0", "UPCE": "]E0", "CODE128": "]C0", "QRCODE": "]Q1",
-               "CODE39": "]A0", "I25": "]I0", "DATABAR": "]e0", "DATABAR_EXP": "]e0", "CODE93": "]G0"}
-PYZBAR_LINEAR = ("EAN13", "EAN8", "UPCA", "UPCE", "CODE128", "DATABAR", "DATABAR_EXP")
-
-
-def pyzbar_decoder(symbols: tuple[str, ...] | None = None) -> Callable[[np.ndarray], Decoded]:
-    from pyzbar import pyzbar
-
-    wanted = [pyzbar.ZBarSymbol[name] for name in symbols] if symbols else None
-
-    def decode(gray: np.ndarray) -> Decoded:
-        return _unique([(decode_bytes(r.data), _PYZBAR_AIM.get(r.type, "]X0"), r.type)
-                        for r in pyzbar.decode(gray, symbols=wanted)])
-
-    return decode
-
-
-def pyzbar_linear_decoder() -> Callable[[np.ndarray], Decoded]:
-    """libzbar for linear codes only (the fallback after zxing-cpp): faster than all symbologies."""
-    return pyzbar_decoder(PYZBAR_LINEAR)
-
-
-class CombinedDecoder:
-    """zxing-cpp on every frame, then libzbar (in a child process, linear codes only) on the same frame
-    when zxing's time plus zbar's usual time fit in `budget_s`: on a miss it reads linear codes zxing missed (some blurred or
-    low-contrast EAN/UPC), on a linear read it is a second opinion, and two decoders reading the same
-    code confirm it at once (Confirmer) instead of in the next frame. zxing reads everything 2D."""
-
-    def __init__(self, fallback_factory: str = "devices.camera:pyzbar_linear_decoder",
-                 budget_s: float = FRAME_BUDGET_S, isolate: bool = True, confirm_linear: bool = True) -> None:
-        self.primary = zxing_decoder()
-        self.budget_s = budget_s
-        self.confirm_linear = confirm_linear  # also run zbar on frames where zxing read a linear code
-        if isolate:
-            self.fallback: Callable[[np.ndarray], Decoded] = ProcessDecoder(fallback_factory)
-        else:
-            module, _, name = fallback_factory.partition(":")
-            import importlib
-            self.fallback = getattr(importlib.import_module(module), name)()
-        self.fallback_runs = 0
-        self.fallback_skips = 0
-        self.fallback_s = 0.010  # a running estimate of zbar's time per frame (moving average)
-
-    def __call__(self, gray: np.ndarray) -> Decoded:
-        start = time.perf_counter()
-        found = self.primary(gray)
-        if any(is_linear(aim) for _, aim, *_ in found) and not self.confirm_linear:
-            return found
-        if time.perf_counter() - start + self.fallback_s > self.budget_s:
-            self.fallback_skips += 1
-            self.fallback_s *= 0.9  # one slow frame must not keep zbar off: try again soon
-            return found
-        self.fallback_runs += 1  # on a miss: codes zxing missed; on a linear read: a second opinion
-        begin = time.perf_counter()
-        more = self.fallback(gray)
-        if self.fallback_runs > 1:  # the first call includes starting the child process
-            self.fallback_s = 0.8 * self.fallback_s + 0.2 * (time.perf_counter() - begin)
-        return found + more
-
-    def close(self) -> None:
-        close = getattr(self.fallback, "close", None)
-        if close is not None:
-            close()
 
 
 DECODERS: dict[str, Callable[[], Callable[[np.ndarray], Decoded]]] = {
@@ -302,12 +210,12 @@ class Camera(Device):
         self.statistics["frames_decoded"] += 1
         posted = 0
         times: dict[str, int] = {}
-        for text, aim, *_ in found:  # the same code from two decoders in one frame counts twice
-            times[aim + text] = times.get(aim + text, 0) + 1
+        for read in found:  # the same code twice in one frame: two decoders (or a second look) agreeing
+            times[key_of(read)] = times.get(key_of(read), 0) + 1
         for text, aim, *more in found:
-            key = aim + text
+            key = key_of((text, aim, *more))
             if key not in times:
-                continue  # the second decoder's copy of a code already handled in this frame
+                continue  # the second opinion's copy of a code already handled in this frame
             if is_linear(aim) and not self.confirm.confirmed(key, now, times.pop(key)):
                 self.statistics["unconfirmed_reads"] += 1
                 continue

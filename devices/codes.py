@@ -31,14 +31,16 @@ _AIM_SYMBOLOGY = {
     "A": "Code39", "C": "Code128", "E": "EAN-13", "F": "Codabar", "G": "Code93", "I": "ITF",
     "L": "PDF417", "Q": "QR", "d": "DataMatrix", "e": "DataBar", "z": "Aztec", "X": "unknown",
 }
-# GS1 modifiers. DataMatrix: 2 = FNC1 first, 5 = ECI + FNC1 first; the rectangular extension (DMRE, ISO 21471)
-# is reported by zxing-cpp as modifiers 7..12, the same six meanings + 6, so 8 and 11 are GS1.
-_AIM_GS1 = {"C1", "d2", "d5", "d8", "d11", "Q3", "Q5", "e0", "z1", "z4"}
+# GS1 modifiers. DataMatrix (zxing-cpp core/src/datamatrix/DMDecoder.cpp, DecodedBitStreamParser::Decode, and
+# SymbologyIdentifier::toString in core/src/Content.h): modifier 1 plain, 2 FNC1 first (GS1), 3 FNC1 second
+# (AIM); +3 with an ECI (4, 5, 6); the rectangular extension (DMRE, ISO/IEC 21471) adds 6 to that, and values
+# from 10 up are written as letters: 7, 8, 9 and, with an ECI, A, B, C. So d2, d5, d8 and dB are GS1.
+_AIM_GS1 = {"C1", "d2", "d5", "d8", "dB", "Q3", "Q5", "e0", "z1", "z4"}
 _AIM_SPECIAL = {"C1": "GS1-128", "d2": "GS1 DataMatrix", "d5": "GS1 DataMatrix", "d8": "GS1 DataMatrix",
-                "d11": "GS1 DataMatrix", "Q3": "GS1 QR", "Q5": "GS1 QR", "E4": "EAN-8", "e0": "GS1 DataBar"}
+                "dB": "GS1 DataMatrix", "Q3": "GS1 QR", "Q5": "GS1 QR", "E4": "EAN-8", "e0": "GS1 DataBar"}
 _TWO_D = {"QR", "DataMatrix", "Aztec", "PDF417", "GS1 DataMatrix", "GS1 QR"}
 _AIM_RE = re.compile(r"^\]([A-Za-z])([0-9A-Za-z])")  # a scanner's prefix: one modifier character
-_DECODER_AIM_RE = re.compile(r"^\][A-Za-z](?:[0-9A-Za-z]|1[0-2])$")  # from a decoder: DMRE has ]d10..]d12
+_DECODER_AIM_RE = re.compile(r"^\][A-Za-z][0-9A-Za-z]$")  # from a decoder: one modifier character too
 # Control characters that are content: TAB, LF, CR (multi-line QR codes: vCard, MECARD, two-line bookings),
 # EOT, FS, GS, RS, US (GS1 and ISO/IEC 15434 separators). Any other C0 control or DEL cannot be content.
 _CONTROL_RE = re.compile(r"[\x00-\x03\x05-\x08\x0b\x0c\x0e-\x1b\x7f]")
@@ -147,7 +149,7 @@ def code_from_decoder(text: str, aim: str, fmt: str = "", extra: dict | None = N
 
     zxing-cpp reports a UPC-A as a 13-digit EAN-13 with a leading 0 and a UPC-E as its 13-digit UPC-A
     expansion (the 8 digits in `extra["UPCE"]`): both come back labelled UPC-A / UPC-E with their own digits;
-    the GTIN is the same either way. DataMatrix DMRE modifiers (]d7..]d12) are kept as they are.
+    the GTIN is the same either way. DataMatrix DMRE modifiers (]d7..]d9, ]dA..]dC) are kept as they are.
     """
     aim = aim if _DECODER_AIM_RE.match(aim or "") else ""
     if aim[1:2] == "E" and text.isascii() and text.isdigit():

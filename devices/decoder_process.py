@@ -18,6 +18,7 @@ import select
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -34,6 +35,7 @@ class ProcessDecoder:
         self.factory = factory
         self.timeout = timeout
         self.restarts = 0
+        self.cpu_s = 0.0  # the child's CPU time spent decoding, in total (the bench's per-frame CPU figure)
         self._proc: subprocess.Popen | None = None
         self._start()
 
@@ -64,6 +66,7 @@ class ProcessDecoder:
         except TimeoutError:
             raise self._restart(f"the decoder did not answer within {self.timeout:g} s") from None
         reply = json.loads(line)
+        self.cpu_s += reply.get("cpu_s", 0.0)
         if "error" in reply:  # an exception inside the child
             raise RuntimeError(reply["error"])
         return [tuple(code) for code in reply["codes"]]
@@ -111,8 +114,9 @@ def _child(factory: str) -> None:
         if len(data) < height * width:
             return
         gray = np.frombuffer(data, np.uint8).reshape(height, width)
+        start = time.process_time()
         try:
-            answer = {"codes": [list(code) for code in decode(gray)]}
+            answer = {"codes": [list(code) for code in decode(gray)], "cpu_s": time.process_time() - start}
         except Exception as exc:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         protocol.write(json.dumps(answer).encode() + b"\n")

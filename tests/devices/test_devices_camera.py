@@ -115,8 +115,11 @@ def test_a_folder_of_images_is_played_back(events, tmp_path):
     expected = {text for _, text, _ in corpus(4, seed=5)}
     camera, sim = start(events, simulator_folder=str(tmp_path))
     try:
-        got = {e.data["code"] for e in data_events(events, "camera", 4, timeout=20)}
-        assert got == expected
+        got: set[str] = set()
+        while got != expected:  # a code may come twice: on a loaded box the decoder can miss its frame for 1 s
+            [event] = data_events(events, "camera", 1, timeout=20)
+            assert event.kind == "data" and event.data["code"] in expected, event.data
+            got.add(event.data["code"])
     finally:
         camera.close()
 
@@ -220,7 +223,7 @@ def test_pyzbar_reads_databar_expanded_as_gs1():
 
     text = "0193533740681241310312676215291231"
     gray = cv2.cvtColor(render([(text, "DataBarExpanded")]), cv2.COLOR_BGR2GRAY)
-    [(found, aim, fmt)] = pyzbar_decoder()(gray)
+    [(found, aim, fmt, _, _)] = pyzbar_decoder()(gray)
     code = code_from_decoder(found, aim, fmt)
     assert (found, aim, code.category, code.ais["3103"]) == (text, "]e0", "gs1", "126762")
 
@@ -254,7 +257,7 @@ def test_stacked_databar_is_read_by_the_zxing_decoder(fmt, content, text):
 
     img = np.asarray(zxingcpp.create_barcode(content, getattr(zxingcpp.BarcodeFormat, fmt)).to_image(scale=4))
     img = cv2.copyMakeBorder(img, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
-    [(found, aim, name, _)] = zxing_decoder()(img)
+    [(found, aim, name, _, _)] = zxing_decoder()(img)
     code = code_from_decoder(found, aim, name)
     assert (found, code.symbology, code.category, code.gtin) == (text, "GS1 DataBar", "gs1", text[2:16])
 
@@ -268,3 +271,44 @@ def test_zxing_and_zbar_agreeing_confirm_a_linear_code_in_one_frame(events):
     assert [e.data["code"] for e in events.drain() if e.kind == "data"] == ["4006381333931"]
     empty = render([], Distortion(noise=4))
     assert camera.decode_frame(empty) == 0 and camera.decode.fallback_runs == 2  # zbar also runs on a miss
+
+
+def test_a_wrong_read_contradicted_at_the_same_place_is_dropped_and_the_agreed_one_kept():
+    # seen on the bench (EAN-13, motion blur): zxing-cpp reads the label right and, from a few scan lines
+    # through it, also a UPC-E whose check digit passes; libzbar reads it right. The same wrong read came back
+    # in the next frame, so two-frame confirmation alone reported it.
+    from devices.decoding import CombinedDecoder
+
+    decoder = CombinedDecoder(isolate=False)
+    gray = np.full((720, 1280), 255, np.uint8)  # nothing there for a second look to read
+    right_zx = ("1022655724048", "]E0", "EAN13", "", (687, 171, 1189, 326))
+    wrong_zx = ("0102265000051", "]E0", "UPCE", "10226551", (726, 128, 979, 131))
+    right_zb = ("1022655724048", "]E0", "EAN13", "", (687, 169, 1190, 364))
+    out = decoder.vote(gray, [("zxing", right_zx), ("zxing", wrong_zx), ("zbar", right_zb)])
+    assert out == [right_zx, right_zx] and decoder.conflicts == 1
+    # one decoder against the other at the same place: neither is trusted
+    wrong_db = ("0173361359879003", "]e0", "DataBarOmni", "", (591, 222, 1044, 230))
+    right_db = ("0173357736589436", "]e0", "DATABAR", "", (591, 175, 830, 403))
+    assert decoder.vote(gray, [("zxing", wrong_db), ("zbar", right_db)]) == []
+    decoder.close()
+
+
+def test_upc_a_from_zxing_and_zbar_count_as_one_code_read_twice(events):
+    # zxing-cpp sends a UPC-A as 13 digits, libzbar as 12: the same GTIN, so the two confirm each other
+    camera = Camera("camera", events, CameraSettings(enabled=True, decoder="zxing"), open_capture=lambda: None)
+    both = [("0036000291452", "]E0", "EAN13", ""), ("036000291452", "]E0", "UPCA", "")]
+    assert frames_of(camera, [both]) == ["036000291452"]
+
+
+def test_a_single_read_is_confirmed_by_a_second_look_at_its_region():
+    import cv2
+
+    from devices.decoding import CombinedDecoder
+
+    decoder = CombinedDecoder(isolate=False)
+    gray = cv2.cvtColor(render([("0106568280814143", "DataBarLimited")], Distortion(noise=4)), cv2.COLOR_BGR2GRAY)
+    found = decoder(gray)  # libzbar cannot read DataBar Limited: zxing's read is looked at again, enlarged
+    assert [r[0] for r in found] == ["0106568280814143"] * 2 and decoder.second_looks == 1
+    lone = ("4006381333931", "]E0", "EAN13", "", (10, 10, 300, 200))  # a read where the image shows nothing
+    assert decoder.vote(np.full((720, 1280), 255, np.uint8), [("zbar", lone)]) == [lone]  # not confirmed
+    decoder.close()

@@ -49,17 +49,50 @@ def test_databar_is_gs1_with_its_ais(text, ais):
     assert code.gtin == ais["01"]
 
 
-@pytest.mark.parametrize("aim", ["]d2", "]d5", "]d8", "]d11"])
+@pytest.mark.parametrize("aim", ["]d2", "]d5", "]d8", "]dB"])
 def test_gs1_datamatrix_rectangular_extension_is_gs1(aim):
-    # DMRE (ISO 21471) codes report modifiers 7-12 (zxing-cpp: ]d7..]d12), GS1 ones are 8 and 11
+    # zxing-cpp (core/src/datamatrix/DMDecoder.cpp + Content.h): DMRE adds 6 to the modifier, values from 10
+    # are letters, so GS1 is ]d2, ]d5 (ECI), ]d8 (DMRE), ]dB (DMRE + ECI)
     code = code_from_decoder("0104006381333931\x1d10LOT42", aim, "DataMatrix")
     assert code.category == "gs1" and code.ais["10"] == "LOT42" and code.symbology == "GS1 DataMatrix"
     assert code.aim == aim
 
 
+@pytest.mark.parametrize("aim", ["]d7", "]d9", "]dA", "]dC"])
+def test_dmre_modifiers_that_are_not_gs1(aim):
+    code = code_from_decoder("0104006381333931", aim, "DataMatrix")
+    assert (code.category, code.symbology, code.aim) == ("qr", "DataMatrix", aim)
+
+
+def test_dmre_modifier_is_one_character_as_zxing_writes_it():
+    # zxing-cpp never sends "]d11" (it writes 11 as "B"): a two-digit modifier is not an AIM identifier
+    code = code_from_decoder("0104006381333931", "]d11", "DataMatrix")
+    assert (code.aim, code.symbology) == ("", "DataMatrix") and code.category != "gs1"
+
+
 def test_plain_dmre_is_a_datamatrix_text():
     code = code_from_decoder("LOT42-0815", "]d7", "DataMatrix")
     assert (code.category, code.symbology, code.text) == ("qr", "DataMatrix", "LOT42-0815")
+
+
+@pytest.mark.parametrize("version", [31, 39, 48])  # zint's DMRE sizes: 8x48, 20x36, 26x64
+def test_real_zxing_read_of_a_generated_gs1_dmre_code(version):
+    import numpy as np
+    import zxingcpp
+
+    from devices.camera import zxing_decoder
+    barcode = zxingcpp.create_barcode("(01)04006381333931(10)LOT42", zxingcpp.BarcodeFormat.DataMatrix,
+                                      version=version, gs1=True)
+    image = np.asarray(barcode.to_image(scale=4))
+    assert image.shape[0] < image.shape[1]  # rectangular
+    [(text, aim, fmt, *_)] = zxing_decoder()(np.pad(image, 16, constant_values=255))
+    assert aim == "]d8"
+    code = code_from_decoder(text, aim, fmt)
+    assert (code.category, code.symbology, code.gtin, code.ais["10"]) == ("gs1", "GS1 DataMatrix",
+                                                                          "04006381333931", "LOT42")
+    plain = zxingcpp.create_barcode("LOT42-0815", zxingcpp.BarcodeFormat.DataMatrix, version=version)
+    [(text, aim, fmt, *_)] = zxing_decoder()(np.pad(np.asarray(plain.to_image(scale=4)), 16, constant_values=255))
+    assert (aim, code_from_decoder(text, aim, fmt).category) == ("]d7", "qr")
 
 
 def test_upc_read_as_ean13_by_zxing_is_labelled_upc():

@@ -136,6 +136,17 @@ def test_camera_reads_a_booking_qr_held_in_front_of_it(launch):
     kiosk.send("clear")
 
 
+def test_camera_reads_an_ean13_into_the_cart_once_while_it_stays_in_view(launch):
+    # a linear code goes through the zxing+zbar vote and confirmation (devices/decoding.py) before it counts
+    kiosk = launch(KIOSK_DEVICES_CAMERA_ENABLED="true", KIOSK_DEVICES_CAMERA_FPS="10")
+    kiosk.send(f"show {MILK} EAN-13")
+    view = kiosk.wait_ui(lambda v: len(v["cart"]) == 1, 30, "the product read by the camera")
+    time.sleep(2.0)  # still in view: 20 more frames, no second line and no second unit
+    view = kiosk.wait_ui(lambda v: True, 5, "the cart")
+    assert len(view["cart"]) == 1 and view["cart"][0]["quantity"] == 1
+    kiosk.send("clear")
+
+
 def test_sigkill_then_restart_leaves_one_local_server(launch):
     """The local server runs in a session of its own, so SIGKILL of the kiosk's group leaves it behind; the
     next start ends it (server/server.pid) before starting its own: one server per database (issue 14)."""
