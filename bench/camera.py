@@ -5,8 +5,8 @@ confirmed) against zxing-cpp alone and libzbar alone, per symbology.
 Corpus: 1280x720 frames from the camera simulator (devices/sim/camera.py: EAN-13, UPC-A, UPC-E, EAN-8,
 Code 128, QR, DataMatrix, DataBar, DataBar Expanded, DataBar Limited with noise, blur, rotation and glare),
 each also in degraded versions (defocus and motion blur, perspective, sensor noise, JPEG compression, low
-contrast, scratches/creases: `degrade`), plus frames with no code. There is no corpus of real photographs
-yet (see docs/devices.md, "Decoder benchmark"): these figures are for generated frames only.
+contrast, scratches/creases: `degrade`), plus frames with no code. Then the same on 202 real photographs
+(bench/camera_photos.py: its figures end in `_photo`; tests/data/photos/README.md).
 
 Each labelled item is seen in --takes frames (default 3, 100 ms at 30 fps; the code moved a little, fresh
 noise, the same degradation), as the camera sees a code held up:
@@ -104,7 +104,7 @@ def main() -> None:
     print(f"frames_per_item={args.takes}")
     print(f"empty_frames={sum(1 for c in corpus if c[1] is None)}")
     print(f"corpus_build_s={time.perf_counter() - start:.1f}")
-    print("corpus=generated (devices/sim/camera.py) + degraded; real_photos=0")
+    print("corpus=generated (devices/sim/camera.py) + degraded, then real photographs (bench/camera_photos.py)")
 
     zxing, zbar = zxing_decoder(), pyzbar_decoder()
     settings = CameraSettings(enabled=True)  # the kiosk's defaults: decoder "zxing+zbar", confirm_linear = 2
@@ -172,6 +172,8 @@ def main() -> None:
     print(f"decode_cpu_ms_p50_720p={np.percentile(cpu, 50):.1f}")
     print(f"decode_cpu_ms_p95_720p={np.percentile(cpu, 95):.1f}")
     print(f"target_met={int(np.percentile(ms, 95) <= 33 and wrong['project'] == 0)}")
+    import camera_photos  # the real photographs
+    camera_photos.main()
 
 
 if __name__ == "__main__":

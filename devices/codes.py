@@ -44,6 +44,9 @@ _DECODER_AIM_RE = re.compile(r"^\][A-Za-z][0-9A-Za-z]$")  # from a decoder: one 
 # Control characters that are content: TAB, LF, CR (multi-line QR codes: vCard, MECARD, two-line bookings),
 # EOT, FS, GS, RS, US (GS1 and ISO/IEC 15434 separators). Any other C0 control or DEL cannot be content.
 _CONTROL_RE = re.compile(r"[\x00-\x03\x05-\x08\x0b\x0c\x0e-\x1b\x7f]")
+# A camera decoder's text is exactly the symbol's content (no line noise can add to it; a QR code may carry binary
+# data), so there only NUL is refused: no store downstream (journal, PostgreSQL text) can hold it.
+_DECODED_CONTROL_RE = re.compile(r"\x00")
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,11 @@ def upce_to_upca(upce: str) -> str:
     return upce_body(upce[0], upce[1:7]) + upce[7]
 
 
-def classify(text: str, aim: str | None = None) -> Code:
+def classify(text: str, aim: str | None = None, *, decoded: bool = False) -> Code:
     """Classify one code. `aim` None: take it from the start of `text` when present.
 
-    Raises BadCode for text that is not a code (empty, control characters, too long).
+    Raises BadCode for text that is not a code (empty, control characters, too long). `decoded`: the text
+    comes from a camera decoder, where every control character but NUL is content.
     """
     if aim is None:
         aim, text = split_aim(text)
@@ -116,7 +120,7 @@ def classify(text: str, aim: str | None = None) -> Code:
         raise BadCode("empty code")
     if len(text) > MAX_CODE_LENGTH:
         raise BadCode(f"code is {len(text)} characters long, more than {MAX_CODE_LENGTH}")
-    bad = _CONTROL_RE.search(text)
+    bad = (_DECODED_CONTROL_RE if decoded else _CONTROL_RE).search(text)
     if bad:
         raise BadCode(f"code contains control character 0x{ord(bad.group()):02x} at position {bad.start()}")
     symbology = symbology_of(aim)
@@ -155,11 +159,11 @@ def code_from_decoder(text: str, aim: str, fmt: str = "", extra: dict | None = N
     if aim[1:2] == "E" and text.isascii() and text.isdigit():
         upce = (extra or {}).get("UPCE", "")
         if fmt == "UPCE" and len(upce) == 8:
-            code = classify(upce, aim)
-            return code if code.symbology == "UPC-E" else classify(text, aim)
+            code = classify(upce, aim, decoded=True)
+            return code if code.symbology == "UPC-E" else classify(text, aim, decoded=True)
         if fmt in ("EAN13", "UPCA") and len(text) == 13 and text[0] == "0":
-            return _relabel(classify(text[1:], aim), "UPC-A")
-    code = classify(text, aim)
+            return _relabel(classify(text[1:], aim, decoded=True), "UPC-A")
+    code = classify(text, aim, decoded=True)
     if not aim and fmt in _ZXING_NAMES and code.symbology == "unknown":
         return _relabel(code, _ZXING_NAMES[fmt])
     return code

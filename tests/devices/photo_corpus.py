@@ -4,13 +4,14 @@ bench/camera.py.
 
 A photograph is shown to the kiosk's pipeline as two consecutive camera frames, as when a customer holds the
 item still: the picture, then the picture with a little fresh sensor noise. The pipeline is the real one
-(`Camera.decode_frame`: decoders, linear-code confirmation, de-duplication, classification), with zbar in
-this process instead of a child process."""
+(`Camera.decode_frame`: zxing-cpp, libzbar in its child process, the vote, linear-code confirmation,
+de-duplication, classification), built as the camera's decode worker builds it."""
 from __future__ import annotations
 
 import os
 import time
 import tomllib
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def frames(photo: Photo) -> list[np.ndarray]:
     picture = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
     if picture is None:
         raise ValueError(f"{photo.path} is not a picture OpenCV can read")
-    rng = np.random.default_rng(abs(hash(photo.path.name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(str(photo.path.relative_to(photo.path.parents[1])).encode()))
     noisy = np.clip(picture.astype(np.int16) + rng.normal(0, 3, picture.shape).astype(np.int16), 0, 255)
     return [picture, noisy.astype(np.uint8)]
 
@@ -89,36 +90,37 @@ def single_decoder_keys(decode, gray) -> set[str]:
 
 def run(items: list[Photo]) -> Tally:
     """The kiosk's pipeline and each decoder alone over `items`."""
-    from devices.camera import Camera, pyzbar_decoder, zxing_decoder
+    from devices.camera import Camera
+    from devices.decoding import CombinedDecoder, pyzbar_decoder, zxing_decoder
     from kiosk.config import CameraSettings
     from kiosk.events import EventQueue
 
     zxing, zbar = zxing_decoder(), pyzbar_decoder()
+    settings = CameraSettings(enabled=True)  # the kiosk's defaults: decoder "zxing+zbar", confirm_linear = 2
+    project = CombinedDecoder(confirm_linear=settings.confirm_linear > 1)  # as Camera._decode_loop builds it
     tally = Tally()
-    for photo in items:
-        tally.seen[photo.symbology] = tally.seen.get(photo.symbology, 0) + 1
-        events = EventQueue()
-        camera = Camera("camera", events, CameraSettings(enabled=True), open_capture=lambda: None, isolate=False)
-        reported: set[str] = set()
-        alone: dict[str, set[str]] = {"zxing": set(), "zbar": set()}
-        for frame in frames(photo):
-            begin = time.perf_counter()
-            camera.decode_frame(frame)
-            tally.ms.append((time.perf_counter() - begin) * 1000)
-            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            alone["zxing"] |= single_decoder_keys(zxing, gray)
-            alone["zbar"] |= single_decoder_keys(zbar, gray)
-        for event in events.drain():
-            if event.payload is not None and hasattr(event.payload, "gtin"):
-                p = event.payload
-                reported.add(p.gtin[-13:] if p.category == "product" else p.code)
-        close = getattr(camera.decode, "close", None)
-        if close is not None:
-            close()
-        for decoder, keys in (("project", reported), *alone.items()):
-            if photo.expected in keys:
-                counts = tally.read.setdefault(decoder, {})
-                counts[photo.symbology] = counts.get(photo.symbology, 0) + 1
-            for other in sorted(keys - {photo.expected, *photo.also}):
-                tally.wrong.setdefault(decoder, []).append(f"{photo.path.parent.name}/{photo.path.name}: {other!r}")
+    try:
+        for photo in items:
+            tally.seen[photo.symbology] = tally.seen.get(photo.symbology, 0) + 1
+            events = EventQueue()  # a fresh camera per photograph: nothing carried over from the one before
+            camera = Camera("camera", events, settings, open_capture=lambda: None)
+            camera.decode = project
+            alone: dict[str, set[str]] = {"zxing": set(), "zbar": set()}
+            for frame in frames(photo):
+                begin = time.perf_counter()
+                camera.decode_frame(frame)
+                tally.ms.append((time.perf_counter() - begin) * 1000)
+                gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+                alone["zxing"] |= single_decoder_keys(zxing, gray)
+                alone["zbar"] |= single_decoder_keys(zbar, gray)
+            reported = {e.data["gtin"][-13:] if e.data["category"] == "product" else e.data["code"]
+                        for e in events.drain() if e.kind == "data"}
+            for decoder, keys in (("project", reported), *alone.items()):
+                if photo.expected in keys:
+                    counts = tally.read.setdefault(decoder, {})
+                    counts[photo.symbology] = counts.get(photo.symbology, 0) + 1
+                for other in sorted(keys - {photo.expected, *photo.also}):
+                    tally.wrong.setdefault(decoder, []).append(f"{photo.path.parent.name}/{photo.path.name}: {other!r}")
+    finally:
+        project.close()
     return tally

@@ -25,6 +25,14 @@ def test_control_bytes_that_cannot_be_content_are_a_bad_read(bad):
         classify("]Q1" + bad)
 
 
+def test_from_a_camera_decoder_control_characters_are_content_but_nul_is_not():
+    # ZXing's blackbox photo qrcode-2/33.png holds a QR code that starts with SOH DLE (tests/data/photos)
+    code = code_from_decoder("\x01\x10AD:SUB:\u963f;;", "]Q1", "QRCode")
+    assert code.text == "\x01\x10AD:SUB:\u963f;;" and code.category == "qr" and code.valid
+    with pytest.raises(BadCode, match="control character 0x00"):
+        code_from_decoder("AB\x00CD", "]Q1", "QRCode")
+
+
 def test_gs1_separators_stay_legal():
     code = classify("]d2" + "0104006381333931" + "10LOT42\x1d" + "17261231")
     assert code.category == "gs1" and code.ais == {"01": "04006381333931", "10": "LOT42", "17": "261231"}
