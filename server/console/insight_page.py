@@ -18,7 +18,7 @@ from kiosk.wire import format_amount
 from server import insight_query as q
 from server.console.i18n import BABEL_LOCALES
 from server.db import kiosks, sites
-from server.insight_api import filters, series_csv
+from server.insight_api import devices_csv, filters, series_csv
 
 ROLES = ("manager", "admin")
 PARAMS = ("from", "to", "site", "kiosk", "flow", "language", "group")
@@ -116,6 +116,19 @@ def routes(router: APIRouter, console) -> None:
         return Response(series_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
+    @router.get("/console/insight/devices.csv")
+    def devices_csv_export(request: Request) -> Response:
+        found = scope(request)
+        if found is None:
+            return RedirectResponse("/console/login", status_code=303)
+        _, allowed_sites, allowed_kiosks = found
+        f = checked_filters(request, allowed_sites, allowed_kiosks)
+        with console.engine.connect() as conn:
+            report = q.report(conn, f)
+        return Response(devices_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="insight-devices-{f.start}-{f.end}.csv"',
+                                 "Cache-Control": "no-store"})
+
     @router.get("/console/insight/sessions")
     def sessions_page(request: Request) -> Response:
         found = scope(request)
@@ -146,6 +159,8 @@ class Formatter:
             return "–"
         if name == "revenue_minor" or name == "amount_minor":
             return format_amount(int(value), self.currency, self.locale)
+        if name == "ok_pct":  # device uptime: 99.95 % is not 100 %
+            return format_decimal(round(value, 2), format="#,##0.##", locale=self.locale) + " %"
         text = format_decimal(value, format="#,##0.#" if isinstance(value, float) else "#,##0", locale=self.locale)
         if name in RATE_TILES:
             return f"{text} %"
