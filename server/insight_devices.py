@@ -77,7 +77,8 @@ def uptime(conn: Connection, f, now: datetime | None = None) -> list[dict]:
     sites = dict(conn.execute(sa.select(kiosks.c.id, kiosks.c.site_id).where(*conds)).all())
     devices: dict[tuple[str, str], list] = {}
     for kiosk_id, state in conn.execute(sa.select(live_lanes.c.kiosk_id, live_lanes.c.state)
-                                        .where(live_lanes.c.kiosk_id.in_(list(sites)), live_lanes.c.state.is_not(None))):
+                                        .join(kiosks, kiosks.c.id == live_lanes.c.kiosk_id)
+                                        .where(live_lanes.c.state.is_not(None), *conds)):
         for device in json.loads(state).get("devices", {}):
             devices.setdefault((kiosk_id, device[:64]), [])
     for span in spans:
