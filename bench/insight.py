@@ -12,6 +12,7 @@ and day, is generated with numpy, its raw rows loaded with COPY, and its rollups
 (checked against server.insight.increments on a sample). Needs KIOSK_TEST_PG_DSN (scripts/ci-postgres.sh).
 
 Usage: python bench/insight.py [--kiosks 500] [--days 365] [--per-day 27] [--keep]
+       python bench/insight.py --ingest-only [--ingest-kiosks 20] [--client-procs 2] [--pg-workers 2]  (about 1 min)
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import sync  # noqa: E402
+from bench.lib.ingest_load import ingest_only  # noqa: E402
 from kiosk.wire import SessionSummary  # noqa: E402
 from server.db import COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, make_engine, migrate  # noqa: E402
 from server.insight import FLEET, increments  # noqa: E402
@@ -280,21 +282,6 @@ def rollup_lag(url: str) -> float:
                 raise SystemExit("the batch's sessions did not show within 60 s")
 
 
-def session_record(kiosk_id: str, seq: int) -> dict:
-    from tests.server.insight_data import record, summaries as synthetic
-    return record(kiosk_id, seq, synthetic(seed=seq, count=1, first_day=datetime.now(timezone.utc), days=1)[0])
-
-
-def ingest_rate(url: str, kiosks: int, batches: int, batch_size: int) -> float:
-    """As bench/sync.py's, with every other record a session summary."""
-    original = sync.record
-    sync.record = lambda kiosk_id, seq: session_record(kiosk_id, seq) if seq % 2 else original(kiosk_id, seq)
-    try:
-        return sync.ingest_rate(url, kiosks, batches, batch_size)
-    finally:
-        sync.record = original
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=500)
@@ -302,6 +289,12 @@ def main() -> int:
     parser.add_argument("--per-day", type=float, default=27.4, help="sessions per kiosk and day (mean)")
     parser.add_argument("--pg-workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="only the ingest figures, into an empty database (no chain load, no dashboards)")
+    parser.add_argument("--ingest-kiosks", type=int, default=20, help="kiosks posting at once")
+    parser.add_argument("--ingest-batches", type=int, default=10, help="batches of 100 records per kiosk")
+    parser.add_argument("--client-procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--runs", type=int, default=2, help="ingest runs; the best is reported")
     args = parser.parse_args()
     dsn = os.environ.get("KIOSK_TEST_PG_DSN", "")
     if not dsn:
@@ -314,6 +307,11 @@ def main() -> int:
         migrate(engine)
         engine.dispose()
         plain = url.replace("postgresql+psycopg://", "postgresql://")
+        if args.ingest_only:
+            with ServerProcess(Path(os.environ.get("TMPDIR", "/tmp")) / f"insight-bench-{uuid.uuid4().hex[:6]}",
+                               database_url=url, admin_token=sync.ADMIN, workers=args.pg_workers) as server:
+                ingest_only(server.url, args, (server.proc.pid,), plain)
+            return 0
         started = time.perf_counter()
         sessions = load(plain, args.kiosks, args.days, args.per_day)
         print(f"sessions={sessions}", flush=True)
@@ -333,9 +331,8 @@ def main() -> int:
             print(f"dashboard_query_max_ms={worst[slowest]:.0f}  # {slowest}", flush=True)
             print(f"dashboard_query_median_ms={statistics.median(worst.values()):.0f}", flush=True)
             print(f"rollup_lag_s={rollup_lag(server.url):.3f}", flush=True)
-            print(f"ingest_tx_per_s_postgres={ingest_rate(server.url, 20, 10, 100):.0f}", flush=True)
-            # the same load without session records, on the same server and machine: what insight costs
-            print(f"ingest_tx_per_s_postgres_sales_only={sync.ingest_rate(server.url, 20, 10, 100):.0f}", flush=True)
+            # and the same load without session records, on the same server and machine: what insight costs
+            ingest_only(server.url, args, (server.proc.pid,), plain)
         if args.keep:
             print(f"database={url}", flush=True)
     finally:

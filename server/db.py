@@ -372,6 +372,21 @@ release_sites = sa.Table(
     sa.Column("site", sa.String(64), nullable=False),
 )
 
+# --- Fleet insight: device fault spans per kiosk (issue 16, migration 0008) -------------------------------------
+# One row per device fault as the kiosk's live state reports it: opened when a device stops reporting "ok", closed
+# (ended_at) when it does again. Uptime per device over a period is the period minus its fault spans.
+insight_device_faults = sa.Table(
+    "insight_device_faults", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("detail", sa.String(256), nullable=False, server_default=""),
+    sa.Column("started_at", Stamp, nullable=False),
+    sa.Column("ended_at", Stamp),  # NULL: still faulty
+    sa.Index("ix_insight_device_faults_kiosk_started", "kiosk_id", "started_at"),
+    sa.Index("ix_insight_device_faults_started", "started_at"),
+)
+
 # --- issue 15 follow-up (migration 0009): failed console logins per (user, client address) ----------------------
 # Five in a row from one address lock the account for that address only (docs/console.md, "Login throttling").
 console_login_failures = sa.Table(

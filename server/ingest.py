@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, TransactionRecord
-from server import insight
+from kiosk.wire import BatchReply, Conflict, ConflictReply, OutboxEntry, SessionSummary, TransactionRecord
+from server import bulk, insight
 from server.checks import mask_card_numbers, record_problem, seq_problem
 from server.db import alarms, bookings, counters, dead_letters, kiosks, now, transactions, writing
 
@@ -126,6 +126,7 @@ class _Plan:
     conflict: Conflict | None = None
     conflict_details: dict = field(default_factory=dict)
     alarms: list[dict] = field(default_factory=list)  # kept records that a person must look at
+    sessions: list[SessionSummary] = field(default_factory=list)  # of the new records, for insight
     far: set[int] = field(default_factory=set)  # dead-lettered seqs far above the window: they move no counter
 
 
@@ -133,14 +134,17 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
     stamp = now()
     # The first statement writes: it takes the kiosk's row lock (PostgreSQL) or the write lock (SQLite).
     conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(last_seen_at=stamp))
-    held, max_seq = conn.execute(
-        sa.select(kiosks.c.held_through, kiosks.c.max_seq).where(kiosks.c.id == kiosk_id)).one()
+    held, max_seq, site = conn.execute(
+        sa.select(kiosks.c.held_through, kiosks.c.max_seq, kiosks.c.site_id).where(kiosks.c.id == kiosk_id)).one()
 
     fresh = fast and len({e.seq for e in entries}) == len(entries) and entries[0].seq > max_seq
     plan = _classify(conn, kiosk_id, entries, stamp, fresh, held)
     flagged = _check_in(conn, kiosk_id, plan.new, stamp)
     if plan.new:
-        conn.execute(sa.insert(transactions), plan.new)
+        if conn.dialect.name == "postgresql":
+            bulk.insert(conn, transactions, plan.new)
+        else:
+            conn.execute(sa.insert(transactions), plan.new)
     if plan.dead:
         _bound_dead_letters(conn, kiosk_id, plan.dead, stamp)
         conn.execute(sa.insert(dead_letters), plan.dead)
@@ -152,7 +156,7 @@ def _ingest(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], fast: b
         held = _advance(conn, kiosk_id, held, max_seq, stored)
         conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(held_through=held, max_seq=max_seq))
     # last: the fleet-wide rollup rows are shared by every kiosk, so their row locks are held only until the commit
-    insight.record_sessions(conn, kiosk_id, plan.new)
+    insight.add_sessions(conn, kiosk_id, plan.sessions, site or "")
 
     if plan.conflict is not None:
         c = plan.conflict
@@ -260,7 +264,7 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
             plan.conflict_details = {"held_by": other_kiosk, "held_seq": other_seq}
             break
         far = seq_problem(entry.seq, held_through)
-        problem, record = (far, None) if far else _validate(kiosk_id, entry)
+        problem, record, session = (far, None, None) if far else _validate(kiosk_id, entry, text if valid else None)
         token = record.body.receipt_token if record is not None and record.body.kind == "sale" else None
         if not problem and token is not None and token in by_token:
             problem = "body.receipt_token: already held for another sale (receipt tokens are unique)"
@@ -280,6 +284,8 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
             received_at=stamp, flag=None,
             receipt_token=body.receipt_token if body.kind == "sale" else None,
             booking_code=body.booking_code if body.kind == "checkin" else None))
+        if session is not None:
+            plan.sessions.append(session)
         by_seq[entry.seq] = (entry.uuid, hashed)
         by_uuid[entry.uuid] = (kiosk_id, entry.seq)
         if token is not None:
@@ -287,24 +293,29 @@ def _classify(conn: Connection, kiosk_id: str, entries: list[OutboxEntry], stamp
     return plan
 
 
-def _validate(kiosk_id: str, entry: OutboxEntry) -> tuple[str, TransactionRecord | None]:
+def _validate(kiosk_id: str, entry: OutboxEntry,
+              text: str | None = None) -> tuple[str, TransactionRecord | None, SessionSummary | None]:
+    """(the problem or "", the record if well-shaped, its session summary if it carries a valid one).
+    `text`: the record's JSON if already made."""
     try:
         record = entry.record if isinstance(entry.record, TransactionRecord) \
             else TransactionRecord.model_validate(entry.record)  # fails: for the reason
     except ValidationError as exc:
         return printable("; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
-                                   for e in exc.errors()[:10])), None
+                                   for e in exc.errors()[:10])), None, None
     for name, expected in (("kiosk_id", kiosk_id), ("seq", entry.seq), ("uuid", entry.uuid)):
         if getattr(record, name) != expected:
-            return printable(f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}"), None
+            return (printable(f"record {name} {getattr(record, name)!r} differs from the batch's {expected!r}"),
+                    None, None)
     for name in ("receipt_token", "booking_code"):
         value = getattr(record.body, name, None)
         if value is not None and (len(value) > 128 or not value.isprintable()):
-            return f"body.{name}: expected at most 128 printable characters", None
-    problem = record_problem(record) or insight.session_problem(record)
+            return f"body.{name}: expected at most 128 printable characters", None, None
+    problem = record_problem(record, text)
     if problem:
-        return printable(problem), record
-    return "", record
+        return printable(problem), record, None
+    problem, session = insight.session_of(record)
+    return printable(problem), record, session
 
 
 def printable(text: str, limit: int = 2000) -> str:

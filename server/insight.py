@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from kiosk.wire import SESSION_EVENT, SessionSummary, TransactionRecord
+from server import bulk
 from server.db import (COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, insight_daily, insight_hourly, insight_sessions,
                        kiosks, transactions)
 
@@ -27,17 +28,22 @@ FLEET = "*"  # the daily rollup's site for the whole fleet (site ids cannot cont
 DAILY_KEY = ("day", "site_id", "flow", "language")
 
 
-def session_problem(record: TransactionRecord) -> str:
-    """Why a record that says it is a session summary is not a valid one ("" if it is, or is no summary)."""
+def session_of(record: TransactionRecord) -> tuple[str, SessionSummary | None]:
+    """(why a record that says it is a session summary is not a valid one, else "";
+    the summary, or None if it is no valid summary)."""
     body = record.body
     if body.kind != "event" or body.event != SESSION_EVENT:
-        return ""
+        return "", None
     try:
-        SessionSummary.from_details(body.details)
+        return "", SessionSummary.from_details(body.details)
     except ValidationError as exc:
         return "body.details (a session record): " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-    return ""
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]), None
+
+
+def session_problem(record: TransactionRecord) -> str:
+    """Why a record that says it is a session summary is not a valid one ("" if it is, or is no summary)."""
+    return session_of(record)[0]
 
 
 def complete_bucket(duration_ms: int) -> int:
@@ -84,8 +90,20 @@ NEW_SESSIONS = {name: dialect.insert(insight_sessions).on_conflict_do_nothing(in
                                                                                 ("sqlite", sqlite))}
 
 
-def _upsert(conn: Connection, table: sa.Table, rows: list[dict]) -> None:
-    conn.execute(UPSERTS[(conn.dialect.name, table.name)], rows)
+def _upsert(conn: Connection, table: sa.Table, rows: list[dict], key: tuple[str, ...]) -> None:
+    if conn.dialect.name == "postgresql":  # one statement for all rows (server/bulk.py)
+        bulk.insert(conn, table, rows, conflict=key, add=tuple(c for c in rows[0] if c not in key and c != "site_id"))
+    else:
+        conn.execute(UPSERTS[(conn.dialect.name, table.name)], rows)
+
+
+def _new_sessions(conn: Connection, rows: list[dict]) -> set[str]:
+    """Inserts the raw rows of the sessions not held yet; their ids."""
+    if conn.dialect.name == "postgresql":
+        result = bulk.insert(conn, insight_sessions, rows, conflict=("session_id",), returning="session_id")
+    else:
+        result = conn.execute(NEW_SESSIONS[conn.dialect.name], rows)
+    return set(result.scalars().all())
 
 
 def _site(conn: Connection, kiosk_id: str) -> str:
@@ -103,7 +121,7 @@ def add_sessions(conn: Connection, kiosk_id: str, summaries: list[SessionSummary
                  duration_ms=s.duration_ms, flow=s.flow, language=s.language, outcome=s.outcome, scans=s.scans,
                  help_calls=s.help_calls, declines=s.declines, rating=s.rating, easy=s.easy,
                  amount_minor=s.amount_minor, currency=s.currency) for s in summaries]
-    new = set(conn.execute(NEW_SESSIONS[conn.dialect.name], rows).scalars().all())
+    new = _new_sessions(conn, rows)
     hourly: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SUM_METRICS, 0))
     daily: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SUM_METRICS + HOUR_METRICS, 0))
     for s in summaries:
@@ -120,9 +138,9 @@ def add_sessions(conn: Connection, kiosk_id: str, summaries: list[SessionSummary
         d[f"h{hour[11:13]}"] += 1
         fleet[f"h{hour[11:13]}"] += 1
     if hourly:
-        _upsert(conn, insight_hourly, [dict(zip(HOURLY_KEY, k), site_id=site, **v)
-                                                   for k, v in sorted(hourly.items())])
-        _upsert(conn, insight_daily, [dict(zip(DAILY_KEY, k), **v) for k, v in sorted(daily.items())])
+        _upsert(conn, insight_hourly, [dict(zip(HOURLY_KEY, k), site_id=site, **v) for k, v in sorted(hourly.items())],
+                HOURLY_KEY)
+        _upsert(conn, insight_daily, [dict(zip(DAILY_KEY, k), **v) for k, v in sorted(daily.items())], DAILY_KEY)
     return sum(v["sessions"] for v in hourly.values())
 
 

@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.engine import Connection
 
 from server.db import insight_alert_rules, insight_hourly, insight_sessions, kiosks, live_interventions
@@ -88,12 +89,22 @@ def raise_if_breached(conn: Connection, kiosk_id: str, now: str, notes: list) ->
     return _raise(conn, kiosk_id, KIND, None, f"site {site}: " + "; ".join(found), now, notes)
 
 
+def has_rule(engine, kiosk_id: str) -> bool:
+    """Whether the kiosk's site has an alert rule at all."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(insight_alert_rules.c.site_id)
+                            .join(kiosks, kiosks.c.site_id == insight_alert_rules.c.site_id)
+                            .where(kiosks.c.id == kiosk_id)).first() is not None
+
+
 async def check_quietly(app, kiosk_id: str) -> None:
     """After an acknowledged batch: raise the site's insight intervention if due (a failure is logged only)."""
     hub = getattr(app.state, "live", None)
     if hub is None:
         return
     try:
+        if not await run_in_threadpool(has_rule, hub.engine, kiosk_id):  # most sites: a read, no write transaction
+            return
         await hub._write(raise_if_breached, kiosk_id, db_now())
     except Exception:  # noqa: BLE001 - the batch is held; an alert check must never turn that into an error
         log.exception("insight alert check for kiosk %s failed", kiosk_id)

@@ -54,6 +54,16 @@ def series_csv(report: dict) -> str:
     return out.getvalue()
 
 
+def devices_csv(report: dict) -> str:
+    """The device uptime table (one row per kiosk and device) as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(report["device_columns"])
+    for row in report["devices"]:
+        writer.writerow([csv_cell(round(row[c], 2) if c == "ok_pct" else row[c]) for c in report["device_columns"]])
+    return out.getvalue()
+
+
 def add_routes(app: FastAPI, engine: Engine, admin_dependency: Any) -> None:
     Admin = admin_dependency
 
@@ -80,6 +90,14 @@ def add_routes(app: FastAPI, engine: Engine, admin_dependency: Any) -> None:
         return Response(series_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    @app.get("/v1/admin/insight/devices.csv", tags=["insight"], response_class=Response, responses=REFUSED_FILTER)
+    def get_devices_csv(_admin: Admin, start: Day = None, end: DayTo = None, site: Name = None, kiosk: Name = None):
+        """Per kiosk and device over the days: % of the time without a fault, faults begun, the last fault."""
+        report = _report(start, end, site, kiosk, None, None, "day")
+        name = f"insight-devices-{report['filters']['from']}-{report['filters']['to']}.csv"
+        return Response(devices_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     @app.get("/v1/admin/insight/sessions", tags=["insight"], responses=REFUSED_FILTER)
     def get_sessions(_admin: Admin, start: Day = None, end: DayTo = None, site: Name = None, kiosk: Name = None,
                      flow: Name = None, language: Name = None, outcome: Name = None,
@@ -93,4 +111,4 @@ def add_routes(app: FastAPI, engine: Engine, admin_dependency: Any) -> None:
             return {"sessions": q.sessions(conn, f, outcome, limit)}
 
 
-__all__ = ["add_routes", "filters", "series_csv", "date"]
+__all__ = ["add_routes", "devices_csv", "filters", "series_csv", "date"]

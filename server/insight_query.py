@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from server.db import COMPLETE_EDGES_S, HOUR_METRICS, SUM_METRICS, insight_daily, insight_hourly, insight_sessions
+from server import insight_devices
 from server.insight import FLEET
 
 HIST = tuple(f"d{i:02d}" for i in range(len(COMPLETE_EDGES_S) + 1))
@@ -163,6 +164,8 @@ def report(conn: Connection, f: Filters, group: str = "day") -> dict:
         "series_columns": list(SERIES_COLUMNS),
         "series": series,
         "heatmap": heat,  # [weekday Monday=0][hour of day UTC] sessions
+        "device_columns": list(insight_devices.COLUMNS),
+        "devices": insight_devices.uptime(conn, f),  # per kiosk and device: uptime %, faults, the last one
     }
 
 

@@ -18,7 +18,7 @@ from kiosk.wire import format_amount
 from server import insight_query as q
 from server.console.i18n import BABEL_LOCALES
 from server.db import kiosks, sites
-from server.insight_api import filters, series_csv
+from server.insight_api import devices_csv, filters, series_csv
 
 ROLES = ("manager", "admin")
 PARAMS = ("from", "to", "site", "kiosk", "flow", "language", "group")
@@ -71,6 +71,14 @@ def routes(router: APIRouter, console) -> None:
             f = replace(f, sites=allowed_sites)
         return f
 
+    def viewer(request: Request):
+        """(session, checked filters, allowed sites, allowed kiosks), or None without a session (to the login)."""
+        found = scope(request)
+        if found is None:
+            return None
+        session, allowed_sites, allowed_kiosks = found
+        return session, checked_filters(request, allowed_sites, allowed_kiosks), allowed_sites, allowed_kiosks
+
     def group_of(request: Request) -> str:
         group = request.query_params.get("group", "day")
         if group not in q.GROUPS:
@@ -79,11 +87,11 @@ def routes(router: APIRouter, console) -> None:
 
     @router.get("/console/insight")
     def insight_page(request: Request) -> Response:
-        found = scope(request)
-        if found is None:
+        seen = viewer(request)
+        if seen is None:
             return RedirectResponse("/console/login", status_code=303)
-        session, allowed_sites, allowed_kiosks = found
-        f, group = checked_filters(request, allowed_sites, allowed_kiosks), group_of(request)
+        session, f, allowed_sites, allowed_kiosks = seen
+        group = group_of(request)
         with console.engine.connect() as conn:
             report = q.report(conn, f, group)
             money = q.currency(conn)
@@ -105,24 +113,34 @@ def routes(router: APIRouter, console) -> None:
 
     @router.get("/console/insight.csv")
     def insight_csv(request: Request) -> Response:
-        found = scope(request)
-        if found is None:
+        seen = viewer(request)
+        if seen is None:
             return RedirectResponse("/console/login", status_code=303)
-        _, allowed_sites, allowed_kiosks = found
-        f, group = checked_filters(request, allowed_sites, allowed_kiosks), group_of(request)
+        f, group = seen[1], group_of(request)
         with console.engine.connect() as conn:
             report = q.report(conn, f, group)
         name = f"insight-{f.start}-{f.end}-{group}.csv"
         return Response(series_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
+    @router.get("/console/insight/devices.csv")
+    def devices_csv_export(request: Request) -> Response:
+        seen = viewer(request)
+        if seen is None:
+            return RedirectResponse("/console/login", status_code=303)
+        f = seen[1]
+        with console.engine.connect() as conn:
+            report = q.report(conn, f)
+        return Response(devices_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="insight-devices-{f.start}-{f.end}.csv"',
+                                 "Cache-Control": "no-store"})
+
     @router.get("/console/insight/sessions")
     def sessions_page(request: Request) -> Response:
-        found = scope(request)
-        if found is None:
+        seen = viewer(request)
+        if seen is None:
             return RedirectResponse("/console/login", status_code=303)
-        session, allowed_sites, allowed_kiosks = found
-        f = checked_filters(request, allowed_sites, allowed_kiosks)
+        session, f = seen[:2]
         outcome = request.query_params.get("outcome") or None
         if outcome is not None and outcome not in OUTCOMES:
             raise HTTPException(422, f"outcome: expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
@@ -146,6 +164,8 @@ class Formatter:
             return "–"
         if name == "revenue_minor" or name == "amount_minor":
             return format_amount(int(value), self.currency, self.locale)
+        if name == "ok_pct":  # device uptime: 99.95 % is not 100 %
+            return format_decimal(round(value, 2), format="#,##0.##", locale=self.locale) + " %"
         text = format_decimal(value, format="#,##0.#" if isinstance(value, float) else "#,##0", locale=self.locale)
         if name in RATE_TILES:
             return f"{text} %"

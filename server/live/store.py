@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kiosk.wire import CommandResult, LiveState
+from server import insight_devices
 from server.db import kiosks, live_commands, live_interventions, live_lanes
 from server.live.model import (SESSION_KINDS, AlreadyTaken, CommandRecord, Intervention, Lane, UnknownIntervention,
                                UnknownKiosk, conditions, status_of)
@@ -101,6 +102,7 @@ def post_states(conn: Connection, items: list[tuple[str, LiveState]], now: str, 
             applied.append(False)
             continue
         _interventions(conn, kiosk_id, lane["state"], state, now, outbox_alert, notes)
+        insight_devices.track(conn, kiosk_id, lane["state"], state, now)  # device uptime for insight
         status = status_of(state, lane["connected"])
         since = now if status != lane["status"] or lane["status_since"] is None else lane["status_since"]
         lane.update(boot_id=boot_id, seq=state.seq, state=state, status=status, status_since=since, dirty=True)

@@ -1,5 +1,5 @@
 """Insight alerts (issue 16): a site's thresholds, set with the real CLI, raise one "insight" intervention on the
-lane board when synced sessions breach them; a site without a rule gets none."""
+lane board when synced sessions breach them; a site without a rule gets none. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
@@ -13,9 +13,9 @@ from insight_data import record, summaries
 from server_records import batch
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv, close = console_server(tmp_path_factory.mktemp("insight-alerts"))
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request, tmp_path_factory):
+    srv, close = console_server(tmp_path_factory.mktemp(f"insight-alerts-{request.param}"), backend=request.param)
     yield srv
     close()
 
@@ -51,3 +51,19 @@ def test_a_breached_threshold_raises_one_insight_intervention_per_site(server):
     assert alerts == ["lane-x1"], queue[:2000]
     assert f"site site-x: completion {100 * done / len(first):.1f} % &lt; 90 % (20 sessions, 48 h)" in queue
     assert "Insight alert" in queue and "help calls" in queue  # every breach in the one alert
+
+
+def test_the_average_of_the_last_ratings_below_the_threshold_raises_an_alert(server):
+    lane, headers = server.enroll("lane-z1")
+    add_site(server, "site-z", lane)
+    add_user(server, "zoe", role="manager", sites=("site-z",))
+    cli(server, "insight-alert", "site-z", "--min-rating", "4.5", "--last-n", "10", "--min-sessions", "5")
+    rows = summaries(seed=4, count=30, first_day=datetime.now(timezone.utc) - timedelta(hours=24), days=1)
+    last = [r.rating for r in sorted(rows, key=lambda r: r.started_at, reverse=True) if r.rating is not None][:10]
+    assert len(last) == 10 and sum(last) / 10 < 4.5
+    sync(server, lane, headers, rows)
+    zoe = Attendant(server)
+    zoe.login("zoe")
+    queue = zoe.http.get("/console/queue").text
+    assert re.findall(r'<li class="item k-insight[^"]*"[^>]*data-kiosk="([^"]+)"', queue) == ["lane-z1"]
+    assert f"site site-z: rating {sum(last) / 10:.2f} &lt; 4.5 (last 10 ratings)" in queue
