@@ -1,5 +1,6 @@
 """The releases on a kiosk: /opt/kiosk/releases/<version> (one venv each), /opt/kiosk/current -> the one that
-runs, and update-state.json (the release on trial, the one before it, its starts, the versions rolled back).
+runs, and update-state.json (the release on trial, the one before it, its starts and restarts on probation,
+the versions rolled back).
 
 Every step leaves a kiosk that starts: a venv counts only once its `.complete` marker is written, the state is
 saved (atomically) before the link moves, and the link moves by rename(2), never missing.
@@ -7,6 +8,8 @@ saved (atomically) before the link moves, and the link moves by rename(2), never
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -35,6 +38,9 @@ class State:
     refused: list[str] = field(default_factory=list)  # rolled back once: never installed again
     backup: dict | None = None  # the journal before the trial (launcher/journal_backup.py)
     restore: bool = False  # put that backup back before the next start (the kiosk is stopped then)
+    ready_at: float = 0.0  # the trial's first READY: its probation began (0: not READY yet)
+    last_ready: float = 0.0  # the READY of the trial's run counted last by --on-start
+    crashes: int = 0  # restarts of the trial after it reached READY, within its probation
 
 
 def verify(manifest: str, signature_b64: str, public_key_b64: str) -> dict:
@@ -92,6 +98,14 @@ class Store:
         except (ValueError, TypeError) as exc:  # damaged: start clean, but never lose the refusals silently
             print(f"kiosk-update: {self.state_file} unreadable ({exc}); starting with an empty state", file=sys.stderr)
             return State()
+
+    @contextlib.contextmanager
+    def lock(self):
+        """One read-modify-write of the state at a time: the timer's run and --on-start both decide."""
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        with open(self.prefix / ".update-state.lock", "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            yield
 
     def save(self, state: State) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,13 @@
 
 A check asks the server for this kiosk's release, refuses it unless the release key signed it, its wheel is the
 signed one and its version is newer than the running one (no downgrades, never one rolled back before), installs
-it into a new venv beside the current one, switches /opt/kiosk/current, restarts the kiosk and waits for READY.
+it into a new venv beside the current one, switches /opt/kiosk/current, restarts the kiosk and watches the trial.
 No READY within --ready-timeout seconds, or --max-starts starts without READY (a crash loop, counted by
---on-start), and the previous release is switched back. Nothing is switched or restarted while a customer is
-being served or a payment is open or in doubt: the update is deferred to the next run.
+--on-start), and the previous release is switched back. READY is not the end of the trial: the release is kept
+only once one run of it stayed up --probation seconds after READY (systemd restarts a crashed or frozen one,
+and --on-start counts that); --max-starts restarts within the probation roll it back too.
+Nothing is switched or restarted while a customer is being served or a payment is open or in doubt: the update
+is deferred to the next run.
 Exit status: 0 done or nothing to do (deferral included), 1 rolled back, 3 refused, 2 usage or configuration.
 """
 from __future__ import annotations
@@ -77,15 +80,24 @@ class Updater:
                 return f"{open_} payment(s) open or in doubt"
         return None
 
-    def ready_seen(self, version: str, since: float) -> bool:
-        seen = self.service_state()
-        return bool(seen and seen.get("version") == version and seen.get("ready_at", 0) >= since)
+    def ready_run(self, version: str, since: float, alive: bool = True) -> float:
+        """When the kiosk's (alive: running) run of `version` reached READY, if after `since`; else 0."""
+        if alive:
+            seen = self.service_state()
+        else:  # --on-start: the run has ended; its last words are still in the file
+            try:
+                seen = json.loads((self.data / "service-state.json").read_text())
+            except (OSError, ValueError):
+                seen = None
+        if not seen or seen.get("version") != version or seen.get("ready_at", 0) < since:
+            return 0.0
+        return float(seen["ready_at"])
 
     # --- the trial --------------------------------------------------------------------------------------
 
     def commit(self, state: State) -> None:
-        say(f"release {state.trial} reached READY: it stays")
-        state.trial, state.starts = None, 0
+        say(f"release {state.trial} stayed up {self.args.probation:g} s after READY: it stays")
+        state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
         self.store.save(state)
 
     def roll_back(self, state: State, why: str) -> None:
@@ -98,7 +110,7 @@ class Updater:
         state.refused = sorted(set(state.refused) | {bad})
         self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
         self.store.switch(state.previous)
-        state.trial, state.starts = None, 0
+        state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
         self.store.save(state)
         say(f"rolled back to {state.previous}: release {bad} {why}")
 
@@ -141,7 +153,8 @@ class Updater:
 
     def on_start(self) -> int:
         try:
-            return self._count_start()
+            with self.store.lock():
+                return self._count_start()
         finally:
             self.restore_journal(self.store.load())  # the kiosk is stopped now: the one safe moment
 
@@ -151,9 +164,9 @@ class Updater:
             return 0
         if self.interrupted(state):
             return 0
-        if self.ready_seen(state.trial, state.switched_at):
-            self.commit(state)
-            return 0
+        ready = self.ready_run(state.trial, state.switched_at, alive=False)
+        if ready or state.ready_at:
+            return self._count_restart(state, ready)
         state.starts += 1
         if state.starts > self.args.max_starts:
             self.roll_back(state, f"did not reach READY in {self.args.max_starts} starts in a row")
@@ -164,12 +177,32 @@ class Updater:
             say(f"starting release {state.trial} on trial (start {state.starts} of {self.args.max_starts})")
         return 0
 
+    def _count_restart(self, state: State, ready: float) -> int:
+        """The trial reached READY before and is started again: a crash or a watchdog kill on probation, unless
+        the run that ended had stayed up the whole probation (systemd restarts at once, so now ~ its end)."""
+        if ready and ready != state.last_ready:  # the run that just ended reached READY
+            if now() - ready >= self.args.probation:
+                self.commit(state)
+                return 0
+            state.ready_at, state.last_ready = state.ready_at or ready, ready
+        state.crashes += 1
+        if state.crashes >= self.args.max_starts:
+            self.roll_back(state, f"reached READY but restarted {state.crashes} times within its "
+                                  f"{self.args.probation:g} s probation")
+        else:
+            self.store.save(state)
+            say(f"release {state.trial} restarted on probation ({state.crashes} of {self.args.max_starts})")
+        return 0
+
     # --- a check ------------------------------------------------------------------------------------------
 
     def check(self) -> int:
         state = self.store.load()
         if state.trial is not None:
-            self.on_start_settle(state)
+            with self.store.lock():
+                finished = self.interrupted(state)
+            if not finished:
+                self.watch(state.trial)
             state = self.store.load()
             if state.trial is not None:
                 say(f"release {state.trial} is still on trial; nothing else now")
@@ -205,15 +238,6 @@ class Updater:
             return 0
         return self.switch_and_watch(state, version, current)
 
-    def on_start_settle(self, state: State) -> None:
-        if self.interrupted(state):
-            return
-        if self.ready_seen(state.trial, state.switched_at):
-            self.commit(state)
-        elif now() - state.switched_at > self.args.ready_timeout:
-            self.roll_back(state, f"did not reach READY within {self.args.ready_timeout:g} s")
-            self.restart()
-
     def switch_and_watch(self, state: State, version: str, current: str | None) -> int:
         switched_at = now()
         saved = journal_backup.backup(self.data / "journal.sqlite", self.data / "backups", version)
@@ -226,19 +250,33 @@ class Updater:
         say(f"switched to {version}; restarting the kiosk")
         self.restart()
         step("restarted")
-        deadline = time.monotonic() + self.args.ready_timeout
-        while time.monotonic() < deadline:
-            state = self.store.load()
-            if state.trial != version:  # --on-start decided (a crash loop rolled back), or another run did
-                return 0 if self.store.current() == version else ROLLED_BACK
-            if self.ready_seen(version, switched_at):
-                self.commit(state)
-                self.store.prune()
-                return 0
+        return self.watch(version)
+
+    def watch(self, version: str) -> int:
+        """Until the trial ends: READY within --ready-timeout of the switch, then one run up for --probation.
+        --on-start (before each start) may end it first; a crash loop that outlasts this run is left to it."""
+        give_up = time.monotonic() + self.args.ready_timeout + self.args.probation * (self.args.max_starts + 1)
+        announced = 0.0
+        while time.monotonic() < give_up:
+            with self.store.lock():
+                state = self.store.load()
+                if state.trial != version:  # --on-start decided (rolled back or committed), or another run did
+                    return 0 if self.store.current() == version else ROLLED_BACK
+                ready = self.ready_run(version, state.switched_at)
+                if ready and ready != announced:
+                    announced = ready
+                    say(f"release {version} reached READY; on probation for {self.args.probation:g} s")
+                if ready and now() - ready >= self.args.probation:
+                    self.commit(state)
+                    self.store.prune()
+                    return 0
+                if not (ready or state.ready_at) and now() - state.switched_at > self.args.ready_timeout:
+                    self.roll_back(state, f"did not reach READY within {self.args.ready_timeout:g} s")
+                    self.restart()
+                    return ROLLED_BACK
             time.sleep(0.2)
-        self.roll_back(self.store.load(), f"did not reach READY within {self.args.ready_timeout:g} s")
-        self.restart()
-        return ROLLED_BACK
+        say(f"release {version} has not finished its probation yet; the next check decides")
+        return 0
 
     def restart(self) -> None:
         subprocess.run(shlex.split(self.args.restart_command), check=False, timeout=60)
@@ -278,12 +316,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--prefix", default="/opt/kiosk", help="where releases/ and current are")
     p.add_argument("--key", default="/etc/kiosk/release-key.pub", help="the release key (public)")
     p.add_argument("--ready-timeout", type=float, default=180, metavar="N", help="seconds a new release has for READY")
-    p.add_argument("--max-starts", type=int, default=3, metavar="K", help="starts without READY before a rollback")
+    p.add_argument("--max-starts", type=int, default=3, metavar="K",
+                   help="starts without READY, or restarts after READY within the probation, before a rollback")
+    p.add_argument("--probation", type=float, default=300, metavar="P",
+                   help="seconds one run of a new release must stay up after READY before it is kept")
     p.add_argument("--restart-command", default="systemctl restart --no-block kiosk.service")
     p.add_argument("--pip-option", action="append", default=[], help="passed to pip install (repeatable)")
     args = p.parse_args(argv)
-    if args.ready_timeout <= 0 or args.max_starts < 1:
-        p.error("--ready-timeout must be above 0 and --max-starts at least 1")
+    if args.ready_timeout <= 0 or args.max_starts < 1 or args.probation < 0:
+        p.error("--ready-timeout must be above 0, --max-starts at least 1 and --probation not negative")
     return args
 
 

@@ -5,7 +5,7 @@ real venvs under a temporary /opt/kiosk, and `kiosk-update` run as its own proce
 `kiosk-update --on-start` (ExecStartPre) and then /opt/kiosk/current/bin/kiosk, again whenever it ends; the
 restart command kiosk-update is given stops the running one, as `systemctl restart` would.
 The stand-in app of each wheel does what the kiosk does at start: writes service-state.json with its version
-once READY (or, for a "crash" release, exits at start).
+once READY (or, for a "crash" release, exits at start; a "ready-crash" one exits half a second after READY).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def main():
                        "((SELECT coalesce(max(seq), 0) + 1 FROM transactions), 'sold-under-' || ?, 'sale', 'b', "
                        "'2026-12-01T12:00:00Z', 250, '{{}}')", (VERSION,))
         db.close()
-    if MODE != "good":
+    if MODE not in ("good", "ready-crash"):
         print("release " + VERSION + " crashes at start", file=sys.stderr)
         sys.exit(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -44,6 +44,10 @@ def main():
     tmp = data / ".service-state.json.tmp"
     tmp.write_text(json.dumps(state))
     os.replace(tmp, data / "service-state.json")
+    if MODE == "ready-crash":  # READY, in service for a moment, then it dies (every run)
+        time.sleep(0.5)
+        print("release " + VERSION + " crashes after READY", file=sys.stderr)
+        sys.exit(1)
     while True:
         time.sleep(1)
 '''
@@ -93,7 +97,7 @@ class Kiosk:
     """One kiosk's /opt/kiosk, /etc/kiosk and data dir under tmp, and kiosk-update run as the timer would."""
 
     def __init__(self, tmp: Path, server_url: str, kiosk_id: str, token: str, public_key: Path,
-                 ready_timeout: float = 20, max_starts: int = 3) -> None:
+                 ready_timeout: float = 20, max_starts: int = 3, probation: float = 1) -> None:
         self.prefix, self.data = tmp / "opt-kiosk", tmp / "data"
         self.data.mkdir(parents=True)
         self.pidfile = tmp / "app.pid"
@@ -102,6 +106,7 @@ class Kiosk:
                                f'[server]\nurl = "{server_url}"\ntoken = "{token}"\n')
         self.common = ["--config", str(self.config), "--prefix", str(self.prefix), "--key", str(public_key),
                        "--ready-timeout", str(ready_timeout), "--max-starts", str(max_starts),
+                       "--probation", str(probation),
                        "--restart-command", f"sh -c 'kill $(cat {self.pidfile}) 2>/dev/null || true'"]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
         self.env.update(PYTHONPATH=str(ROOT))
