@@ -118,8 +118,10 @@ class Store:
         _fsync_dir(self.prefix)
 
     def install(self, version: str, wheel: Path, pip_options: list[str], python: str | None = None,
-                on_venv=lambda: None) -> Path:
-        """A new venv beside the others with the wheel in it; the marker last."""
+                on_venv=lambda: None, shared_site: Path | None = None) -> Path:
+        """A new venv beside the others with the wheel in it; the marker last. `shared_site`: a site-packages
+        the venv falls back on (after its own) for what it lacks, e.g. a base layer of the heavy libraries
+        (Kivy, OpenCV) kept once for every release; pip then finds those requirements met."""
         venv = self.releases / version
         if self.installed(version):
             return venv
@@ -129,6 +131,9 @@ class Store:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         subprocess.run([python or _base_python(), "-m", "venv", str(venv)], check=True, env=env)
         on_venv()
+        if shared_site is not None:
+            [site] = (venv / "lib").glob("python3*/site-packages")
+            (site / "kiosk-shared-site.pth").write_text(f"{shared_site.resolve()}\n")
         done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                                "--disable-pip-version-check", *pip_options, str(wheel)], env=env,
                               capture_output=True, text=True)

@@ -229,7 +229,8 @@ class Updater:
         wheel = self.download(offer, info)
         step("downloaded")
         say(f"installing release {version} beside {current}")
-        self.store.install(version, wheel, self.args.pip_option, on_venv=lambda: step("installing"))
+        self.store.install(version, wheel, self.args.pip_option, on_venv=lambda: step("installing"),
+                           shared_site=self.args.shared_site)
         wheel.unlink()
         step("installed")
         reason = self.busy()  # installing takes a while: ask again right before the switch
@@ -322,6 +323,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="seconds one run of a new release must stay up after READY before it is kept")
     p.add_argument("--restart-command", default="systemctl restart --no-block kiosk.service")
     p.add_argument("--pip-option", action="append", default=[], help="passed to pip install (repeatable)")
+    p.add_argument("--shared-site", type=Path, metavar="DIR",
+                   help="a site-packages each new release's venv falls back on (its requirements need no download)")
     args = p.parse_args(argv)
     if args.ready_timeout <= 0 or args.max_starts < 1 or args.probation < 0:
         p.error("--ready-timeout must be above 0, --max-starts at least 1 and --probation not negative")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -134,16 +135,40 @@ class Kiosk:
 
 
 class Supervisor:
-    """systemd's part: ExecStartPre (kiosk-update --on-start), ExecStart (current/bin/kiosk), Restart=always."""
+    """systemd's part: ExecStartPre (kiosk-update --on-start), ExecStart (current/bin/kiosk), Restart=always.
+    `app_args`: ExecStart's arguments; `notify=True`: like Type=notify it listens on a NOTIFY_SOCKET of its
+    own and keeps every datagram with the sender's pid (SCM_CREDENTIALS), with WatchdogSec=`watchdog_s`."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.kiosk = kiosk
+    def __init__(self, kiosk: Kiosk, app_args: tuple[str, ...] = (), notify: bool = False,
+                 watchdog_s: float = 4) -> None:
+        self.kiosk, self.app_args = kiosk, app_args
         self.starts: list[str | None] = []
         self.pre_output: list[str] = []
+        self.notices: list[tuple[int, str, float]] = []  # (pid, datagram, time.time())
+        self.notify_env: dict[str, str] = {}
         self.running = True
+        if notify:
+            path = kiosk.prefix.parent / "notify.sock"
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind(str(path))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            self.sock.settimeout(0.5)
+            self.notify_env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": str(int(watchdog_s * 1e6))}
+            threading.Thread(target=self._listen, daemon=True).start()
         self.proc: subprocess.Popen | None = None
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def _listen(self) -> None:
+        creds = socket.CMSG_SPACE(12)  # struct ucred: pid, uid, gid
+        while self.running:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(4096, creds)
+            except socket.timeout:
+                continue
+            pid = next((int.from_bytes(d[:4], "little") for level, kind, d in ancillary
+                        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
+            self.notices.append((pid, data.decode(), time.time()))
 
     def _loop(self) -> None:
         k = self.kiosk
@@ -156,9 +181,12 @@ class Supervisor:
             self.pre_output.append(pre.stdout + pre.stderr)
             version = k.current()
             self.starts.append(version)
-            env = {**k.env, "KIOSK_KIOSK_DATA_DIR": str(k.data)}
-            self.proc = subprocess.Popen([str(k.prefix / "current" / "bin" / "kiosk")], env=env,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # no PYTHONPATH: the release runs its own installed code, not this checkout's
+            env = {**{n: v for n, v in k.env.items() if n != "PYTHONPATH"}, **self.notify_env,
+                   "KIOSK_KIOSK_DATA_DIR": str(k.data), "KIOSK_CONFIG": str(k.config)}
+            self.proc = subprocess.Popen([str(k.prefix / "current" / "bin" / "kiosk"), *self.app_args], env=env,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=k.data,
+                                         start_new_session=True)
             k.pidfile.write_text(str(self.proc.pid))
             self.proc.wait()
             time.sleep(0.2)  # RestartSec
@@ -176,5 +204,14 @@ class Supervisor:
     def stop(self) -> None:
         self.running = False
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # whatever the release started (its local server)
+            except ProcessLookupError:
+                pass
         self.thread.join(30)
