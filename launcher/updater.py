@@ -26,11 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
 from kiosk import config
+from kiosk.flows import update_hold
 from launcher import journal_backup
 from launcher.release_store import State, Store, UpdateError, check_wheel, newer, now, verify
 
@@ -39,9 +41,13 @@ REFUSED, ROLLED_BACK = 3, 1
 
 
 def step(name: str) -> None:
-    """KUPDATE_TEST_KILL_AT=<step> (tests only): SIGKILL this process here, as a power cut would."""
+    """Tests only: KUPDATE_TEST_KILL_AT=<step> SIGKILLs this process here, as a power cut would;
+    KUPDATE_TEST_SLEEP_AT=<step>:<seconds> pauses here (a slow moment, for a customer to arrive in)."""
     if os.environ.get("KUPDATE_TEST_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    at, _, seconds = os.environ.get("KUPDATE_TEST_SLEEP_AT", "").partition(":")
+    if at == name:
+        time.sleep(float(seconds))
 
 
 def say(text: str) -> None:
@@ -79,6 +85,23 @@ class Updater:
             if open_:
                 return f"{open_} payment(s) open or in doubt"
         return None
+
+    def hold_customers(self) -> bool:
+        """Asks the running kiosk to take no new customer (kiosk/flows/update_hold.py). True once it shows the
+        hold, or when there is nothing to hold (not running, or a release from before holds existed)."""
+        seen = self.service_state()
+        if seen is None or "held" not in seen:
+            return True
+        hold_id = uuid.uuid4().hex
+        update_hold.write_request(self.data, hold_id)
+        deadline = time.monotonic() + self.args.hold_timeout
+        while time.monotonic() < deadline:
+            seen = self.service_state()
+            if seen is None or seen.get("held") == hold_id:
+                return True
+            time.sleep(0.2)
+        update_hold.withdraw(self.data)
+        return False
 
     def ready_run(self, version: str, since: float, alive: bool = True) -> float:
         """When the kiosk's (alive: running) run of `version` reached READY, if after `since`; else 0."""
@@ -237,7 +260,19 @@ class Updater:
         if reason:
             say(f"release {version} installed; switching deferred: {reason}")
             return 0
-        return self.switch_and_watch(state, version, current)
+        step("checked")
+        # a customer could still start between that look and the restart: the kiosk stops taking new ones first
+        if not self.hold_customers():
+            say(f"release {version} installed; switching deferred: a customer session started")
+            return 0
+        try:
+            reason = self.busy()
+            if reason:
+                say(f"release {version} installed; switching deferred: {reason}")
+                return 0
+            return self.switch_and_watch(state, version, current)
+        finally:
+            update_hold.withdraw(self.data)
 
     def switch_and_watch(self, state: State, version: str, current: str | None) -> int:
         switched_at = now()
@@ -250,6 +285,7 @@ class Updater:
         step("switched")
         say(f"switched to {version}; restarting the kiosk")
         self.restart()
+        update_hold.withdraw(self.data)  # the new release starts taking customers as soon as it is up
         step("restarted")
         return self.watch(version)
 
@@ -321,6 +357,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="starts without READY, or restarts after READY within the probation, before a rollback")
     p.add_argument("--probation", type=float, default=300, metavar="P",
                    help="seconds one run of a new release must stay up after READY before it is kept")
+    p.add_argument("--hold-timeout", type=float, default=10, metavar="S",
+                   help="seconds the kiosk has to stop taking new customers before the switch is deferred")
     p.add_argument("--restart-command", default="systemctl restart --no-block kiosk.service")
     p.add_argument("--pip-option", action="append", default=[], help="passed to pip install (repeatable)")
     p.add_argument("--shared-site", type=Path, metavar="DIR",
