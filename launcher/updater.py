@@ -11,7 +11,8 @@ No READY within --ready-timeout seconds, or --max-starts starts without READY (a
 only once one run of it stayed up --probation seconds after READY (systemd restarts a crashed or frozen one,
 and --on-start counts that); --max-starts restarts within the probation roll it back too.
 Nothing is switched or restarted while a customer is being served or a payment is open or in doubt: the update
-is deferred to the next run.
+is deferred to the next run. Right before the switch the kiosk is asked to hold new customers
+(kiosk/flows/update_hold.py), so none can start between the last look and the restart.
 Exit status: 0 done or nothing to do (deferral included), 1 rolled back, 3 refused, 2 usage or configuration.
 """
 from __future__ import annotations
