@@ -99,6 +99,7 @@ class Updater:
         while time.monotonic() < deadline:
             seen = self.service_state()
             if seen is None or seen.get("held") == hold_id:
+                say("the kiosk holds new customers for the switch")
                 return True
             time.sleep(0.2)
         update_hold.withdraw(self.data)

@@ -1,7 +1,8 @@
 """An update to THIS project: a wheel of the checkout at a bumped version (as docs/deploy.md builds releases),
 published on a real central server, installed by `kiosk-update` into a new venv and started by the stand-in for
 systemd as `kiosk --simulate` on the test's X display. The new release must say READY=1 over a real
-NOTIFY_SOCKET, from its own pid, and keep pinging the watchdog. The release's requirements come from this venv's
+NOTIFY_SOCKET, from its own pid, and keep pinging the watchdog; updating away from it, the real kiosk holds
+new customers before the switch. The release's requirements come from this venv's
 site-packages (--shared-site), so nothing is downloaded: PIP_NO_INDEX makes any download attempt fail."""
 from __future__ import annotations
 
@@ -77,6 +78,14 @@ def test_an_update_to_the_real_app_starts_it_and_it_says_ready_over_sd_notify(tm
         pings = [at for pid, text, at in supervisor.notices if pid == running["pid"]
                  and "WATCHDOG=1" in text.splitlines() and at > ready[0]]
         assert len(pings) >= 2, supervisor.notices
+
+        # and away from it again: the real kiosk holds new customers before kiosk-update switches
+        fleet.publish(build_wheel(tmp_path, "1.0.0"), private, "1.0.0")
+        done = kiosk.update()
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "the kiosk holds new customers for the switch" in done.stdout, done.stdout
+        assert "release 1.0.0 stayed up 3 s after READY: it stays" in done.stdout
+        assert not (kiosk.data / "update-hold.json").exists()
     finally:
         if supervisor is not None:
             supervisor.stop()

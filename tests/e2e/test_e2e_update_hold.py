@@ -31,7 +31,8 @@ def _release(kiosk, tmp_path) -> tuple[list[str], dict]:
     """A signed release 1.0.0 for this kiosk's id; the kiosk-update command line and environment for it."""
     token = _admin(kiosk, "enroll", "hold-probe").strip().splitlines()[-1]
     _admin(kiosk, "release", "keygen", "--out", str(tmp_path / "keys"))
-    _admin(kiosk, "release", "upload", str(build_wheel(tmp_path, "1.0.0")), "--key", str(tmp_path / "keys/release-key.pem"))
+    wheel = build_wheel(tmp_path, "1.0.0")
+    _admin(kiosk, "release", "upload", str(wheel), "--key", str(tmp_path / "keys/release-key.pem"))
     _admin(kiosk, "release", "rollout", "1.0.0", "--site", "default")
     config = tmp_path / "update.toml"
     config.write_text(f'[kiosk]\nid = "hold-probe"\ndata_dir = "{kiosk.data_dir}"\n'
@@ -53,6 +54,7 @@ def test_the_kiosk_holds_new_customers_while_the_updater_switches(launch, tmp_pa
     kiosk = launch()
     command, env = _release(kiosk, tmp_path)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert "the kiosk holds new customers for the switch" in done.stdout, done.stdout + done.stderr
     assert "switched to 1.0.0; restarting the kiosk" in done.stdout, done.stdout + done.stderr
     seen = json.loads((tmp_path / "at-restart.json").read_text())
     assert seen["screen"] == "out_of_service" and seen["closed"] == "Updating, one moment please.", seen
