@@ -55,6 +55,10 @@ def say(text: str) -> None:
     print(f"kiosk-update: {text}", flush=True)
 
 
+def end_trial(state: State) -> None:
+    state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
+
+
 class Updater:
     def __init__(self, args: argparse.Namespace, settings: config.Settings) -> None:
         self.args, self.settings = args, settings
@@ -122,7 +126,7 @@ class Updater:
 
     def commit(self, state: State) -> None:
         say(f"release {state.trial} stayed up {self.args.probation:g} s after READY: it stays")
-        state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
+        end_trial(state)
         self.store.save(state)
 
     def roll_back(self, state: State, why: str) -> None:
@@ -135,7 +139,7 @@ class Updater:
         state.refused = sorted(set(state.refused) | {bad})
         self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
         self.store.switch(state.previous)
-        state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
+        end_trial(state)
         self.store.save(state)
         say(f"rolled back to {state.previous}: release {bad} {why}")
 
@@ -152,7 +156,7 @@ class Updater:
         text = (f"release {state.trial} {why}, but it migrated the journal and {sold} sale(s) were journaled "
                 f"since: not rolled back to {state.previous}; a technician must decide")
         journal_backup.raise_intervention(self.data, text)
-        state.trial, state.starts = None, 0
+        end_trial(state)
         self.store.save(state)
         say(f"INTERVENTION: {text}")
         return False
@@ -171,7 +175,7 @@ class Updater:
             return True
         if self.store.current() != state.trial:
             say(f"the switch to {state.trial} never happened; it is tried again by the next check")
-            state.trial, state.starts = None, 0
+            end_trial(state)
             self.store.save(state)
             return True
         return False

@@ -38,9 +38,10 @@ def apply(session: Any, wanted: str | None, held: str | None) -> str | None:
             session.closed_reason = None
             session._go(session._rest_state())
         held = None
-    if wanted is not None and session.state in (ATTRACT, OUT_OF_SERVICE) and session.closed_reason is None:
-        session.closed_reason = texts.UPDATING
-        session._go(OUT_OF_SERVICE)
+    if wanted is not None and session.state in (ATTRACT, OUT_OF_SERVICE):
+        if session.closed_reason is None:  # else staff closed the lane: nobody can start anyway
+            session.closed_reason = texts.UPDATING
+            session._go(OUT_OF_SERVICE)
         held = wanted
     return held
 
