@@ -26,7 +26,7 @@ CHECKOUT = HERE.parent
 KIOSK_GROUPS = ("dialout", "lp", "video", "input", "render")
 # libinput calibration matrices for a touch panel mounted rotated clockwise by this many degrees
 TOUCH_MATRIX = {90: "0 -1 1 1 0 0", 180: "-1 0 1 0 -1 1", 270: "0 1 0 -1 0 1"}
-APT_KIOSK = ["cage", "python3-venv", "libmtdev1", "libgl1", "libegl1", "libzbar0", "fonts-noto-color-emoji"]
+APT_KIOSK = ["cage", "xwayland", "python3-venv", "libmtdev1", "libgl1", "libegl1", "libzbar0", "fonts-noto-color-emoji"]
 APT_SERVER = ["python3-venv"]
 USB_ID = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
 
@@ -210,7 +210,7 @@ def kiosk_env(rotate: int) -> str:
     cage = {0: "", 90: "-r", 180: "-r -r", 270: "-r -r -r"}[rotate]
     return ("# Environment of kiosk.service, managed by kiosk-setup (rerun it to change)\n"
             f'KIOSK_CAGE_ARGS="{cage}"\n'
-            "SDL_VIDEODRIVER=wayland\n"
+            "SDL_VIDEODRIVER=x11\n"  # through cage's Xwayland: PyPI's Kivy has no SDL Wayland driver
             "KIOSK_CONFIG=/etc/kiosk/kiosk.toml\n")
 
 

@@ -1,5 +1,6 @@
 """The releases on a kiosk: /opt/kiosk/releases/<version> (one venv each), /opt/kiosk/current -> the one that
-runs, and update-state.json (the release on trial, the one before it, its starts, the versions rolled back).
+runs, and update-state.json (the release on trial, the one before it, its starts and restarts on probation,
+the versions rolled back).
 
 Every step leaves a kiosk that starts: a venv counts only once its `.complete` marker is written, the state is
 saved (atomically) before the link moves, and the link moves by rename(2), never missing.
@@ -7,6 +8,8 @@ saved (atomically) before the link moves, and the link moves by rename(2), never
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -35,6 +38,9 @@ class State:
     refused: list[str] = field(default_factory=list)  # rolled back once: never installed again
     backup: dict | None = None  # the journal before the trial (launcher/journal_backup.py)
     restore: bool = False  # put that backup back before the next start (the kiosk is stopped then)
+    ready_at: float = 0.0  # the trial's first READY: its probation began (0: not READY yet)
+    last_ready: float = 0.0  # the READY of the trial's run counted last by --on-start
+    crashes: int = 0  # restarts of the trial after it reached READY, within its probation
 
 
 def verify(manifest: str, signature_b64: str, public_key_b64: str) -> dict:
@@ -93,6 +99,14 @@ class Store:
             print(f"kiosk-update: {self.state_file} unreadable ({exc}); starting with an empty state", file=sys.stderr)
             return State()
 
+    @contextlib.contextmanager
+    def lock(self):
+        """One read-modify-write of the state at a time: the timer's run and --on-start both decide."""
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        with open(self.prefix / ".update-state.lock", "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            yield
+
     def save(self, state: State) -> None:
         self.prefix.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_name(".update-state.json.tmp")
@@ -104,8 +118,10 @@ class Store:
         _fsync_dir(self.prefix)
 
     def install(self, version: str, wheel: Path, pip_options: list[str], python: str | None = None,
-                on_venv=lambda: None) -> Path:
-        """A new venv beside the others with the wheel in it; the marker last."""
+                on_venv=lambda: None, shared_site: Path | None = None) -> Path:
+        """A new venv beside the others with the wheel in it; the marker last. `shared_site`: a site-packages
+        the venv falls back on (after its own) for what it lacks, e.g. a base layer of the heavy libraries
+        (Kivy, OpenCV) kept once for every release; pip then finds those requirements met."""
         venv = self.releases / version
         if self.installed(version):
             return venv
@@ -115,6 +131,9 @@ class Store:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         subprocess.run([python or _base_python(), "-m", "venv", str(venv)], check=True, env=env)
         on_venv()
+        if shared_site is not None:
+            [site] = (venv / "lib").glob("python3*/site-packages")
+            (site / "kiosk-shared-site.pth").write_text(f"{shared_site.resolve()}\n")
         done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
                                "--disable-pip-version-check", *pip_options, str(wheel)], env=env,
                               capture_output=True, text=True)

@@ -5,10 +5,14 @@
 
 A check asks the server for this kiosk's release, refuses it unless the release key signed it, its wheel is the
 signed one and its version is newer than the running one (no downgrades, never one rolled back before), installs
-it into a new venv beside the current one, switches /opt/kiosk/current, restarts the kiosk and waits for READY.
+it into a new venv beside the current one, switches /opt/kiosk/current, restarts the kiosk and watches the trial.
 No READY within --ready-timeout seconds, or --max-starts starts without READY (a crash loop, counted by
---on-start), and the previous release is switched back. Nothing is switched or restarted while a customer is
-being served or a payment is open or in doubt: the update is deferred to the next run.
+--on-start), and the previous release is switched back. READY is not the end of the trial: the release is kept
+only once one run of it stayed up --probation seconds after READY (systemd restarts a crashed or frozen one,
+and --on-start counts that); --max-starts restarts within the probation roll it back too.
+Nothing is switched or restarted while a customer is being served or a payment is open or in doubt: the update
+is deferred to the next run. Right before the switch the kiosk is asked to hold new customers
+(kiosk/flows/update_hold.py), so none can start between the last look and the restart.
 Exit status: 0 done or nothing to do (deferral included), 1 rolled back, 3 refused, 2 usage or configuration.
 """
 from __future__ import annotations
@@ -23,11 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
 from kiosk import config
+from kiosk.flows import update_hold
 from launcher import journal_backup
 from launcher.release_store import State, Store, UpdateError, check_wheel, newer, now, verify
 
@@ -36,13 +42,21 @@ REFUSED, ROLLED_BACK = 3, 1
 
 
 def step(name: str) -> None:
-    """KUPDATE_TEST_KILL_AT=<step> (tests only): SIGKILL this process here, as a power cut would."""
+    """Tests only: KUPDATE_TEST_KILL_AT=<step> SIGKILLs this process here, as a power cut would;
+    KUPDATE_TEST_SLEEP_AT=<step>:<seconds> pauses here (a slow moment, for a customer to arrive in)."""
     if os.environ.get("KUPDATE_TEST_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    at, _, seconds = os.environ.get("KUPDATE_TEST_SLEEP_AT", "").partition(":")
+    if at == name:
+        time.sleep(float(seconds))
 
 
 def say(text: str) -> None:
     print(f"kiosk-update: {text}", flush=True)
+
+
+def end_trial(state: State) -> None:
+    state.trial, state.starts, state.ready_at, state.last_ready, state.crashes = None, 0, 0.0, 0.0, 0
 
 
 class Updater:
@@ -77,15 +91,42 @@ class Updater:
                 return f"{open_} payment(s) open or in doubt"
         return None
 
-    def ready_seen(self, version: str, since: float) -> bool:
+    def hold_customers(self) -> bool:
+        """Asks the running kiosk to take no new customer (kiosk/flows/update_hold.py). True once it shows the
+        hold, or when there is nothing to hold (not running, or a release from before holds existed)."""
         seen = self.service_state()
-        return bool(seen and seen.get("version") == version and seen.get("ready_at", 0) >= since)
+        if seen is None or "held" not in seen:
+            return True
+        hold_id = uuid.uuid4().hex
+        update_hold.write_request(self.data, hold_id)
+        deadline = time.monotonic() + self.args.hold_timeout
+        while time.monotonic() < deadline:
+            seen = self.service_state()
+            if seen is None or seen.get("held") == hold_id:
+                say("the kiosk holds new customers for the switch")
+                return True
+            time.sleep(0.2)
+        update_hold.withdraw(self.data)
+        return False
+
+    def ready_run(self, version: str, since: float, alive: bool = True) -> float:
+        """When the kiosk's (alive: running) run of `version` reached READY, if after `since`; else 0."""
+        if alive:
+            seen = self.service_state()
+        else:  # --on-start: the run has ended; its last words are still in the file
+            try:
+                seen = json.loads((self.data / "service-state.json").read_text())
+            except (OSError, ValueError):
+                seen = None
+        if not seen or seen.get("version") != version or seen.get("ready_at", 0) < since:
+            return 0.0
+        return float(seen["ready_at"])
 
     # --- the trial --------------------------------------------------------------------------------------
 
     def commit(self, state: State) -> None:
-        say(f"release {state.trial} reached READY: it stays")
-        state.trial, state.starts = None, 0
+        say(f"release {state.trial} stayed up {self.args.probation:g} s after READY: it stays")
+        end_trial(state)
         self.store.save(state)
 
     def roll_back(self, state: State, why: str) -> None:
@@ -98,7 +139,7 @@ class Updater:
         state.refused = sorted(set(state.refused) | {bad})
         self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
         self.store.switch(state.previous)
-        state.trial, state.starts = None, 0
+        end_trial(state)
         self.store.save(state)
         say(f"rolled back to {state.previous}: release {bad} {why}")
 
@@ -115,7 +156,7 @@ class Updater:
         text = (f"release {state.trial} {why}, but it migrated the journal and {sold} sale(s) were journaled "
                 f"since: not rolled back to {state.previous}; a technician must decide")
         journal_backup.raise_intervention(self.data, text)
-        state.trial, state.starts = None, 0
+        end_trial(state)
         self.store.save(state)
         say(f"INTERVENTION: {text}")
         return False
@@ -134,14 +175,15 @@ class Updater:
             return True
         if self.store.current() != state.trial:
             say(f"the switch to {state.trial} never happened; it is tried again by the next check")
-            state.trial, state.starts = None, 0
+            end_trial(state)
             self.store.save(state)
             return True
         return False
 
     def on_start(self) -> int:
         try:
-            return self._count_start()
+            with self.store.lock():
+                return self._count_start()
         finally:
             self.restore_journal(self.store.load())  # the kiosk is stopped now: the one safe moment
 
@@ -151,9 +193,9 @@ class Updater:
             return 0
         if self.interrupted(state):
             return 0
-        if self.ready_seen(state.trial, state.switched_at):
-            self.commit(state)
-            return 0
+        ready = self.ready_run(state.trial, state.switched_at, alive=False)
+        if ready or state.ready_at:
+            return self._count_restart(state, ready)
         state.starts += 1
         if state.starts > self.args.max_starts:
             self.roll_back(state, f"did not reach READY in {self.args.max_starts} starts in a row")
@@ -164,12 +206,32 @@ class Updater:
             say(f"starting release {state.trial} on trial (start {state.starts} of {self.args.max_starts})")
         return 0
 
+    def _count_restart(self, state: State, ready: float) -> int:
+        """The trial reached READY before and is started again: a crash or a watchdog kill on probation, unless
+        the run that ended had stayed up the whole probation (systemd restarts at once, so now ~ its end)."""
+        if ready and ready != state.last_ready:  # the run that just ended reached READY
+            if now() - ready >= self.args.probation:
+                self.commit(state)
+                return 0
+            state.ready_at, state.last_ready = state.ready_at or ready, ready
+        state.crashes += 1
+        if state.crashes >= self.args.max_starts:
+            self.roll_back(state, f"reached READY but restarted {state.crashes} times within its "
+                                  f"{self.args.probation:g} s probation")
+        else:
+            self.store.save(state)
+            say(f"release {state.trial} restarted on probation ({state.crashes} of {self.args.max_starts})")
+        return 0
+
     # --- a check ------------------------------------------------------------------------------------------
 
     def check(self) -> int:
         state = self.store.load()
         if state.trial is not None:
-            self.on_start_settle(state)
+            with self.store.lock():
+                finished = self.interrupted(state)
+            if not finished:
+                self.watch(state.trial)
             state = self.store.load()
             if state.trial is not None:
                 say(f"release {state.trial} is still on trial; nothing else now")
@@ -196,23 +258,27 @@ class Updater:
         wheel = self.download(offer, info)
         step("downloaded")
         say(f"installing release {version} beside {current}")
-        self.store.install(version, wheel, self.args.pip_option, on_venv=lambda: step("installing"))
+        self.store.install(version, wheel, self.args.pip_option, on_venv=lambda: step("installing"),
+                           shared_site=self.args.shared_site)
         wheel.unlink()
         step("installed")
         reason = self.busy()  # installing takes a while: ask again right before the switch
         if reason:
             say(f"release {version} installed; switching deferred: {reason}")
             return 0
-        return self.switch_and_watch(state, version, current)
-
-    def on_start_settle(self, state: State) -> None:
-        if self.interrupted(state):
-            return
-        if self.ready_seen(state.trial, state.switched_at):
-            self.commit(state)
-        elif now() - state.switched_at > self.args.ready_timeout:
-            self.roll_back(state, f"did not reach READY within {self.args.ready_timeout:g} s")
-            self.restart()
+        step("checked")
+        # a customer could still start between that look and the restart: the kiosk stops taking new ones first
+        if not self.hold_customers():
+            say(f"release {version} installed; switching deferred: a customer session started")
+            return 0
+        try:
+            reason = self.busy()
+            if reason:
+                say(f"release {version} installed; switching deferred: {reason}")
+                return 0
+            return self.switch_and_watch(state, version, current)
+        finally:
+            update_hold.withdraw(self.data)
 
     def switch_and_watch(self, state: State, version: str, current: str | None) -> int:
         switched_at = now()
@@ -225,20 +291,35 @@ class Updater:
         step("switched")
         say(f"switched to {version}; restarting the kiosk")
         self.restart()
+        update_hold.withdraw(self.data)  # the new release starts taking customers as soon as it is up
         step("restarted")
-        deadline = time.monotonic() + self.args.ready_timeout
-        while time.monotonic() < deadline:
-            state = self.store.load()
-            if state.trial != version:  # --on-start decided (a crash loop rolled back), or another run did
-                return 0 if self.store.current() == version else ROLLED_BACK
-            if self.ready_seen(version, switched_at):
-                self.commit(state)
-                self.store.prune()
-                return 0
+        return self.watch(version)
+
+    def watch(self, version: str) -> int:
+        """Until the trial ends: READY within --ready-timeout of the switch, then one run up for --probation.
+        --on-start (before each start) may end it first; a crash loop that outlasts this run is left to it."""
+        give_up = time.monotonic() + self.args.ready_timeout + self.args.probation * (self.args.max_starts + 1)
+        announced = 0.0
+        while time.monotonic() < give_up:
+            with self.store.lock():
+                state = self.store.load()
+                if state.trial != version:  # --on-start decided (rolled back or committed), or another run did
+                    return 0 if self.store.current() == version else ROLLED_BACK
+                ready = self.ready_run(version, state.switched_at)
+                if ready and ready != announced:
+                    announced = ready
+                    say(f"release {version} reached READY; on probation for {self.args.probation:g} s")
+                if ready and now() - ready >= self.args.probation:
+                    self.commit(state)
+                    self.store.prune()
+                    return 0
+                if not (ready or state.ready_at) and now() - state.switched_at > self.args.ready_timeout:
+                    self.roll_back(state, f"did not reach READY within {self.args.ready_timeout:g} s")
+                    self.restart()
+                    return ROLLED_BACK
             time.sleep(0.2)
-        self.roll_back(self.store.load(), f"did not reach READY within {self.args.ready_timeout:g} s")
-        self.restart()
-        return ROLLED_BACK
+        say(f"release {version} has not finished its probation yet; the next check decides")
+        return 0
 
     def restart(self) -> None:
         subprocess.run(shlex.split(self.args.restart_command), check=False, timeout=60)
@@ -278,12 +359,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--prefix", default="/opt/kiosk", help="where releases/ and current are")
     p.add_argument("--key", default="/etc/kiosk/release-key.pub", help="the release key (public)")
     p.add_argument("--ready-timeout", type=float, default=180, metavar="N", help="seconds a new release has for READY")
-    p.add_argument("--max-starts", type=int, default=3, metavar="K", help="starts without READY before a rollback")
+    p.add_argument("--max-starts", type=int, default=3, metavar="K",
+                   help="starts without READY, or restarts after READY within the probation, before a rollback")
+    p.add_argument("--probation", type=float, default=300, metavar="P",
+                   help="seconds one run of a new release must stay up after READY before it is kept")
+    p.add_argument("--hold-timeout", type=float, default=10, metavar="S",
+                   help="seconds the kiosk has to stop taking new customers before the switch is deferred")
     p.add_argument("--restart-command", default="systemctl restart --no-block kiosk.service")
     p.add_argument("--pip-option", action="append", default=[], help="passed to pip install (repeatable)")
+    p.add_argument("--shared-site", type=Path, metavar="DIR",
+                   help="a site-packages each new release's venv falls back on (its requirements need no download)")
     args = p.parse_args(argv)
-    if args.ready_timeout <= 0 or args.max_starts < 1:
-        p.error("--ready-timeout must be above 0 and --max-starts at least 1")
+    if args.ready_timeout <= 0 or args.max_starts < 1 or args.probation < 0:
+        p.error("--ready-timeout must be above 0, --max-starts at least 1 and --probation not negative")
     return args
 
 

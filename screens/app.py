@@ -284,7 +284,8 @@ class KioskApp(Lockdown, App):
         self.notice_text = tr(s.notice) if s.notice else ""
         self.help_text = tr(s.help_text)
         self.help_coming_text = tr(texts.HELP_COMING) if s.help_called and s.help_acknowledged_by else ""
-        self.closed_text = "" if s.closed_reason is None else "\n".join(
+        self.closed_text = "" if s.closed_reason is None else tr(texts.UPDATING) \
+            if s.closed_reason == texts.UPDATING else "\n".join(
             (tr(texts.CLOSED_BY_STAFF), self.tr_fill(texts.CLOSED_REASON, {"reason": s.closed_reason})))
         cart = s.checkout.cart
         if cart is not None:

@@ -19,6 +19,7 @@ from importlib import metadata
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from kiosk.flows import update_hold
 from kiosk.sdnotify import Notifier, service_status
 
 DEVICES = ("payment", "scanner", "camera", "printer")
@@ -39,6 +40,7 @@ class ServiceNotify:
         self.is_ready = False
         self.ready_at = 0.0
         self._written: tuple | None = None
+        self.held: str | None = None  # the update hold in force (kiosk/flows/update_hold.py)
 
     def install(self) -> "ServiceNotify":
         if self.notifier.watchdog_interval_s > 0:
@@ -69,6 +71,9 @@ class ServiceNotify:
         self.notifier.watchdog()
 
     def _send_status(self, _dt) -> None:
+        wanted = update_hold.requested(self.app.settings.data_path)
+        if wanted is not None or self.held is not None:
+            self.held = update_hold.apply(self.app.session, wanted, self.held)
         status = self.status()
         self.notifier.status(status)
         self._write_state(status)
@@ -83,14 +88,14 @@ class ServiceNotify:
         return service_status(session.state, session.fault, unusable)
 
     def _write_state(self, status: str) -> None:
-        key = (self.app.session.state, status)
+        key = (self.app.session.state, status, self.held)
         if key == self._written:
             return
         path = self.app.settings.data_path / STATE_FILE
         tmp = path.with_name(f".{STATE_FILE}.tmp")
         try:
             tmp.write_text(json.dumps({"version": app_version(), "pid": os.getpid(), "ready_at": self.ready_at,
-                                       "state": key[0], "status": status}))
+                                       "state": key[0], "status": status, "held": self.held}))
             os.replace(tmp, path)
             self._written = key
         except OSError:

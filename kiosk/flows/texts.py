@@ -94,6 +94,8 @@ HELP_COMING = "Help is on the way: an attendant has seen your call and is coming
 AGE_REFUSED = "An attendant did not approve the age-restricted item, so it has been removed from your cart."
 CLOSED_BY_STAFF = "This checkout has been closed by staff."
 CLOSED_REASON = "Reason: {reason}"
+# kiosk-update holds new customers while it switches to a new release (kiosk/flows/update_hold.py)
+UPDATING = "Updating, one moment please."
 
 CHECKIN_REASONS = {
     "unknown": "We cannot find this booking. Please check the code.",

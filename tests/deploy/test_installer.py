@@ -105,7 +105,7 @@ def test_the_config_points_at_the_stable_device_names_and_loads(installed):
     assert (settings.devices.payment.driver, settings.devices.payment.url) == ("zvt-serial", "/dev/kiosk-terminal")
     assert settings.server.url == "https://central.example.com"
     env = (installed[0] / "etc/kiosk/kiosk.env").read_text()
-    assert 'KIOSK_CAGE_ARGS="-r"' in env and "SDL_VIDEODRIVER=wayland" in env
+    assert 'KIOSK_CAGE_ARGS="-r"' in env and "SDL_VIDEODRIVER=x11" in env
 
 
 @pytest.mark.parametrize("unit", UNITS)

@@ -22,7 +22,7 @@ def wheels(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheels")
     return {v: build_wheel(tmp, v, mode) for v, mode in
             [("1.0.0", "good"), ("1.1.0", "good"), ("1.2.0", "crash"), ("1.3.0", "good"), ("1.4.0", "good"),
-             ("0.9.0", "good"), ("2.0.0", "migrate"), ("2.1.0", "migrate-sell")]}
+             ("0.9.0", "good"), ("2.0.0", "migrate"), ("2.1.0", "migrate-sell"), ("1.5.0", "ready-crash")]}
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _first_install(fleet, private, kiosk, supervisor, wheels) -> None:
     fleet.publish(wheels["1.0.0"], private, "1.0.0")
     done = kiosk.update()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "release 1.0.0 reached READY: it stays" in done.stdout
+    assert "release 1.0.0 stayed up 1 s after READY: it stays" in done.stdout
     supervisor.wait_running("1.0.0")
 
 
@@ -53,7 +53,8 @@ def test_a_good_update_switches_and_reports_ready(setup):
     done = kiosk.update()
     assert done.returncode == 0, done.stdout + done.stderr
     assert "switched to 1.1.0; restarting the kiosk" in done.stdout
-    assert "release 1.1.0 reached READY: it stays" in done.stdout
+    assert "release 1.1.0 reached READY; on probation for 1 s" in done.stdout
+    assert "release 1.1.0 stayed up 1 s after READY: it stays" in done.stdout
     assert kiosk.current() == "1.1.0" and kiosk.running()["version"] == "1.1.0"
     assert (kiosk.prefix / "releases/1.0.0/.complete").exists()  # the old one stays beside it, for a rollback
     assert kiosk.state()["trial"] is None
@@ -76,6 +77,28 @@ def test_a_release_that_crashes_at_start_is_rolled_back_within_the_limit(setup):
     assert kiosk.state()["refused"] == ["1.2.0"]
     again = kiosk.update()
     assert again.returncode == 3 and "release 1.2.0 was rolled back here before: refused" in again.stdout
+
+
+def test_a_release_that_reaches_ready_then_crashes_is_rolled_back_on_probation(setup):
+    fleet, private, kiosk, supervisor, wheels = setup
+    _first_install(fleet, private, kiosk, supervisor, wheels)
+    fleet.publish(wheels["1.5.0"], private, "1.5.0")
+    kiosk.common[kiosk.common.index("--probation") + 1] = "30"  # for the timer's run and --on-start alike
+    done = kiosk.update()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "release 1.5.0 reached READY; on probation for 30 s" in done.stdout  # READY alone does not keep it
+    assert "stayed up" not in done.stdout
+    assert kiosk.current() == "1.0.0"
+    supervisor.wait_running("1.0.0")
+    runs = [v for v in supervisor.starts if v == "1.5.0"]
+    assert len(runs) == 3, supervisor.starts  # the first run, then two restarts; the third restart rolls back
+    said = "".join(supervisor.pre_output)
+    assert "release 1.5.0 restarted on probation (1 of 3)" in said, said
+    assert "rolled back to 1.0.0: release 1.5.0 reached READY but restarted 3 times within its 30 s probation" \
+        in said, said
+    assert kiosk.state()["refused"] == ["1.5.0"] and kiosk.state()["trial"] is None
+    again = kiosk.update()
+    assert again.returncode == 3 and "release 1.5.0 was rolled back here before: refused" in again.stdout
 
 
 def test_a_release_that_never_gets_ready_is_rolled_back_after_the_timeout(setup, tmp_path):

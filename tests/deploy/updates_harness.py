@@ -5,13 +5,14 @@ real venvs under a temporary /opt/kiosk, and `kiosk-update` run as its own proce
 `kiosk-update --on-start` (ExecStartPre) and then /opt/kiosk/current/bin/kiosk, again whenever it ends; the
 restart command kiosk-update is given stops the running one, as `systemctl restart` would.
 The stand-in app of each wheel does what the kiosk does at start: writes service-state.json with its version
-once READY (or, for a "crash" release, exits at start).
+once READY (or, for a "crash" release, exits at start; a "ready-crash" one exits half a second after READY).
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ def main():
                        "((SELECT coalesce(max(seq), 0) + 1 FROM transactions), 'sold-under-' || ?, 'sale', 'b', "
                        "'2026-12-01T12:00:00Z', 250, '{{}}')", (VERSION,))
         db.close()
-    if MODE != "good":
+    if MODE not in ("good", "ready-crash"):
         print("release " + VERSION + " crashes at start", file=sys.stderr)
         sys.exit(1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -44,6 +45,10 @@ def main():
     tmp = data / ".service-state.json.tmp"
     tmp.write_text(json.dumps(state))
     os.replace(tmp, data / "service-state.json")
+    if MODE == "ready-crash":  # READY, in service for a moment, then it dies (every run)
+        time.sleep(0.5)
+        print("release " + VERSION + " crashes after READY", file=sys.stderr)
+        sys.exit(1)
     while True:
         time.sleep(1)
 '''
@@ -93,7 +98,7 @@ class Kiosk:
     """One kiosk's /opt/kiosk, /etc/kiosk and data dir under tmp, and kiosk-update run as the timer would."""
 
     def __init__(self, tmp: Path, server_url: str, kiosk_id: str, token: str, public_key: Path,
-                 ready_timeout: float = 20, max_starts: int = 3) -> None:
+                 ready_timeout: float = 20, max_starts: int = 3, probation: float = 1) -> None:
         self.prefix, self.data = tmp / "opt-kiosk", tmp / "data"
         self.data.mkdir(parents=True)
         self.pidfile = tmp / "app.pid"
@@ -102,6 +107,7 @@ class Kiosk:
                                f'[server]\nurl = "{server_url}"\ntoken = "{token}"\n')
         self.common = ["--config", str(self.config), "--prefix", str(self.prefix), "--key", str(public_key),
                        "--ready-timeout", str(ready_timeout), "--max-starts", str(max_starts),
+                       "--probation", str(probation),
                        "--restart-command", f"sh -c 'kill $(cat {self.pidfile}) 2>/dev/null || true'"]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
         self.env.update(PYTHONPATH=str(ROOT))
@@ -129,16 +135,40 @@ class Kiosk:
 
 
 class Supervisor:
-    """systemd's part: ExecStartPre (kiosk-update --on-start), ExecStart (current/bin/kiosk), Restart=always."""
+    """systemd's part: ExecStartPre (kiosk-update --on-start), ExecStart (current/bin/kiosk), Restart=always.
+    `app_args`: ExecStart's arguments; `notify=True`: like Type=notify it listens on a NOTIFY_SOCKET of its
+    own and keeps every datagram with the sender's pid (SCM_CREDENTIALS), with WatchdogSec=`watchdog_s`."""
 
-    def __init__(self, kiosk: Kiosk) -> None:
-        self.kiosk = kiosk
+    def __init__(self, kiosk: Kiosk, app_args: tuple[str, ...] = (), notify: bool = False,
+                 watchdog_s: float = 4) -> None:
+        self.kiosk, self.app_args = kiosk, app_args
         self.starts: list[str | None] = []
         self.pre_output: list[str] = []
+        self.notices: list[tuple[int, str, float]] = []  # (pid, datagram, time.time())
+        self.notify_env: dict[str, str] = {}
         self.running = True
+        if notify:
+            path = kiosk.prefix.parent / "notify.sock"
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind(str(path))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            self.sock.settimeout(0.5)
+            self.notify_env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": str(int(watchdog_s * 1e6))}
+            threading.Thread(target=self._listen, daemon=True).start()
         self.proc: subprocess.Popen | None = None
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def _listen(self) -> None:
+        creds = socket.CMSG_SPACE(12)  # struct ucred: pid, uid, gid
+        while self.running:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(4096, creds)
+            except socket.timeout:
+                continue
+            pid = next((int.from_bytes(d[:4], "little") for level, kind, d in ancillary
+                        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), 0)
+            self.notices.append((pid, data.decode(), time.time()))
 
     def _loop(self) -> None:
         k = self.kiosk
@@ -151,9 +181,12 @@ class Supervisor:
             self.pre_output.append(pre.stdout + pre.stderr)
             version = k.current()
             self.starts.append(version)
-            env = {**k.env, "KIOSK_KIOSK_DATA_DIR": str(k.data)}
-            self.proc = subprocess.Popen([str(k.prefix / "current" / "bin" / "kiosk")], env=env,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # no PYTHONPATH: the release runs its own installed code, not this checkout's
+            env = {**{n: v for n, v in k.env.items() if n != "PYTHONPATH"}, **self.notify_env,
+                   "KIOSK_KIOSK_DATA_DIR": str(k.data), "KIOSK_CONFIG": str(k.config)}
+            self.proc = subprocess.Popen([str(k.prefix / "current" / "bin" / "kiosk"), *self.app_args], env=env,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=k.data,
+                                         start_new_session=True)
             k.pidfile.write_text(str(self.proc.pid))
             self.proc.wait()
             time.sleep(0.2)  # RestartSec
@@ -171,5 +204,14 @@ class Supervisor:
     def stop(self) -> None:
         self.running = False
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # whatever the release started (its local server)
+            except ProcessLookupError:
+                pass
         self.thread.join(30)
