@@ -22,7 +22,8 @@ from kiosk.config_errors import describe
 
 STANDARD_BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 ENV_PREFIX = "KIOSK_"
-ENV_IGNORED = ("KIOSK_CONFIG", "KIOSK_TEST_")  # the config path itself, and test switches
+ENV_IGNORED = ("KIOSK_CONFIG", "KIOSK_TEST_", "KIOSK_TOUCH_PROVIDER")  # the config path, test switches,
+# and the touch panel for Kivy (screens/boot.py; docs/deploy.md: set in /etc/kiosk/kiosk.env)
 
 
 class ConfigError(Exception):
