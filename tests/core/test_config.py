@@ -203,5 +203,5 @@ def test_no_unbounded_text_setting():
 def test_the_touch_panel_variable_of_kiosk_env_is_not_taken_for_a_setting(tmp_path):
     """docs/deploy.md puts KIOSK_TOUCH_PROVIDER in /etc/kiosk/kiosk.env for Kivy (screens/boot.py): the kiosk must
     still start with it set."""
-    settings = load_text(tmp_path, "", environ={"KIOSK_TOUCH_PROVIDER": "probesysfs,provider=mtdev,match=ILITEK"})
+    settings, _ = load_text(tmp_path, "", environ={"KIOSK_TOUCH_PROVIDER": "probesysfs,provider=mtdev,match=ILITEK"})
     assert settings.locale.languages
