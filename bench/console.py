@@ -68,6 +68,10 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -90,13 +94,14 @@ class Bench:
         self.lags: list[float] = []
         self.measuring = False
         self.errors = 0
+        self.error_kinds: dict[str, int] = {}
         self.streams_open = 0
 
     async def hold_stream(self, client: httpx.AsyncClient, token: str) -> None:
         async with client.stream("GET", f"{self.url}/v1/live/commands",
                                  headers={"Authorization": f"Bearer {token}"}) as response:
             if response.status_code != 200:
-                self.errors += 1
+                self.error(f"stream_http_{response.status_code}")
                 return
             self.streams_open += 1
             async for _line in response.aiter_lines():
@@ -116,10 +121,14 @@ class Bench:
                 if self.measuring:
                     self.post_latencies.append(time.monotonic() - sent)
                 if reply.status_code != 204:
-                    self.errors += 1
-            except httpx.HTTPError:
-                self.errors += 1
+                    self.error(f"http_{reply.status_code}")
+            except httpx.HTTPError as exc:
+                self.error(type(exc).__name__)
             tick += 1.0
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
 
     async def lag_monitor(self) -> None:
         """How late this process's event loop wakes up: when it is late, the client (not the server) delays."""
@@ -169,12 +178,16 @@ class Bench:
                    for i, (client, (kiosk_id, token)) in enumerate(zip(clients, self.kiosks))]
         await asyncio.sleep(start + warmup - time.monotonic())
         self.measuring = True
+        progress(f"measuring {self.seconds:g} s (server pid {pid})")
         cpu0, wait0, client0, wall0 = cpu_s(pid), runqueue_wait_s(pid), time.process_time(), time.monotonic()
         await asyncio.gather(*posters)
         await asyncio.sleep(1.0)  # the last changes
         self.measuring = False
-        wall = time.monotonic() - wall0
-        result = {"server_cpu_pct": 100 * (cpu_s(pid) - cpu0) / wall, "server_rss_mib": rss_mib(pid),
+        wall, server_cpu = time.monotonic() - wall0, cpu_s(pid) - cpu0
+        result = {"server_cpu_pct": 100 * server_cpu / wall,
+                  "server_cpu_ms_per_update": 1000 * server_cpu / max(1, len(self.post_latencies)),
+                  "states_posted": len(self.post_latencies), "measured_s": wall,
+                  "server_rss_mib": rss_mib(pid),
                   "server_runqueue_wait_pct": 100 * (runqueue_wait_s(pid) - wait0) / wall,
                   "client_cpu_pct": 100 * (time.process_time() - client0) / wall}
         for task in holders + [sub, lag]:
@@ -272,7 +285,9 @@ def main() -> None:
         proc.env["KSERVER_FAILURE_BURST"] = "1000000000"
         try:
             proc.start()
+            progress(f"enrolling {args.kiosks} kiosks")
             kiosks = enroll(proc.url, args.kiosks)
+            progress("opening the command streams")
             random.shuffle(kiosks)
             bench = Bench(proc.url, kiosks, args.seconds)
             result = asyncio.run(bench.run(proc.proc.pid))
@@ -282,6 +297,8 @@ def main() -> None:
             print(f"streams_open={bench.streams_open}")
             print(f"updates_measured={len(ms)}")
             print(f"errors={bench.errors}")
+            if bench.error_kinds:
+                print("error_kinds=" + ",".join(f"{k}:{n}" for k, n in sorted(bench.error_kinds.items())))
             print(f"fanout_update_p50_ms={pct(ms, 0.50):.1f}")
             print(f"fanout_update_p99_ms={pct(ms, 0.99):.1f}")
             print(f"fanout_update_max_ms={max(ms, default=float('nan')):.1f}")

@@ -71,6 +71,16 @@ class Subscription:
             self.batch, self.pending = list(self.pending), {}
         return self.batch.pop(0)
 
+    async def take(self) -> list[Change]:
+        """Every change not yet taken (at least one; waits for it): a reader that writes them out together
+        pays once per wake-up rather than once per change. Safe to cancel."""
+        while not self.batch and not self.pending:
+            await self.ready.wait()
+            self.ready.clear()
+        taken = self.batch + [c for c in self.pending if c not in self.batch]
+        self.batch, self.pending = [], {}
+        return taken
+
     async def aclose(self) -> None:
         self.hub.subscribers.discard(self)
 
