@@ -10,7 +10,8 @@
     client_cpu_pct         this (load generator) process's CPU: when it nears 100 the client, not the server,
                            is the limit and the latencies say little
 
-All kiosks run in this one asyncio process (httpx.AsyncClient). Then, on a fresh server with one simulated
+All kiosks run in this one asyncio process: the command streams on httpx.AsyncClient, the states on a minimal
+keep-alive HTTP/1.1 client (bench/raw_http.py; httpx's CPU per POST made this process the bottleneck). Then, on a fresh server with one simulated
 kiosk and the attendant console open in Debian's chromium (Playwright), --rounds times:
 
     help_to_console_p99_ms   the kiosk posts help_called -> the tile on the open board says "Needs help"
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "server"), str(ROOT / "tests" / "console")]
 
 from kserver_harness import ADMIN_TOKEN, new_postgres_database  # noqa: E402
+from raw_http import RawPoster  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -112,24 +114,28 @@ class Bench:
             async for _line in response.aiter_lines():
                 pass
 
-    async def kiosk(self, client: httpx.AsyncClient, kiosk_id: str, token: str, offset: float, start: float,
-                    stop: float) -> None:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async def kiosk(self, kiosk_id: str, token: str, offset: float, start: float, stop: float) -> None:
+        poster = RawPoster(self.url, "/v1/live/state", {"Authorization": f"Bearer {token}",
+                                                        "Content-Type": "application/json"})
         seq, tick = 0, start + offset
-        while tick < stop:
-            await asyncio.sleep(max(0.0, tick - time.monotonic()))
-            seq += 1
-            body = json.dumps(live_state(seq, 1 + seq % 5))
-            self.sent[kiosk_id] = sent = time.monotonic()
-            try:
-                reply = await client.post(f"{self.url}/v1/live/state", content=body, headers=headers)
-                if self.measuring:
-                    self.post_latencies.append(time.monotonic() - sent)
-                if reply.status_code != 204:
-                    self.error(f"http_{reply.status_code}")
-            except httpx.HTTPError as exc:
-                self.error(type(exc).__name__)
-            tick += 1.0
+        try:
+            while tick < stop:
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+                seq += 1
+                body = json.dumps(live_state(seq, 1 + seq % 5)).encode()
+                self.sent[kiosk_id] = sent = time.monotonic()
+                try:
+                    status = await asyncio.wait_for(poster.post(body), 30)
+                    if self.measuring:
+                        self.post_latencies.append(time.monotonic() - sent)
+                    if status != 204:
+                        self.error(f"http_{status}")
+                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+                    self.error(type(exc).__name__)
+                    await poster.close()
+                tick += 1.0
+        finally:
+            await poster.close()
 
     def error(self, kind: str) -> None:
         self.errors += 1
@@ -160,10 +166,11 @@ class Bench:
 
     async def run(self, pid: int) -> dict:
         n = len(self.kiosks)
-        # one small client per kiosk, as each kiosk has its own: one shared pool of 1000 connections costs
-        # httpx O(connections) per request and made the client, not the server, the bottleneck
+        # one small client per kiosk for its command stream, as each kiosk has its own: one shared pool of 1000
+        # connections costs httpx O(connections) per request; the states go by RawPoster (bench/raw_http.py):
+        # httpx's CPU per POST made the load generator, not the server, the bottleneck at 500 kiosks
         clients = [httpx.AsyncClient(timeout=httpx.Timeout(30, read=None),
-                                     limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
+                                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
                    for _ in range(n)]
         ready = asyncio.Event()
         sub = asyncio.create_task(self.subscriber(ready))
@@ -179,8 +186,8 @@ class Bench:
         warmup = 5.0
         start = time.monotonic() + 0.5
         stop = start + warmup + self.seconds
-        posters = [asyncio.create_task(self.kiosk(client, kiosk_id, token, i / n, start, stop))
-                   for i, (client, (kiosk_id, token)) in enumerate(zip(clients, self.kiosks))]
+        posters = [asyncio.create_task(self.kiosk(kiosk_id, token, i / n, start, stop))
+                   for i, (kiosk_id, token) in enumerate(self.kiosks)]
         await asyncio.sleep(start + warmup - time.monotonic())
         self.measuring = True
         progress(f"measuring {self.seconds:g} s (server pid {pid})")
@@ -194,7 +201,8 @@ class Bench:
                   "states_posted": len(self.post_latencies), "measured_s": wall,
                   "server_rss_mib": rss_mib(pid),
                   "server_runqueue_wait_pct": 100 * (runqueue_wait_s(pid) - wait0) / wall,
-                  "client_cpu_pct": 100 * (time.process_time() - client0) / wall}
+                  "client_cpu_pct": 100 * (time.process_time() - client0) / wall,
+                  "client_cpu_ms_per_update": 1000 * (time.process_time() - client0) / max(1, len(self.post_latencies))}
         for task in holders + [sub, lag]:
             task.cancel()
         await asyncio.gather(*holders, sub, lag, return_exceptions=True)
