@@ -52,9 +52,9 @@ from server.process import ServerProcess  # noqa: E402
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
+def cpu_s(pid: int, user: bool = True, system: bool = True) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return (int(fields[11]) * user + int(fields[12]) * system) / TICKS  # utime + stime
 
 
 def runqueue_wait_s(pid: int) -> float:
@@ -192,11 +192,13 @@ class Bench:
         self.measuring = True
         progress(f"measuring {self.seconds:g} s (server pid {pid})")
         cpu0, wait0, client0, wall0 = cpu_s(pid), runqueue_wait_s(pid), time.process_time(), time.monotonic()
+        sys0 = cpu_s(pid, user=False)
         await asyncio.gather(*posters)
         await asyncio.sleep(1.0)  # the last changes
         self.measuring = False
         wall, server_cpu = time.monotonic() - wall0, cpu_s(pid) - cpu0
         result = {"server_cpu_pct": 100 * server_cpu / wall,
+                  "server_kernel_cpu_pct": 100 * (cpu_s(pid, user=False) - sys0) / wall,
                   "server_cpu_ms_per_update": 1000 * server_cpu / max(1, len(self.post_latencies)),
                   "states_posted": len(self.post_latencies), "measured_s": wall,
                   "server_rss_mib": rss_mib(pid),
