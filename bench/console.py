@@ -5,14 +5,17 @@
 
     fanout_update_p99_ms   a state's POST sent -> the subscriber read its lane change (p50 and max too)
     server_cpu_pct         the server process's CPU time over the measured window / wall time (100 = one core)
+    server_cpu_ms_per_update  the server's CPU time per state posted: what a busy machine changes least
+    server_kernel_cpu_pct  of server_cpu_pct, the kernel's share
     server_rss_mib         the server process's resident memory at the end
     server_runqueue_wait_pct  time the server was ready to run but another process had the CPU (a busy machine)
     client_cpu_pct         this (load generator) process's CPU: when it nears 100 the client, not the server,
-                           is the limit and the latencies say little
+                           is the limit and the latencies say little (client_cpu_ms_per_update: per state)
 
 All kiosks run in this one asyncio process: the command streams on httpx.AsyncClient, the states on a minimal
-keep-alive HTTP/1.1 client (bench/raw_http.py; httpx's CPU per POST made this process the bottleneck). Then, on a fresh server with one simulated
-kiosk and the attendant console open in Debian's chromium (Playwright), --rounds times:
+keep-alive HTTP/1.1 client (bench/raw_http.py; httpx's CPU per POST made this process the bottleneck). Then, on
+a fresh server with one simulated kiosk and the attendant console open in Debian's chromium (Playwright),
+--rounds times:
 
     help_to_console_p99_ms   the kiosk posts help_called -> the tile on the open board says "Needs help"
                              (console_state_post_p50_ms: of that, the kiosk's POST until the server committed it)
