@@ -33,12 +33,16 @@ class LiveStateFastPath:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        owner, is_json = None, False
-        for name, value in scope["headers"]:
-            if name == b"authorization" and value[:7].lower() == b"bearer ":
-                owner = self.tokens.get(value[7:].strip().decode("latin-1"))
-            elif name == b"content-type":
-                is_json = _is_json(value)
+        authorization = content_type = None
+        for name, value in scope["headers"]:  # the first of each, as Starlette reads them
+            if name == b"authorization" and authorization is None:
+                authorization = value
+            elif name == b"content-type" and content_type is None:
+                content_type = value
+        owner = None
+        if authorization is not None and authorization[:7].lower() == b"bearer ":
+            owner = self.tokens.get(authorization[7:].strip().decode("latin-1"))
+        is_json = content_type is not None and _is_json(content_type)
         if owner is None or not is_json:
             return await self.app(scope, receive, send)
         chunks, more = [], True
