@@ -5,20 +5,29 @@
 
     fanout_update_p99_ms   a state's POST sent -> the subscriber read its lane change (p50 and max too)
     server_cpu_pct         the server process's CPU time over the measured window / wall time (100 = one core)
+    server_cpu_ms_per_update  the server's CPU time per state posted: what a busy machine changes least
+    server_kernel_cpu_pct  of server_cpu_pct, the kernel's share
     server_rss_mib         the server process's resident memory at the end
     server_runqueue_wait_pct  time the server was ready to run but another process had the CPU (a busy machine)
     client_cpu_pct         this (load generator) process's CPU: when it nears 100 the client, not the server,
-                           is the limit and the latencies say little
+                           is the limit and the latencies say little (client_cpu_ms_per_update: per state)
 
-All kiosks run in this one asyncio process (httpx.AsyncClient). Then, on a fresh server with one simulated
-kiosk and the attendant console open in Debian's chromium (Playwright), --rounds times:
+All kiosks run in this one asyncio process: the command streams on httpx.AsyncClient, the states on a minimal
+keep-alive HTTP/1.1 client (bench/raw_http.py; httpx's CPU per POST made this process the bottleneck). Then, on
+a fresh server with one simulated kiosk and the attendant console open in Debian's chromium (Playwright),
+--rounds times:
 
     help_to_console_p99_ms   the kiosk posts help_called -> the tile on the open board says "Needs help"
                              (console_state_post_p50_ms: of that, the kiosk's POST until the server committed it)
-    approve_to_kiosk_p99_ms  click "Approve age" in the browser -> approve_age arrives on the kiosk's command
-                             stream (a simulated kiosk: its screen change is not included)
+    approve_to_kiosk_stream_p99_ms  click "Approve age" in the browser -> approve_age arrives on the simulated
+                             kiosk's command stream (the server's and the browser's part of the figure below)
+
+and last, --real-rounds times, against the REAL kiosk launched as the e2e tests launch it (bench/console_kiosk.py):
+
+    approve_to_kiosk_p99_ms  click "Approve age" in the browser -> the kiosk's own screen left the age check
 
     .venv/bin/python bench/console.py [--kiosks 500] [--seconds 30] [--backend sqlite|postgres] [--rounds 30]
+                                      [--real-rounds 10]
 """
 from __future__ import annotations
 
@@ -37,17 +46,18 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "server"), str(ROOT / "tests" / "console")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "server"), str(ROOT / "tests" / "console")]
 
 from kserver_harness import ADMIN_TOKEN, new_postgres_database  # noqa: E402
+from raw_http import RawPoster  # noqa: E402
 from server.process import ServerProcess  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
+def cpu_s(pid: int, user: bool = True, system: bool = True) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return (int(fields[11]) * user + int(fields[12]) * system) / TICKS  # utime + stime
 
 
 def runqueue_wait_s(pid: int) -> float:
@@ -66,6 +76,10 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -90,36 +104,45 @@ class Bench:
         self.lags: list[float] = []
         self.measuring = False
         self.errors = 0
+        self.error_kinds: dict[str, int] = {}
         self.streams_open = 0
 
     async def hold_stream(self, client: httpx.AsyncClient, token: str) -> None:
         async with client.stream("GET", f"{self.url}/v1/live/commands",
                                  headers={"Authorization": f"Bearer {token}"}) as response:
             if response.status_code != 200:
-                self.errors += 1
+                self.error(f"stream_http_{response.status_code}")
                 return
             self.streams_open += 1
             async for _line in response.aiter_lines():
                 pass
 
-    async def kiosk(self, client: httpx.AsyncClient, kiosk_id: str, token: str, offset: float, start: float,
-                    stop: float) -> None:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async def kiosk(self, kiosk_id: str, token: str, offset: float, start: float, stop: float) -> None:
+        poster = RawPoster(self.url, "/v1/live/state", {"Authorization": f"Bearer {token}",
+                                                        "Content-Type": "application/json"})
         seq, tick = 0, start + offset
-        while tick < stop:
-            await asyncio.sleep(max(0.0, tick - time.monotonic()))
-            seq += 1
-            body = json.dumps(live_state(seq, 1 + seq % 5))
-            self.sent[kiosk_id] = sent = time.monotonic()
-            try:
-                reply = await client.post(f"{self.url}/v1/live/state", content=body, headers=headers)
-                if self.measuring:
-                    self.post_latencies.append(time.monotonic() - sent)
-                if reply.status_code != 204:
-                    self.errors += 1
-            except httpx.HTTPError:
-                self.errors += 1
-            tick += 1.0
+        try:
+            while tick < stop:
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+                seq += 1
+                body = json.dumps(live_state(seq, 1 + seq % 5)).encode()
+                self.sent[kiosk_id] = sent = time.monotonic()
+                try:
+                    status = await asyncio.wait_for(poster.post(body), 30)
+                    if self.measuring:
+                        self.post_latencies.append(time.monotonic() - sent)
+                    if status != 204:
+                        self.error(f"http_{status}")
+                except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+                    self.error(type(exc).__name__)
+                    await poster.close()
+                tick += 1.0
+        finally:
+            await poster.close()
+
+    def error(self, kind: str) -> None:
+        self.errors += 1
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
 
     async def lag_monitor(self) -> None:
         """How late this process's event loop wakes up: when it is late, the client (not the server) delays."""
@@ -146,10 +169,11 @@ class Bench:
 
     async def run(self, pid: int) -> dict:
         n = len(self.kiosks)
-        # one small client per kiosk, as each kiosk has its own: one shared pool of 1000 connections costs
-        # httpx O(connections) per request and made the client, not the server, the bottleneck
+        # one small client per kiosk for its command stream, as each kiosk has its own: one shared pool of 1000
+        # connections costs httpx O(connections) per request; the states go by RawPoster (bench/raw_http.py):
+        # httpx's CPU per POST made the load generator, not the server, the bottleneck at 500 kiosks
         clients = [httpx.AsyncClient(timeout=httpx.Timeout(30, read=None),
-                                     limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
+                                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
                    for _ in range(n)]
         ready = asyncio.Event()
         sub = asyncio.create_task(self.subscriber(ready))
@@ -165,18 +189,25 @@ class Bench:
         warmup = 5.0
         start = time.monotonic() + 0.5
         stop = start + warmup + self.seconds
-        posters = [asyncio.create_task(self.kiosk(client, kiosk_id, token, i / n, start, stop))
-                   for i, (client, (kiosk_id, token)) in enumerate(zip(clients, self.kiosks))]
+        posters = [asyncio.create_task(self.kiosk(kiosk_id, token, i / n, start, stop))
+                   for i, (kiosk_id, token) in enumerate(self.kiosks)]
         await asyncio.sleep(start + warmup - time.monotonic())
         self.measuring = True
+        progress(f"measuring {self.seconds:g} s (server pid {pid})")
         cpu0, wait0, client0, wall0 = cpu_s(pid), runqueue_wait_s(pid), time.process_time(), time.monotonic()
+        sys0 = cpu_s(pid, user=False)
         await asyncio.gather(*posters)
         await asyncio.sleep(1.0)  # the last changes
         self.measuring = False
-        wall = time.monotonic() - wall0
-        result = {"server_cpu_pct": 100 * (cpu_s(pid) - cpu0) / wall, "server_rss_mib": rss_mib(pid),
+        wall, server_cpu = time.monotonic() - wall0, cpu_s(pid) - cpu0
+        result = {"server_cpu_pct": 100 * server_cpu / wall,
+                  "server_kernel_cpu_pct": 100 * (cpu_s(pid, user=False) - sys0) / wall,
+                  "server_cpu_ms_per_update": 1000 * server_cpu / max(1, len(self.post_latencies)),
+                  "states_posted": len(self.post_latencies), "measured_s": wall,
+                  "server_rss_mib": rss_mib(pid),
                   "server_runqueue_wait_pct": 100 * (runqueue_wait_s(pid) - wait0) / wall,
-                  "client_cpu_pct": 100 * (time.process_time() - client0) / wall}
+                  "client_cpu_pct": 100 * (time.process_time() - client0) / wall,
+                  "client_cpu_ms_per_update": 1000 * (time.process_time() - client0) / max(1, len(self.post_latencies))}
         for task in holders + [sub, lag]:
             task.cancel()
         await asyncio.gather(*holders, sub, lag, return_exceptions=True)
@@ -248,8 +279,8 @@ def browser_latencies(rounds: int) -> None:
     print(f"console_state_post_p50_ms={statistics.median(post_ms):.1f}")
     print(f"help_to_console_p50_ms={statistics.median(help_ms):.1f}")
     print(f"help_to_console_p99_ms={pct(help_ms, 0.99):.1f}")
-    print(f"approve_to_kiosk_p50_ms={statistics.median(approve_ms):.1f}")
-    print(f"approve_to_kiosk_p99_ms={pct(approve_ms, 0.99):.1f}")
+    print(f"approve_to_kiosk_stream_p50_ms={statistics.median(approve_ms):.1f}")
+    print(f"approve_to_kiosk_stream_p99_ms={pct(approve_ms, 0.99):.1f}")
 
 
 
@@ -259,6 +290,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=30, help="browser rounds (0: skip the browser part)")
+    parser.add_argument("--real-rounds", type=int, default=10,
+                        help="approvals on the real kiosk (0: skip launching it)")
     args = parser.parse_args()
     drop = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -272,7 +305,9 @@ def main() -> None:
         proc.env["KSERVER_FAILURE_BURST"] = "1000000000"
         try:
             proc.start()
+            progress(f"enrolling {args.kiosks} kiosks")
             kiosks = enroll(proc.url, args.kiosks)
+            progress("opening the command streams")
             random.shuffle(kiosks)
             bench = Bench(proc.url, kiosks, args.seconds)
             result = asyncio.run(bench.run(proc.proc.pid))
@@ -282,6 +317,8 @@ def main() -> None:
             print(f"streams_open={bench.streams_open}")
             print(f"updates_measured={len(ms)}")
             print(f"errors={bench.errors}")
+            if bench.error_kinds:
+                print("error_kinds=" + ",".join(f"{k}:{n}" for k, n in sorted(bench.error_kinds.items())))
             print(f"fanout_update_p50_ms={pct(ms, 0.50):.1f}")
             print(f"fanout_update_p99_ms={pct(ms, 0.99):.1f}")
             print(f"fanout_update_max_ms={max(ms, default=float('nan')):.1f}")
@@ -294,7 +331,13 @@ def main() -> None:
             if drop:
                 drop()
     if args.rounds:
+        progress(f"browser: {args.rounds} rounds with a simulated kiosk")
         browser_latencies(args.rounds)
+    if args.real_rounds:
+        from console_kiosk import real_kiosk_latencies
+        progress(f"browser: {args.real_rounds} approvals on the real kiosk")
+        for key, value in real_kiosk_latencies(args.real_rounds).items():
+            print(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,10 @@ def create_app(settings: ServerSettings | None = None, engine: Engine | None = N
                                                                    "sha256").digest()):
             return None
         with engine.connect() as conn:
-            if fleet.kiosk_by_token(conn, token) is not None or fleet.admin_token_name(conn, token) is not None:
+            kiosk = fleet.kiosk_by_token(conn, token)
+            if kiosk is not None and not kiosk[1]:
+                live_tokens.put(token, kiosk[0])  # the live routes need not look it up again
+            if kiosk is not None or fleet.admin_token_name(conn, token) is not None:
                 return None
         wait = throttle.fail(client)
         if wait:

@@ -92,9 +92,10 @@ class LimitsMiddleware:
             if complete:  # the body is in: what follows is the wait for a disconnect (long-lived streams)
                 return await receive()
             remaining = deadline - time.monotonic()
-            try:
-                message = await asyncio.wait_for(receive(), max(remaining, 0.001))
-            except asyncio.TimeoutError:
+            try:  # a timer, not wait_for's extra task per receive (every request's body passes here)
+                async with asyncio.timeout(max(remaining, 0.001)):
+                    message = await receive()
+            except TimeoutError:
                 raise BodyTimeout() from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -29,6 +29,7 @@ from server.settings import ServerSettings
 
 log = logging.getLogger("kserver.live")
 SWEEP_S = 1.0
+FLUSH_GAP_S = 0.02
 KINDS = get_args(CommandKind)
 
 
@@ -71,6 +72,16 @@ class Subscription:
             self.batch, self.pending = list(self.pending), {}
         return self.batch.pop(0)
 
+    async def take(self) -> list[Change]:
+        """Every change not yet taken (at least one; waits for it): a reader that writes them out together
+        pays once per wake-up rather than once per change. Safe to cancel."""
+        while not self.batch and not self.pending:
+            await self.ready.wait()
+            self.ready.clear()
+        taken = self.batch + [c for c in self.pending if c not in self.batch]
+        self.batch, self.pending = [], {}
+        return taken
+
     async def aclose(self) -> None:
         self.hub.subscribers.discard(self)
 
@@ -88,6 +99,8 @@ class LiveHub:
         self.listener: PgListener | None = None
         self.incoming: list[tuple[str, LiveState, asyncio.Future]] = []
         self.flushing: asyncio.Task | None = None
+        self._next_flush = 0.0
+        self.held: dict = {}  # kiosk -> (boot_id, seq, LiveState) last written here: not parsed back each time
         self._last_lease = 0.0
         self.tokens = None  # server.auth.RecentTokens of the kiosks' live routes (install_live sets it)
 
@@ -173,10 +186,14 @@ class LiveHub:
 
     async def _flush_states(self) -> None:
         while self.incoming:
+            wait = self._next_flush - self.loop.time()
+            if wait > 0:  # at most one state transaction per FLUSH_GAP_S: bigger batches, less CPU per state
+                await asyncio.sleep(wait)
+            self._next_flush = self.loop.time() + FLUSH_GAP_S
             batch, self.incoming = self.incoming, []
             try:
                 applied = await self._write(store.post_states, [(k, s) for k, s, _ in batch], db_now(),
-                                            self.settings.live_outbox_alert, durable=False)
+                                            self.settings.live_outbox_alert, self.held, durable=False)
             except Exception as exc:
                 for *_, done in batch:
                     if not done.done():

@@ -11,10 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.middleware import Middleware
 
 from kiosk.wire import CommandKind, CommandResult, LiveState, Problem
 from server.auth import RecentTokens, token_hash
 from server.live import store
+from server.live.fastpath import LiveStateFastPath
 from server.live.hub import LiveHub
 from server.live.model import AlreadyTaken, UnknownIntervention, UnknownKiosk
 
@@ -171,19 +173,15 @@ def live_router(hub: LiveHub, any_kiosk, admin, tokens: RecentTokens, route_clas
             await hub.start()
             changes = hub.subscribe()
             yield ": open\n\n"
-            next_change = None
             try:
                 while True:
-                    next_change = next_change or asyncio.ensure_future(anext(changes))
-                    done, _ = await asyncio.wait({next_change}, timeout=ping_s)
-                    if not done:
+                    try:  # all changes since the last write go out as one chunk
+                        batch = await asyncio.wait_for(changes.take(), ping_s)
+                    except asyncio.TimeoutError:
                         yield ": ping\n\n"
                         continue
-                    change, next_change = next_change.result(), None
-                    yield "event: change\ndata: " + json.dumps(vars(change)) + "\n\n"
+                    yield "".join(f"event: change\ndata: {json.dumps(vars(change))}\n\n" for change in batch)
             finally:
-                if next_change is not None:
-                    next_change.cancel()
                 await changes.aclose()
         return StreamingResponse(events(), media_type="text/event-stream", headers=STREAM_HEADERS)
 
@@ -225,6 +223,8 @@ def install_live(app: FastAPI, hub: LiveHub, any_kiosk, admin, tokens: RecentTok
                  too_large: dict) -> None:
     """The live channel's routes, and its hub on `app.state.live`, started and stopped with the app."""
     app.include_router(live_router(hub, any_kiosk, admin, tokens, route_class, refused, too_large))
+    # innermost: inside the request limits, in front of the router (server/live/fastpath.py)
+    app.user_middleware.append(Middleware(LiveStateFastPath, hub=hub, tokens=tokens))
     app.state.live = hub
     hub.tokens = tokens
     outer = app.router.lifespan_context

@@ -81,10 +81,12 @@ _SET_LANE = (sa.update(live_lanes).where(live_lanes.c.kiosk_id == sa.bindparam("
 
 
 def post_states(conn: Connection, items: list[tuple[str, LiveState]], now: str, outbox_alert: int,
-                notes: list[Note]) -> list[bool]:
+                cache: dict | None, notes: list[Note]) -> list[bool]:
     """Stores each state (in order) unless an equal or newer one of the same boot is held; raises and resolves
     interventions on the conditions that turned on or off. One transaction for many kiosks' states: the lanes
-    are read in one query and written in one executemany. Per item: False when ignored."""
+    are read in one query and written in one executemany. Per item: False when ignored. `cache` (kiosk ->
+    (boot_id, seq, LiveState) as last written by this caller) spares parsing a held state that is still the
+    row's; another process's newer write does not match and is parsed."""
     kiosk_ids = list(dict.fromkeys(kiosk_id for kiosk_id, _ in items))
     query = sa.select(live_lanes).where(live_lanes.c.kiosk_id.in_(kiosk_ids)).with_for_update()
     rows = {row.kiosk_id: row for row in conn.execute(query)}
@@ -92,7 +94,8 @@ def post_states(conn: Connection, items: list[tuple[str, LiveState]], now: str, 
         for kiosk_id in kiosk_ids:
             if kiosk_id not in rows:
                 rows[kiosk_id] = _lane_row(conn, kiosk_id)
-    held = {k: {"boot_id": r.boot_id, "seq": r.seq, "state": _state(r.state), "status": r.status,
+    cache = {} if cache is None else cache
+    held = {k: {"boot_id": r.boot_id, "seq": r.seq, "state": _held_state(cache, k, r), "status": r.status,
                 "status_since": r.status_since, "connected": r.stream_id is not None} for k, r in rows.items()}
     applied = []
     for kiosk_id, state in items:
@@ -113,7 +116,17 @@ def post_states(conn: Connection, items: list[tuple[str, LiveState]], now: str, 
     if changed:
         conn.execute(_SET_LANE, changed)
         notes.extend(("lane", change["k"], None) for change in changed)
+        for change in changed:
+            lane = held[change["k"]]
+            cache[change["k"]] = (lane["boot_id"], lane["seq"], lane["state"])
     return applied
+
+
+def _held_state(cache: dict, kiosk_id: str, row) -> LiveState | None:
+    known = cache.get(kiosk_id)
+    if known is not None and row.state is not None and (known[0], known[1]) == (row.boot_id, row.seq):
+        return known[2]
+    return _state(row.state)
 
 
 def _interventions(conn: Connection, kiosk_id: str, old: LiveState | None, new: LiveState, now: str,

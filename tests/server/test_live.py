@@ -244,6 +244,30 @@ def test_live_bodies_have_their_limits(live):
     assert httpx.post(f"{live.url}/v1/live/state", json=state(1), timeout=10).status_code == 401  # token first
 
 
+def test_with_its_token_known_a_bad_state_is_still_refused_as_by_the_route(live):
+    """A kiosk whose token was just verified takes the fast path (server/live/fastpath.py); whatever that path
+    does not accept goes on to the FastAPI route and gets its answers."""
+    kiosk, auth = live.enroll()
+    post_state(live, auth, state(5, item_count=1))
+    url = f"{live.url}/v1/live/state"
+    json_type = {"Content-Type": "application/json"}
+    for body, content_type in ((b'{"boot_id": "b", "seq": NaN, "sent_at": "x"}', json_type),
+                               (b'{"boot_id": "b", "seq": 6, "sent_at": "x", "flow": "nonsense"}', json_type),
+                               (b'{"boot_id": "b", "seq": 6, "sent_at": "x", "extra": 1}', json_type),
+                               (b'{"boot_id": "b", "seq": -1, "sent_at": "x"}', json_type),
+                               (b'not json', json_type), (b'', json_type)):
+        reply = httpx.post(url, content=body, headers=auth | content_type, timeout=10)
+        assert reply.status_code == 422, (body, reply.status_code, reply.text)
+        assert reply.json()["detail"], reply.text
+    other = httpx.post(url, content=b'{"boot_id": "b", "seq": 7, "sent_at": "x"}',
+                       headers=auth | {"Content-Type": "text/plain"}, timeout=10)
+    assert other.status_code == 422, other.text  # FastAPI reads only JSON bodies as models
+    assert httpx.post(url, json=state(8), headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
+    assert lane(live, kiosk)["state"]["item_count"] == 1  # none of them was stored
+    post_state(live, auth, state(9, item_count=3))
+    assert lane(live, kiosk)["state"]["item_count"] == 3
+
+
 def test_a_disabled_kiosk_loses_its_live_channel_within_the_token_cache_time(live):
     import subprocess
     import sys
