@@ -26,7 +26,7 @@ def test_the_extractor_finds_the_messages_of_every_kind_of_source():
     found = tool.source_locations()
     where = {w.split(":")[0] for ws in found.values() for w in ws}
     assert any(w.endswith(".kv") for w in where)  # app.tr('...') in kv rules
-    assert "screens/app.py" in where and "launcher/backend.py" in where
+    assert "screens/session_texts.py" in where and "launcher/backend.py" in where
     assert "screens/maintenance/model.py" in where  # technicians' counted texts
     assert ("{count} unsent transaction written", "{count} unsent transactions written") in found  # counted(tr, ...)
     assert ("{count} item", "{count} items") in found and "Thank you for your visit!" in found
