@@ -3,9 +3,8 @@ why and how long, translated; an attendant at another address logs in meanwhile.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser import launch
 from console_harness import PASSWORD, add_site, add_user, console_server
 
 
@@ -18,14 +17,6 @@ def server(tmp_path_factory):
     add_user(srv, "anna", sites=("site-a",), display="Anna B.")
     yield srv
     close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def attempt(page, server, name: str, password: str):

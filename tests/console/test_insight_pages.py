@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from browser import launch
 from console_harness import PASSWORD, Attendant, add_site, add_user, console_server
 from insight_data import expected, record, summaries
 from server_records import batch
@@ -120,14 +119,6 @@ def test_csv_equals_the_data_table_and_drill_down_lists_the_sessions(server):
     listed = adam.http.get(f"/console/insight/sessions?{RANGE}&site=site-b&outcome=cancelled").text
     want = [s.session_id for s in in_range(server, site="site-b") if s.outcome == "cancelled"]
     assert sorted(re.findall(r'data-session="([^"]+)"', listed)) == sorted(want)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def login(browser, locale: str, name: str = "mia"):
