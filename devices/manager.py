@@ -108,9 +108,10 @@ class DeviceManager:
         for device in self.devices.values():
             device.open()
 
-    def close_all(self) -> None:
+    def close_all(self, timeout: Callable[[], float] = lambda: 5.0) -> None:
+        """`timeout()`: how long the next device may take to stop (the caller's stop budget)."""
         for device in self.devices.values():
-            device.close()
+            device.close(timeout())
         for simulator in self.simulators.values():
             simulator.stop()
         if self._control is not None:

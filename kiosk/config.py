@@ -64,6 +64,9 @@ class KioskSection(Section):
     name: Name = "Self-service"
     mode: Literal["checkout", "checkin", "both"] = "both"
     data_dir: Annotated[str, Field(min_length=1, max_length=4096)] = "var"
+    # a stop (SIGTERM) that takes longer leaves every thread's stack in the log and ends the process;
+    # keep it below the service's TimeoutStopSec (30 s in deploy/files/kiosk.service)
+    stop_timeout_s: Annotated[int, Field(ge=5, le=600)] = 25
 
 
 class LocaleSection(Section):

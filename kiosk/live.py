@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 import uuid
@@ -67,6 +68,19 @@ def live_view(session: Any, *, maintenance: bool = False, line_language: str | N
         "out_of_service": closed[:1000] if closed else None,
         "closing": session.closing[:1000] if session.closing is not None else None,  # a close deferred
     }
+
+
+def _interrupt(response: httpx.Response) -> None:
+    """Ends the reader thread's blocking read of the stream now: closing the response from another thread
+    does not wake a thread blocked in recv() (it waited out its read timeout), shutting the socket down does."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+        response.close()
+    except Exception:  # noqa: BLE001 - the reader may be closing it at the same moment
+        pass
 
 
 def parse_sse(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -150,12 +164,11 @@ class LiveClient:
         self._wake.set()
         response = self._response
         if response is not None:
-            try:
-                response.close()  # ends the reader's blocking read
-            except Exception:  # noqa: BLE001 - closing from another thread may race the reader
-                pass
+            _interrupt(response)
         for thread in self._threads:
             thread.join(timeout)
+            if thread.is_alive():
+                log.warning("live: thread %s still busy after %g s", thread.name, timeout)
         self._threads = []
         self.http.close()
         self.stream_http.close()
@@ -237,6 +250,8 @@ class LiveClient:
                         response.read()
                         raise RuntimeError(f"the server answered {response.status_code}: {response.text[:200]}")
                     self._response = response
+                    if self._stop.is_set():  # stop() came while this stream was being opened
+                        break
                     self._set_connected(True)
                     failures = 0
                     self._resend_state()

@@ -36,6 +36,7 @@ from launcher.journal_open import JournalOpening, disk_note, open_journal  # noq
 log = logging.getLogger("launcher.backend")
 ROOT = Path(__file__).resolve().parents[1]
 SIM_CONTROL_PORT = 7700
+STOP_SHARE = 0.6  # of [kiosk] stop_timeout_s: the backend's parts; the rest is the app's and the process's
 
 
 class KioskBackend:
@@ -123,19 +124,24 @@ class KioskBackend:
             self.pictures_ready.set()
 
     def close(self) -> None:
+        """Stops every part in turn within STOP_SHARE of [kiosk] stop_timeout_s; a part still busy when the
+        time is up is left (its thread is a daemon), as systemd's SIGKILL would leave it. A slow part is logged."""
         self._closing.set()
-        if self._server_thread is not None:
-            self._server_thread.join(90)
-        if self.live is not None:
-            self.live.stop()
-        if self.sync is not None:
-            self.sync.stop()
-        self.devices.close_all()
-        if self.server is not None:
-            self.server.stop()
-        self.journal.close()
-        self.catalog.close()
-        self.bookings.close()
+        deadline = time.monotonic() + STOP_SHARE * self.settings.kiosk.stop_timeout_s
+
+        def left(cap: float) -> float:
+            return max(0.5, min(cap, deadline - time.monotonic()))
+        steps = [("local server start", lambda: self._server_thread and self._server_thread.join(left(90))),
+                 ("live channel", lambda: self.live and self.live.stop(left(5))),
+                 ("sync", lambda: self.sync and self.sync.stop(left(30))),
+                 ("devices", lambda: self.devices.close_all(lambda: left(5))),
+                 ("local server", lambda: self.server and self.server.stop(left(30))),
+                 ("journal", self.journal.close), ("catalog", self.catalog.close), ("bookings", self.bookings.close)]
+        for name, step in steps:
+            began = time.monotonic()
+            step()
+            if (took := time.monotonic() - began) > 2:
+                log.warning("stopping: %s took %.1f s", name, took)
 
     # --- simulation: a local central server ---------------------------------------------------------
 
@@ -149,7 +155,8 @@ class KioskBackend:
         try:
             # the pid file: a server left behind by a SIGKILLed kiosk is ended first (issue 14)
             self.server = ServerProcess(folder, pid_file=folder / "server.pid").start()
-            if self._closing.is_set():
+            if self._closing.is_set():  # the kiosk stopped while the server came up (close may not wait for it)
+                self.server.stop()
                 return
             env = dict(self.server.env)
             out = subprocess.run([sys.executable, "-m", "server.cli", "admin", "enroll", self.kiosk_id, "--rotate",

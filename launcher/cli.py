@@ -7,9 +7,11 @@ A configuration error prints its message and exits with status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -78,6 +80,8 @@ def use_cache_dir(data_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    faulthandler.enable()  # a crash in a C library (SDL, zbar) leaves every thread's stack on stderr
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: the same, on a live kiosk
     try:
         settings = config.load(args.config)
     except config.ConfigError as exc:

@@ -2,6 +2,7 @@
 frame, the maintenance screen and the control port's read-only `ui` view, and the stop signals."""
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -52,14 +53,21 @@ def run(settings: Settings, simulate: bool = False) -> int:
     _screenshot_when_ready(app, os.environ.get("KIOSK_TEST_SCREENSHOT"))
     service = ServiceNotify(app, notifier).install()
 
+    def stop_requested(*args):
+        # a stop that hangs leaves every thread's stack on stderr and ends the process, before systemd's
+        # SIGKILL would end it without a word (the journal is durable at every commit either way)
+        faulthandler.dump_traceback_later(settings.kiosk.stop_timeout_s, exit=True)
+        app.terminate(*args)
+
     def signals_to_app(*_):
         # after SDL is up: SDL turns these signals into a window close request, which the lockdown refuses
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, app.terminate)
+            signal.signal(signum, stop_requested)
     Clock.schedule_once(signals_to_app, 0)
     try:
         app.run()
     finally:
+        faulthandler.dump_traceback_later(settings.kiosk.stop_timeout_s, exit=True)
         service.stopping()
         if app.backend is not None:
             app.backend.close()
@@ -67,6 +75,7 @@ def run(settings: Settings, simulate: bool = False) -> int:
             journal.close()
         if speech is not None:
             speech.close()
+        faulthandler.cancel_dump_traceback_later()
     print("kiosk: stopped", flush=True)
     return 0
 

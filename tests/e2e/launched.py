@@ -93,9 +93,15 @@ class LaunchedKiosk:
         """SIGTERM to the process group, as `systemctl stop` does; returns once every process has ended
         and asserts the kiosk shut down cleanly (it says so as its last word)."""
         os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the kiosk did not stop within {timeout} s\n" + self._stacks()) from None
         self._wait(lambda: not group_alive(self.proc.pid), timeout, "every process of the kiosk to end")
-        self._wait(lambda: "kiosk: stopped" in self.output, 10, "the kiosk to say it stopped")
+        deadline = time.monotonic() + 10  # the output reader may not have the last line yet
+        while "kiosk: stopped" not in self.output and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "kiosk: stopped" in self.output, "the kiosk did not say it stopped\n" + self._stacks()
         assert not _processes_with_env(f"KSERVER_DATA_DIR={self.data_dir / 'server'}"), "local server left running"
         self.control_port, self.server_url = 0, ""
 
@@ -109,6 +115,19 @@ class LaunchedKiosk:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def _stacks(self) -> str:
+        """Why a kiosk is stuck: every thread's stack (faulthandler on SIGUSR1), its output and log tails."""
+        for pid in _processes_with_env(f"KIOSK_KIOSK_DATA_DIR={self.data_dir}"):
+            try:
+                if b"main.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+        time.sleep(2)
+        log = self.data_dir / "logs" / "kiosk.log"
+        log_tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+        return "\n".join(["--- output:", *self.output[-120:], "--- kiosk.log:", *log_tail])
 
     # --- control port -------------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ up, WATCHDOG=1 at half the watchdog timeout from the UI clock, pings that stop w
 STATUS= lines that follow the kiosk's service state."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -116,3 +118,37 @@ def test_no_notify_socket_no_watchdog_and_the_freeze_command_checks_its_argument
     assert reply == "error: ui: unexpected arguments 'extra'"
     kiosk.terminate()
     assert not any("sd_notify" in line for line in kiosk.output)  # outside systemd nothing is tried
+
+
+def test_sigusr1_shows_every_threads_stack_and_a_stop_that_hangs_ends_in_stop_timeout_with_the_stacks(launch):
+    kiosk = launch(KIOSK_KIOSK_STOP_TIMEOUT_S="5")
+    [app] = [pid for pid in _kiosk_processes(kiosk)]
+    os.kill(app, signal.SIGUSR1)  # a technician's `kill -USR1`: stacks on stderr, the kiosk goes on
+    _wait(lambda: any(line.startswith("Thread 0x") for line in kiosk.output), 10, "thread stacks on SIGUSR1")
+    assert kiosk.ui()["screen"] == "attract"
+
+    kiosk.send("freeze 600")  # the UI thread hangs; SIGTERM's stop cannot finish
+    time.sleep(0.5)
+    began = time.monotonic()
+    os.killpg(kiosk.proc.pid, signal.SIGTERM)
+    kiosk.proc.wait(60)
+    took = time.monotonic() - began
+    assert took < 30, took  # not the 600 s of the freeze
+    assert "kiosk: stopped" not in kiosk.output
+    at = max(i for i, line in enumerate(kiosk.output) if line.startswith("Timeout (0:00:05)!"))
+    stack = kiosk.output[at:]
+    assert any("launcher/ui.py" in line and "freeze_ui" not in line and "<lambda>" in line for line in stack), stack
+
+
+def _kiosk_processes(kiosk) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"KIOSK_KIOSK_DATA_DIR={kiosk.data_dir}".encode() in environ and b"main.py" in cmdline \
+                and not cmdline.startswith(b"make"):
+            found.append(int(pid))
+    return found

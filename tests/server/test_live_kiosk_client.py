@@ -166,3 +166,18 @@ def test_a_wrong_token_never_connects_and_the_client_keeps_trying_quietly(served
         started = time.monotonic()
         client.stop()
         assert time.monotonic() - started < 5
+
+
+def test_stop_ends_an_open_command_stream_at_once_rather_than_at_the_next_ping(served):
+    """The reader blocks in recv() between the server's pings (every 15 s); closing the response from the
+    stopping thread did not wake it, so every kiosk stop waited out the join and then the server's graceful
+    shutdown waited for the stream still open."""
+    kiosk_id, headers = served["srv"].enroll()
+    client = LiveClient(server_url=served["srv"].url, token=headers["Authorization"].split()[1],
+                        events=EventQueue()).start()
+    client.publish(view())
+    wait(lambda: client.connected and client.states_sent, "the stream to open and a state to be sent")
+    threads = list(client._threads)
+    client.stop(timeout=3)
+    assert not [t.name for t in threads if t.is_alive()]
+    assert not client.connected
