@@ -150,6 +150,8 @@ class RemoteDesk:
 
     def _in_service(self, command: AttendantCommand, now: float) -> Outcome:
         s = self.session
+        if s.closed_reason == texts.UPDATING:  # kiosk-update restarts it next: a customer must not start now
+            return "refused", "the kiosk is switching to a new release and reopens by itself when it is back"
         was = s.closed_reason or s.closing
         s.closed_reason = s.closing = None
         if s.state == OUT_OF_SERVICE:

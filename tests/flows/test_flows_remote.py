@@ -176,3 +176,16 @@ def test_live_view_describes_the_session(desk):
     assert view["age_check_pending"] and view["item_count"] == 2
     assert [line["age_restricted"] for line in view["lines"]] == [False, True]
     assert view["total_minor"] == sum(line["amount_minor"] for line in view["lines"])
+
+
+def test_in_service_is_refused_while_kiosk_update_holds_the_lane_and_the_hold_reopens_it(desk):
+    from kiosk.flows import update_hold
+    session = new(desk)
+    held = update_hold.apply(session, "run-1", None)  # kiosk-update is about to restart the kiosk
+    assert held == "run-1" and session.state == s.OUT_OF_SERVICE and session.closed_reason == texts.UPDATING
+    session.handle(command("in_service"), 1.0)
+    assert desk.answers[-1][:2] == ("c1", "refused") and "new release" in desk.answers[-1][2]
+    session.handle(scan(MILK), 2.0)
+    assert session.state == s.OUT_OF_SERVICE and session.checkout.cart is None  # nobody starts mid-update
+    assert update_hold.apply(session, None, held) is None  # the updater withdrew (or died): the lane opens
+    assert session.state == s.ATTRACT and session.closed_reason is None
