@@ -197,6 +197,16 @@ class HeartbeatReply(Api):
     server_time: str
 
 
+class ReleaseReport(Api):
+    """kiosk-update's word on a release it tried (issue 17): kept after its probation, rolled back, or left in
+    place with a technician called. Sent until the server has it; `report_id` makes a resend harmless."""
+    report_id: UuidText
+    version: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9.+!_-]+$")]
+    outcome: Literal["kept", "rolled_back", "intervention"]
+    detail: Annotated[str, Field(max_length=1000, pattern=r"^[^\x00]*$")] = ""
+    at: Annotated[str, Field(max_length=40)]  # the kiosk's clock when it decided (UTC ISO)
+
+
 class Delta(Api):
     """Changes since a server change number. `full` = a complete snapshot: drop everything not in it."""
     version: int

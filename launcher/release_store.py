@@ -41,6 +41,7 @@ class State:
     ready_at: float = 0.0  # the trial's first READY: its probation began (0: not READY yet)
     last_ready: float = 0.0  # the READY of the trial's run counted last by --on-start
     crashes: int = 0  # restarts of the trial after it reached READY, within its probation
+    reports: list[dict] = field(default_factory=list)  # ReleaseReports the server does not have yet
 
 
 def verify(manifest: str, signature_b64: str, public_key_b64: str) -> dict:

@@ -34,7 +34,7 @@ import httpx
 
 from kiosk import config
 from kiosk.flows import update_hold
-from launcher import journal_backup
+from launcher import journal_backup, release_reports
 from launcher.release_store import State, Store, UpdateError, check_wheel, newer, now, verify
 
 IDLE_STATES = ("attract", "out_of_service")
@@ -126,6 +126,7 @@ class Updater:
 
     def commit(self, state: State) -> None:
         say(f"release {state.trial} stayed up {self.args.probation:g} s after READY: it stays")
+        release_reports.add(state, state.trial, "kept")
         end_trial(state)
         self.store.save(state)
 
@@ -137,6 +138,7 @@ class Updater:
         if not self.journal_allows(state, why):
             return
         state.refused = sorted(set(state.refused) | {bad})
+        release_reports.add(state, bad, "rolled_back", f"{why}; rolled back to {state.previous}")
         self.store.save(state)  # decided first: a kill from here on is finished by interrupted()
         self.store.switch(state.previous)
         end_trial(state)
@@ -156,6 +158,7 @@ class Updater:
         text = (f"release {state.trial} {why}, but it migrated the journal and {sold} sale(s) were journaled "
                 f"since: not rolled back to {state.previous}; a technician must decide")
         journal_backup.raise_intervention(self.data, text)
+        release_reports.add(state, state.trial, "intervention", text)
         end_trial(state)
         self.store.save(state)
         say(f"INTERVENTION: {text}")
@@ -285,7 +288,7 @@ class Updater:
         saved = journal_backup.backup(self.data / "journal.sqlite", self.data / "backups", version)
         step("backed-up")
         self.store.save(State(trial=version, previous=current, switched_at=switched_at, refused=state.refused,
-                              backup=saved))
+                              backup=saved, reports=state.reports))
         step("trial-saved")
         self.store.switch(version)
         step("switched")
@@ -391,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     except (httpx.HTTPError, OSError) as exc:
         say(f"no update now: {type(exc).__name__}: {exc}")
         return 0
+    finally:
+        if not args.on_start:  # a kiosk's start never waits for the network; the next timer run sends them
+            try:
+                said = release_reports.send(updater.store, settings)
+            except OSError as exc:  # the state file: the decision itself is saved, only its report waits
+                said = f"release reports not sent: {exc}"
+            if said:
+                say(said)
 
 
 if __name__ == "__main__":

@@ -372,6 +372,18 @@ release_sites = sa.Table(
     sa.Column("site", sa.String(64), nullable=False),
 )
 
+# what kiosk-update said of each release it tried (migration 0010); a rollback halts that release's rollout
+release_reports = sa.Table(
+    "release_reports", metadata,
+    sa.Column("report_id", sa.String(36), primary_key=True),  # the kiosk's: a resend is the same row
+    sa.Column("kiosk_id", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.String(64), nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),  # kept | rolled_back | intervention
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("kiosk_time", sa.String(40), nullable=False),
+    sa.Column("received_at", Stamp, nullable=False),
+)
+
 # --- Fleet insight: device fault spans per kiosk (issue 16, migration 0008) -------------------------------------
 # One row per device fault as the kiosk's live state reports it: opened when a device stops reporting "ok", closed
 # (ended_at) when it does again. Uptime per device over a period is the period minus its fault spans.

@@ -8,6 +8,7 @@ from server import fleet, releases
 from server.releases import ReleaseError
 
 ACTOR = "cli"
+OUTCOMES = {"kept": "kept", "rolled_back": "rolled back", "intervention": "INTERVENTION"}
 __all__ = ["ReleaseError", "add_parser"]
 
 
@@ -30,8 +31,11 @@ def add_parser(acts) -> None:
     a.add_argument("kiosk_id")
     a.add_argument("site")
     a.set_defaults(action=_site)
-    a = ops.add_parser("list", help="stored releases")
+    a = ops.add_parser("list", help="stored releases, with how many kiosks kept or rolled back each")
     a.set_defaults(action=_list)
+    a = ops.add_parser("reports", help="what each kiosk said of the releases it tried, newest first")
+    a.add_argument("--version", help="only this release")
+    a.set_defaults(action=_reports)
 
 
 def _keygen(_engine, args) -> int:
@@ -63,6 +67,8 @@ def _rollout(engine, args) -> int:
         fleet.audit(conn, ACTOR, "release_rollout", **row)
     others = f"; the others keep {row['stable_version'] or 'what they run'}" if row["percent"] < 100 else ""
     print(f"site {row['site']}: {row['percent']} % of its kiosks get {row['version']}{others}")
+    if row.get("lifted"):
+        print(f"(the halt after {row['lifted']} is lifted: reports from before this rollout no longer count)")
     return 0
 
 
@@ -76,6 +82,18 @@ def _site(engine, args) -> int:
 
 def _list(engine, _args) -> int:
     with engine.connect() as conn:
+        counts = releases.report_counts(conn)
         for r in releases.releases(conn):
-            print(f"{r['version']}  {r['filename']}  {r['size']} bytes  sha256 {r['sha256']}  {r['uploaded_at']}")
+            said = counts.get(r["version"], {})
+            tally = ", ".join(f"{OUTCOMES[o]} on {said[o]}" for o in OUTCOMES if o in said)
+            print(f"{r['version']}  {r['filename']}  {r['size']} bytes  sha256 {r['sha256']}  {r['uploaded_at']}"
+                  + (f"  ({tally})" if tally else ""))
+    return 0
+
+
+def _reports(engine, args) -> int:
+    with engine.connect() as conn:
+        for r in releases.reports(conn, args.version):
+            print(f"{r['received_at']}  {r['kiosk_id']}  {r['version']}  {OUTCOMES[r['outcome']]}"
+                  + (f": {r['detail']}" if r["detail"] else ""))
     return 0

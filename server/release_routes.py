@@ -1,13 +1,15 @@
-"""The kiosk's side of releases: which release to run (its signed manifest) and the wheel."""
+"""The kiosk's side of releases: which release to run (its signed manifest), the wheel, and what became of it."""
+import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Path, Response
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from kiosk.wire import Problem
+from kiosk.wire import Problem, ReleaseReport
 from server import releases
 
+log = logging.getLogger("server.releases")
 Version = Path(max_length=64, pattern=r"^[A-Za-z0-9.+!_-]+$")
 
 
@@ -41,3 +43,15 @@ def add_routes(app: FastAPI, engine: Engine, kiosk: Any, refused: dict) -> None:
         filename, content = found
         return Response(content, media_type="application/octet-stream",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    @app.post("/v1/kiosks/{kiosk_id}/release-reports", status_code=204, response_class=Response,
+              responses={**refused})
+    def post_report(kiosk_id: kiosk, report: ReleaseReport) -> Response:
+        """kiosk-update's word on a release it tried; a resend of a report the server has changes nothing. A
+        rollback or an intervention raises an alarm and halts that release's rollout at the kiosk's site."""
+        with engine.begin() as conn:
+            new = releases.record_report(conn, kiosk_id, report)
+        if new and report.outcome != "kept":
+            log.warning("ALARM kiosk %s: release %s %s: %s", kiosk_id, report.version,
+                        report.outcome.replace("_", " "), report.detail)
+        return Response(status_code=204)

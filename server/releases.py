@@ -8,6 +8,10 @@ kiosks check the signature, the hash and that the version is newer than theirs.
 A rollout names, per site, the version and the share (percent) of the site's kiosks that get it; the others keep
 the site's previous version. Which kiosks are in the share is fixed per (version, kiosk), so raising the share
 only adds kiosks. Kiosks are in site "default" until `kiosk-server admin release site KIOSK SITE`.
+
+Each kiosk reports what became of a release it tried (kept, rolled back, intervention). One rollback or
+intervention at a site halts that release's rollout there: no further kiosk of the site is offered it (those
+on it already stay; kiosks never downgrade) until an operator gives the rollout again.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from packaging.version import InvalidVersion, Version
 
-from server.db import kiosks, now, release_files, release_rollouts, release_sites
+from server.db import alarms, kiosks, now, release_files, release_reports, release_rollouts, release_sites
 
 WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-[^-]+-[^-]+-[^-]+\.whl$")
 SITE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -130,15 +134,66 @@ def rollout(conn, site: str, version: str, percent: int) -> dict:
     if conn.execute(sa.select(release_files.c.version).where(release_files.c.version == version)).first() is None:
         raise ReleaseError(f"no release {version} is stored; upload it first")
     old = conn.execute(sa.select(release_rollouts).where(release_rollouts.c.site == site)).first()
-    stable = None
+    stable, halt = None, None
     if old is not None:
+        halt = halted_by(conn, site, old.version, old.updated_at) if old.version == version else None
         stable = old.version if old.percent == 100 else old.stable_version
         if old.version == version:
             stable = old.stable_version
         conn.execute(sa.delete(release_rollouts).where(release_rollouts.c.site == site))
     row = dict(site=site, version=version, percent=percent, stable_version=stable, updated_at=now())
     conn.execute(sa.insert(release_rollouts).values(**row))
+    if halt is not None:  # given again after a rollback halted it: the operator has looked
+        row["lifted"] = f"{halt['kiosk_id']} reported {halt['outcome'].replace('_', ' ')}"
     return row
+
+
+def site_of(conn, kiosk_id: str) -> str:
+    """The site `admin release site` gave it, else the console's site (`admin site assign`), else "default"."""
+    return conn.execute(sa.select(release_sites.c.site).where(release_sites.c.kiosk_id == kiosk_id)).scalar() \
+        or conn.execute(sa.select(kiosks.c.site_id).where(kiosks.c.id == kiosk_id)).scalar() or "default"
+
+
+def record_report(conn, kiosk_id: str, report) -> bool:
+    """Stores a kiosk's ReleaseReport; False if it had it already (a resend). A rollback raises an alarm."""
+    if conn.execute(sa.select(release_reports.c.kiosk_id)
+                    .where(release_reports.c.report_id == report.report_id)).first() is not None:
+        return False
+    stamp = now()
+    conn.execute(sa.insert(release_reports).values(
+        report_id=report.report_id, kiosk_id=kiosk_id, version=report.version, outcome=report.outcome,
+        detail=report.detail, kiosk_time=report.at, received_at=stamp))
+    if report.outcome != "kept":
+        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind=f"release_{report.outcome}", created_at=stamp,
+                                              details=json.dumps({"version": report.version,
+                                                                  "detail": report.detail})))
+    return True
+
+
+def halted_by(conn, site: str, version: str, since: str) -> dict | None:
+    """The first rollback or intervention of `version` at `site` reported after `since` (the rollout's time)."""
+    rows = conn.execute(sa.select(release_reports).where(
+        release_reports.c.version == version, release_reports.c.outcome != "kept",
+        release_reports.c.received_at >= since).order_by(release_reports.c.received_at)).all()
+    return next((r._asdict() for r in rows if site_of(conn, r.kiosk_id) == site), None)
+
+
+def reports(conn, version: str | None = None) -> list[dict]:
+    query = sa.select(release_reports).order_by(release_reports.c.received_at.desc())
+    if version is not None:
+        query = query.where(release_reports.c.version == version)
+    return [r._asdict() for r in conn.execute(query).all()]
+
+
+def report_counts(conn) -> dict[str, dict[str, int]]:
+    """{version: {outcome: kiosks}}"""
+    found: dict[str, dict[str, int]] = {}
+    rows = conn.execute(sa.select(release_reports.c.version, release_reports.c.outcome,
+                                  sa.func.count(sa.distinct(release_reports.c.kiosk_id)))
+                        .group_by(release_reports.c.version, release_reports.c.outcome)).all()
+    for version, outcome, n in rows:
+        found.setdefault(version, {})[outcome] = n
+    return found
 
 
 def in_canary(kiosk_id: str, version: str, percent: int) -> bool:
@@ -148,13 +203,13 @@ def in_canary(kiosk_id: str, version: str, percent: int) -> bool:
 
 def release_for(conn, kiosk_id: str) -> dict | None:
     """{"manifest", "signature", "version"} of the release this kiosk should run, or None."""
-    # the site `admin release site` gave it, else the console's site (`admin site assign`), else "default"
-    site = conn.execute(sa.select(release_sites.c.site).where(release_sites.c.kiosk_id == kiosk_id)).scalar() \
-        or conn.execute(sa.select(kiosks.c.site_id).where(kiosks.c.id == kiosk_id)).scalar()
-    plan = conn.execute(sa.select(release_rollouts).where(release_rollouts.c.site == (site or "default"))).first()
+    site = site_of(conn, kiosk_id)
+    plan = conn.execute(sa.select(release_rollouts).where(release_rollouts.c.site == site)).first()
     if plan is None:
         return None
     version = plan.version if in_canary(kiosk_id, plan.version, plan.percent) else plan.stable_version
+    if version == plan.version and halted_by(conn, site, plan.version, plan.updated_at) is not None:
+        version = plan.stable_version
     if version is None:
         return None
     row = conn.execute(sa.select(release_files.c.manifest, release_files.c.signature)

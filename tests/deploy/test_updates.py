@@ -58,6 +58,8 @@ def test_a_good_update_switches_and_reports_ready(setup):
     assert kiosk.current() == "1.1.0" and kiosk.running()["version"] == "1.1.0"
     assert (kiosk.prefix / "releases/1.0.0/.complete").exists()  # the old one stays beside it, for a rollback
     assert kiosk.state()["trial"] is None
+    assert "(kept on 1)" in [line for line in fleet.admin("release", "list").stdout.splitlines()
+                             if line.startswith("1.1.0")][0]
     again = kiosk.update()
     assert again.returncode == 0 and "up to date (1.1.0)" in again.stdout
 
@@ -75,6 +77,13 @@ def test_a_release_that_crashes_at_start_is_rolled_back_within_the_limit(setup):
     assert any("rolled back to 1.0.0: release 1.2.0 did not reach READY in 3 starts in a row" in out
                for out in supervisor.pre_output), supervisor.pre_output
     assert kiosk.state()["refused"] == ["1.2.0"]
+    assert "1 release report(s) sent to the central server" in done.stdout  # the run that watched the trial
+    said = fleet.admin("release", "reports", "--version", "1.2.0").stdout
+    assert f"{KIOSK_ID}  1.2.0  rolled back: did not reach READY in 3 starts in a row; rolled back to 1.0.0" in said
+    assert kiosk.state()["reports"] == []  # the server has it: nothing waits
+    again = kiosk.update()
+    assert again.returncode == 0 and "up to date (1.0.0)" in again.stdout  # the server halted 1.2.0's rollout
+    fleet.admin("release", "rollout", "1.2.0")  # given again anyway: this kiosk still never takes it back
     again = kiosk.update()
     assert again.returncode == 3 and "release 1.2.0 was rolled back here before: refused" in again.stdout
 
@@ -97,6 +106,7 @@ def test_a_release_that_reaches_ready_then_crashes_is_rolled_back_on_probation(s
     assert "rolled back to 1.0.0: release 1.5.0 reached READY but restarted 3 times within its 30 s probation" \
         in said, said
     assert kiosk.state()["refused"] == ["1.5.0"] and kiosk.state()["trial"] is None
+    fleet.admin("release", "rollout", "1.5.0")  # the rollback halted it on the server; given again anyway
     again = kiosk.update()
     assert again.returncode == 3 and "release 1.5.0 was rolled back here before: refused" in again.stdout
 
@@ -221,4 +231,6 @@ def test_after_a_sale_on_the_migrated_journal_the_kiosk_stays_and_calls_a_techni
     reason = json.loads((kiosk.data / "intervention.json").read_text())["reason"]
     assert "migrated the journal and 1 sale(s) were journaled since: not rolled back to 1.0.0" in reason
     assert "INTERVENTION" in done.stdout + "".join(supervisor.pre_output)
+    said = fleet.admin("release", "reports", "--version", "2.1.0").stdout
+    assert f"{KIOSK_ID}  2.1.0  INTERVENTION: release 2.1.0" in said, said
     assert kiosk.state()["trial"] is None and kiosk.state()["refused"] == []
