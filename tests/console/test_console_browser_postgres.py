@@ -8,27 +8,15 @@ import pytest
 from playwright.sync_api import expect
 
 from console_harness import LIVE_MS, SimKiosk, add_site, add_user, login
-from kserver_harness import ADMIN_TOKEN, Server, fresh_postgres_database
-from server.process import ServerProcess
+from kserver_harness import servers_on_one_postgres
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def two(tmp_path):
-    url, drop = fresh_postgres_database()
-    procs = []
-    try:
-        for name in ("a", "b"):
-            proc = ServerProcess(tmp_path / name, database_url=url, admin_token=ADMIN_TOKEN)
-            proc.env.update({"KSERVER_FAILURE_BURST": "1000000"})
-            procs.append(proc)
-            proc.start()
-        yield [Server(p, "postgres") for p in procs]
-    finally:
-        for proc in procs:
-            proc.close()
-        drop()
+    with servers_on_one_postgres(tmp_path, env={"KSERVER_FAILURE_BURST": "1000000"}) as servers:
+        yield servers
 
 
 def test_kiosk_on_a_browser_on_b(two, browser):

@@ -2,6 +2,7 @@
 PostgreSQL. A uniquely named module (not conftest) so that tests and tools can import it unambiguously."""
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -90,3 +91,21 @@ def start_server(backend: str, tmp_path, env: dict[str, str] | None = None, **kw
         proc.close()
         drop()
     return Server(proc, backend), close
+
+
+@contextlib.contextmanager
+def servers_on_one_postgres(tmp_path, count: int = 2, env: dict[str, str] | None = None):
+    """`count` server processes on one fresh PostgreSQL database, as behind a load balancer: [Server, ...]."""
+    url, drop = fresh_postgres_database()
+    procs = []
+    try:
+        for n in range(count):
+            proc = ServerProcess(tmp_path / f"server-{n}", database_url=url, admin_token=ADMIN_TOKEN)
+            proc.env.update(env or {})
+            procs.append(proc)
+            proc.start()
+        yield [Server(p, "postgres") for p in procs]
+    finally:
+        for proc in procs:
+            proc.close()
+        drop()

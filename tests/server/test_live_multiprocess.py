@@ -8,9 +8,8 @@ import time
 import httpx
 import pytest
 
-from kserver_harness import ADMIN_TOKEN, Server, fresh_postgres_database
+from kserver_harness import servers_on_one_postgres
 from live_client import SseReader, session, state, wait_for
-from server.process import ServerProcess
 
 pytestmark = pytest.mark.postgres
 ENV = {"KSERVER_FAILURE_BURST": "1000000000", "KSERVER_LIVE_PING_S": "0.5", "KSERVER_LIVE_LEASE_S": "3"}
@@ -18,19 +17,8 @@ ENV = {"KSERVER_FAILURE_BURST": "1000000000", "KSERVER_LIVE_PING_S": "0.5", "KSE
 
 @pytest.fixture
 def two(tmp_path):
-    url, drop = fresh_postgres_database()
-    procs = []
-    try:
-        for name in ("a", "b"):
-            proc = ServerProcess(tmp_path / name, database_url=url, admin_token=ADMIN_TOKEN)
-            proc.env.update(ENV)
-            procs.append(proc)
-            proc.start()
-        yield [Server(p, "postgres") for p in procs]
-    finally:
-        for proc in procs:
-            proc.close()
-        drop()
+    with servers_on_one_postgres(tmp_path, env=ENV) as servers:
+        yield servers
 
 
 def live_lane(srv, kiosk_id: str) -> dict:

@@ -10,9 +10,8 @@ import time
 import httpx
 import pytest
 
-from kserver_harness import ADMIN_TOKEN, Server, fresh_postgres_database, start_server
+from kserver_harness import Server, servers_on_one_postgres, start_server
 from live_client import SseReader, state, wait_for
-from server.process import ServerProcess
 
 ENV = {"KSERVER_FAILURE_BURST": "1000000000", "KSERVER_LIVE_TOKEN_CACHE_S": "10"}
 PROMPT_S = 2.5  # "within a couple of seconds"
@@ -88,15 +87,7 @@ def test_a_rotated_token_ends_the_stream_opened_with_the_old_one(sqlite_server):
 
 @pytest.mark.postgres
 def test_disable_ends_a_stream_held_by_the_other_process_on_postgres(tmp_path):
-    url, drop = fresh_postgres_database()
-    procs = []
-    try:
-        for name in ("a", "b"):
-            proc = ServerProcess(tmp_path / name, database_url=url, admin_token=ADMIN_TOKEN)
-            proc.env.update(ENV)
-            procs.append(proc)
-            proc.start()
-        a, b = (Server(p, "postgres") for p in procs)
+    with servers_on_one_postgres(tmp_path, env=ENV) as (a, b):
         kiosk, auth = a.enroll()
         reader = SseReader(f"{a.url}/v1/live/commands", auth).wait_open()  # the stream on A
         try:
@@ -110,7 +101,3 @@ def test_disable_ends_a_stream_held_by_the_other_process_on_postgres(tmp_path):
             assert shown["disabled"] and not shown["connected"]
         finally:
             reader.close()
-    finally:
-        for proc in procs:
-            proc.close()
-        drop()
