@@ -132,3 +132,26 @@ class UnusableJournal:
 
     def audit_written(self) -> int:
         return len(self._audit)
+
+
+def advice(fault: str) -> str:
+    """What a technician should do about an out-of-service reason (the maintenance screen's System page)."""
+    text = fault.lower()
+    if "update intervention" in text:
+        return ("A new release migrated the journal and sales were made on it, so it was not rolled back: install a "
+                "fixed newer release, or move those sales by hand; then delete intervention.json in the data "
+                "folder and restart the app (docs/deploy.md, section 5).")
+    if "damaged" in text or "malformed" in text or "not a database" in text:
+        return ("The damaged journal.sqlite is left as it is. First copy the whole data folder for recovery: sales "
+                "not yet sent (see the Sync page) are only in that file. Then move journal.sqlite (with its -wal and "
+                "-shm files) out of the data folder and restart the app: a new journal continues after what the "
+                "central server holds.")
+    if "full" in text:
+        return "Free space on the data disk (old logs, exports, backups), then restart the app. Nothing is lost."
+    if "read-only" in text or "readonly" in text or "cannot be created" in text:
+        return ("The data folder cannot be written: check the disk and how it is mounted (a disk with errors is "
+                "often remounted read-only), then restart the app. Nothing is lost.")
+    if "refused" in text:
+        return ("The central server refuses this kiosk's transactions: check on the server (kiosk-server admin "
+                "fleet, dead letters) why, and whether this kiosk was enrolled again or disabled.")
+    return "See the log (Logs page) for the cause, fix it, then restart the app."

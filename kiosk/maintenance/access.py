@@ -3,16 +3,20 @@
 `Maintenance.login(pin)` checks the PIN against the technician store under the lockout; a session
 ends after `timeout_s` without a touch (`touch()` on every tap, `expired()` polled by the screen).
 Every action goes through `act(action, **details)`, which checks the role and writes the
-hash-chained audit record (journal.record_audit), so nothing is done without a trace.
+hash-chained audit record (journal.record_audit), so nothing is done without a trace. A journal that fails
+the write (damaged, disk full) gets the record in the log instead: the technician must still get in then.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from kiosk.maintenance.lockout import PinLockout
 from kiosk.maintenance.technicians import Technician, TechnicianStore
+
+log = logging.getLogger("kiosk.maintenance")
 
 SESSION_TIMEOUT_S = 120
 # Attendants help customers and fix the everyday things (paper, reprints, a stuck device);
@@ -90,4 +94,10 @@ class Maintenance:
         return self._audit(self.who, action, **details)
 
     def _audit(self, who: Technician | None, action: str, **details: Any) -> dict[str, Any]:
-        return self.journal.record_audit(who.id if who else "unknown", who.role if who else "none", action, details)
+        technician, role = (who.id, who.role) if who else ("unknown", "none")
+        try:
+            return self.journal.record_audit(technician, role, action, details)
+        except Exception as exc:  # noqa: BLE001 - whatever the journal raises (sqlite3, JournalError), log it
+            record = {"technician": technician, "role": role, "action": action, "details": details}
+            log.warning("maintenance audit (not journaled: %s): %s", exc, record)
+            return record

@@ -3,14 +3,17 @@ the Devices, Config and System pages. They use the model's properties and plumbi
 `_say`, `backend`, `journal`, `settings`, `app`)."""
 from __future__ import annotations
 
+import logging
 import time
 
 from kiosk import config
+from kiosk.journal_faults import JournalDamaged, advice, check_file
 from kiosk.maintenance import system
 from kiosk.maintenance.audit import ChainCheck
 from kiosk.maintenance.config_edit import NotEditable, effective, toml_value
 from kiosk.maintenance.device_ops import reconnect, switch_to_simulator, test_print
 
+log = logging.getLogger("screens.maintenance")
 EXTERNAL_CHECK = {"printer": "Test print", "scanner": "Scan test", "camera": "Camera test",
                   "payment": "Diagnosis"}
 
@@ -155,6 +158,7 @@ class ConfigPageModel:
 
 class SystemPageModel:
     # --- System -----------------------------------------------------------------------------------
+    journal_checked = ""  # the Journal row after the full check, until the maintenance screen is left
 
     def _refresh_system(self) -> None:
         i = system.info(self.settings.data_path)
@@ -166,16 +170,38 @@ class SystemPageModel:
             ("Memory available", f"{system.human_bytes(i['mem_available'])} of {system.human_bytes(i['mem_total'])}"
                                  f" (the app uses {system.human_bytes(i['app_rss'])})"),
             ("Journal", getattr(self.backend, "fault", None) and f"OUT OF SERVICE: {self.backend.fault}"
-             or ("ok (checked at start" + (", full check after an unclean shutdown)"
-                                            if getattr(self.journal, "unclean_start", False) else ")"))),
+             or self.journal_checked or ("ok (checked at start" + (", full check after an unclean shutdown)"
+                                         if getattr(self.journal, "unclean_start", False) else ")"))),
         ]
+        if getattr(self.backend, "fault", None):
+            self.system_rows.append(("What to do", advice(self.backend.fault)))
         sync = getattr(self.backend, "sync", None)
         skew = sync.status().clock_skew_s if sync is not None else None
         if skew is not None:
             from kiosk.sync import SKEW_LIMIT_S
             self.system_rows.append(("Clock", f"{skew:+.0f} s off the server's" +
                                      (" - CHECK THE CLOCK (receipts, end of day)" if abs(skew) > SKEW_LIMIT_S else "")))
-        self._show_audit(self._audit_check().update())
+        self._read_audit(lambda: self._audit_check().update())
+
+    def check_journal(self) -> None:
+        """The "check journal" button: SQLite's full integrity_check of the journal file, off the UI thread (a
+        large journal takes seconds). Damage puts the kiosk out of service at once; the file is left as it is."""
+        if not self._do("check_journal"):
+            return
+        self.journal_checked = "checking the whole journal..."
+        self._refresh_system()
+        started = time.monotonic()
+        self._background(lambda: check_file(self.journal.path, full=True),
+                         lambda _result, error: self._journal_checked(error, time.monotonic() - started))
+
+    def _journal_checked(self, error: BaseException | None, took_s: float) -> None:
+        if isinstance(error, JournalDamaged) and hasattr(self.journal, "fault"):
+            self.journal.fault = f"journal damaged (found by a full check): {error.reason}"
+            log.error("OUT OF SERVICE: %s", self.journal.fault)
+        self.journal_checked = (f"ok (full check at {time.strftime('%H:%M')}, {took_s:.1f} s)" if error is None
+                                else f"check failed: {error}")
+        self._say("journal: " + self.journal_checked)
+        self._refresh_system()
 
     def _audit_check(self) -> ChainCheck:
         if self._chain is None:
@@ -184,7 +210,14 @@ class SystemPageModel:
 
     def check_audit(self) -> list[str]:
         """The "check" button: the whole chain, now."""
-        return self._show_audit(self._audit_check().full())
+        return self._read_audit(lambda: self._audit_check().full())
+
+    def _read_audit(self, check) -> list[str]:
+        try:
+            return self._show_audit(check())
+        except Exception as exc:  # noqa: BLE001 - a damaged journal: say so on the page, never crash the screen
+            self.audit_ok, self.audit_text = False, f"Audit log cannot be read: {exc}"
+            return [str(exc)]
 
     def _show_audit(self, problems: list[str]) -> list[str]:
         self.audit_ok = not problems

@@ -1,9 +1,11 @@
-"""Issue 14 on the launched kiosk: a journal damaged while the kiosk was stopped is not used."""
+"""Issue 14 on the launched kiosk: a journal damaged while the kiosk was stopped is not used; one damaged while
+it runs is found by the technician's full check, which takes the kiosk out of service and says what to do."""
 from __future__ import annotations
 
+import struct
 import time
 
-from launched import MILK
+from launched import MILK, TECHNICIAN_PIN
 
 
 def _garble_middle(path):
@@ -40,6 +42,49 @@ def test_a_damaged_journal_starts_out_of_service_and_a_scan_sells_nothing(launch
     assert kiosk.ledger() == []  # no card payment
     assert any("OUT OF SERVICE" in line and "journal" in line for line in kiosk.output), kiosk.output[-20:]
     assert journal.read_bytes() == damaged  # kept for the technician, never overwritten
+
+
+def _garble_a_page_the_wal_does_not_hold(path) -> int:
+    """Damages one page of the main file that no WAL frame shadows (what the running kiosk wrote since its start
+    is in the WAL), so any reader sees the damage; returns its number."""
+    header = path.read_bytes()[:100]
+    page_size = struct.unpack(">H", header[16:18])[0] or 65536
+    pages = path.stat().st_size // page_size
+    wal = path.with_name(path.name + "-wal").read_bytes()
+    in_wal = {struct.unpack(">I", wal[at:at + 4])[0] for at in range(32, len(wal) - 24, 24 + page_size)}
+    candidates = [n for n in range(2, pages + 1) if n not in in_wal]
+    assert candidates, f"every page of {path} is in the WAL"
+    page = candidates[len(candidates) // 2]
+    with open(path, "r+b") as f:
+        f.seek((page - 1) * page_size)
+        f.write((bytes(range(256)) * (page_size // 256))[:page_size])
+    return page
+
+
+def test_a_full_check_on_demand_finds_damage_made_while_running_and_the_technician_is_told_what_to_do(launch):
+    kiosk = launch()
+    for _ in range(3):  # some history, so the file has pages to damage
+        kiosk.scan(MILK)
+    kiosk.terminate()  # a clean stop: the next start runs the quick check only, which this file passes
+    kiosk.start()
+    _garble_a_page_the_wal_does_not_hold(kiosk.data_dir / "journal.sqlite")  # a disk going bad under a running kiosk
+
+    kiosk.open_maintenance(TECHNICIAN_PIN)
+    kiosk.tap("tab_system")
+    kiosk.tap("check_journal")
+    view = kiosk.wait_ui(lambda v: any("journal: check failed" in t for t in v["texts"]), 60, "the full check's verdict")
+    kiosk.screenshot("system-page-after-the-check")
+    texts = "\n".join(view["texts"])
+    assert "is damaged: integrity_check:" in texts, texts
+    assert "OUT OF SERVICE: journal damaged (found by a full check)" in texts, texts
+    assert "What to do" in texts and "copy the whole data folder" in texts, texts  # advice for this fault
+    assert any("OUT OF SERVICE" in line and "found by a full check" in line for line in kiosk.output)
+    kiosk.tap("logout")
+    kiosk.wait_screen("out_of_service", 30)
+    assert kiosk.send(f"scan {MILK}") == ["sent"]
+    time.sleep(2)
+    view = kiosk.ui()
+    assert view["state"] == "out_of_service" and view["cart"] == [] and kiosk.ledger() == []
 
 
 def test_a_full_disk_starts_out_of_service_instead_of_dying(launch, tmp_path):

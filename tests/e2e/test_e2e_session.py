@@ -55,16 +55,7 @@ def test_idle_session_is_abandoned_and_journaled(launch):
 
 def test_technician_reaches_the_maintenance_screen(launch):
     kiosk = launch()
-    view = kiosk.wait_screen("attract")
-    logo = kiosk.button(view, "logo")
-    for _ in range(5):
-        kiosk.xclick(logo["x"] + logo["w"] // 2, logo["y"] + logo["h"] // 2)
-        time.sleep(0.15)
-    kiosk.wait_ui(lambda v: any(b["tag"] == "pin_1" for b in v["buttons"]), 10, "the technician PIN pad")
-    for digit in TECHNICIAN_PIN:
-        kiosk.tap(f"pin_{digit}")
-    kiosk.tap("pin_ok")
-    kiosk.wait_screen("maintenance", 20)
+    kiosk.open_maintenance(TECHNICIAN_PIN)
     kiosk.wait_ui(lambda v: any("demo-technician" in text for text in v["texts"]), 20, "the technician's name")
     kiosk.screenshot("maintenance")
     kiosk.assert_books_agree()  # the technician's login is audited: journaled and on the central server
