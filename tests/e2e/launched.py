@@ -71,7 +71,7 @@ class LaunchedKiosk:
         """`make run`, the README's command, and wait until the attract screen (or `screen`) is up with every
         device ready; `server=False`: do not wait for the local central server (it cannot start, e.g. on a
         read-only data directory)."""
-        self.output = []
+        self.output, self.control_port, self.server_url = [], 0, ""  # not the last run's (after a SIGKILL)
         self.proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
         threading.Thread(target=self._read_output, args=(self.proc,), daemon=True).start()

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from launched import BREAD, MILK, TECHNICIAN_PIN
+from launched import BREAD, CHOCOLATE, MILK, TECHNICIAN_PIN
 
 
 def test_checkin_by_booking_qr_prints_a_ticket(launch):
@@ -117,6 +117,25 @@ def test_sigterm_during_pin_entry_then_restart_settles_the_payment(launch):
     kiosk.tap("pay")
     kiosk.wait_screen("receipt", 30)
     assert len(kiosk.assert_books_agree()) == 1
+
+
+def test_sigkill_right_after_the_terminal_charged_then_restart_settles_the_charge(launch):
+    """Issue 14: the simulated terminal keeps its ledger in the data directory, as a real terminal keeps its
+    bookings, so a crash of the whole app between the charge and the sale can be shown in simulation: after
+    the restart the payment left open is settled against what the terminal booked (one standing charge per
+    sale, or the charge reversed), nothing lost or doubled."""
+    kiosk = launch()
+    kiosk.send("payment timeout authorised")  # the terminal books the charge, then says nothing more
+    kiosk.scan(CHOCOLATE)
+    kiosk.tap("pay")
+    kiosk._wait(lambda: [e for e in kiosk.ledger() if e["kind"] == "payment"], 60, "the terminal to book the charge")
+    assert kiosk.open_payments(), "the kiosk had not heard the outcome yet"
+    os.killpg(kiosk.proc.pid, signal.SIGKILL)  # power cut: the kiosk and its in-process simulators die at once
+    kiosk.proc.wait(30)
+    kiosk.start()
+    sales = kiosk.assert_books_agree(120)
+    [charge] = [e for e in kiosk.ledger() if e["kind"] == "payment"]  # the booking survived the crash
+    assert (len(sales) == 1 and not charge["reversed"]) or (sales == [] and charge["reversed"]), (sales, charge)
 
 
 def test_camera_reads_a_booking_qr_held_in_front_of_it(launch):
