@@ -167,6 +167,27 @@ def test_over_the_maximum_number_of_connections_a_request_gets_503_and_then_200_
         close()
 
 
+def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds(tmp_path):
+    srv, close = start_server("sqlite", tmp_path, env={"KSERVER_KEEP_ALIVE": "2"})
+    try:
+        host, port = srv.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            request = f"GET /v1/health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            for _ in range(2):  # kept alive between requests
+                sock.sendall(request)
+                reply = b""
+                while b'"ok"' not in reply:
+                    chunk = sock.recv(4096)
+                    assert chunk, f"closed before the reply: {reply!r}"
+                    reply += chunk
+                assert reply.startswith(b"HTTP/1.1 200"), reply
+            began = time.monotonic()
+            assert sock.recv(4096) == b""  # then, idle, the server closes it (recv would time out at 30 s)
+            assert time.monotonic() - began >= 1, "closed before KSERVER_KEEP_ALIVE seconds"
+    finally:
+        close()
+
+
 def test_failed_authentication_and_receipt_misses_are_throttled(limited):
     codes = [httpx.get(f"{limited.url}/v1/admin/fleet", headers={"Authorization": "Bearer nope"}, timeout=10)
              for _ in range(40)]
