@@ -11,6 +11,7 @@ from devices.codes import MAX_CODE_LENGTH, BadCode, classify, decode_bytes
 SUFFIX_BYTES = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t", "ETX": b"\x03"}
 MAX_ERRORS_PER_S = 5  # bad-read ERROR events a scanner may post per second; the rest are only counted
 PARTIAL_LINE_TIMEOUT_S = 1.0  # a code's bytes arrive within a few ms; a lone fragment is garbage
+PARTIAL_LINE_GAP_S = 0.3  # bytes after such a pause start a new code: line noise must not spoil the next scan
 
 
 class LineAssembler:
@@ -21,14 +22,16 @@ class LineAssembler:
     ends codes with a byte that is not in the data: ETX (never content) or TAB (if the codes hold no TAB).
 
     `feed` yields ("line", bytes) or ("error", text). An over-long line is reported once and then
-    skipped up to its end; a fragment left without an end for `timeout` s is reported by `expire`.
+    skipped up to its end; a fragment left without an end for `timeout` s is reported by `expire`, and one
+    that new bytes follow only after a pause of `gap` s is dropped (reported) before them.
     """
 
     def __init__(self, suffix: str = "CR", max_length: int = MAX_CODE_LENGTH,
-                 timeout: float = PARTIAL_LINE_TIMEOUT_S) -> None:
+                 timeout: float = PARTIAL_LINE_TIMEOUT_S, gap: float = PARTIAL_LINE_GAP_S) -> None:
         self.ends = {"TAB": b"\t", "ETX": b"\x03"}.get(suffix, b"\r\n")
         self.max_length = max_length
-        self.timeout = timeout
+        self.timeout, self.gap = timeout, gap
+        self._last = 0.0  # when the last bytes came
         self._end_bytes = [bytes([byte]) for byte in self.ends]
         self._buffer = bytearray()
         self._skipping = False  # inside an over-long line, discarding up to its end
@@ -38,6 +41,9 @@ class LineAssembler:
         """Splits at suffix bytes with C-speed searches (a 1 MB line must not cost a Python loop per byte);
         bytes past `max_length` of an over-long line are dropped at once, never accumulated."""
         now = time.monotonic() if now is None else now
+        if self._buffer and data and now - self._last >= self.gap:
+            yield self._drop(f"followed only after {now - self._last:.1f} s")
+        self._last = now if data else self._last
         start, size = 0, len(data)
         while start <= size:
             index = self._next_end(data, start)
@@ -71,10 +77,13 @@ class LineAssembler:
     def expire(self, now: float | None = None) -> Iterator[tuple[str, bytes | str]]:
         now = time.monotonic() if now is None else now
         if self._buffer and now - self._since >= self.timeout:
-            fragment = bytes(self._buffer)
-            self._buffer.clear()
-            yield "error", (f"{len(fragment)} bytes without a suffix for {self.timeout:g} s; discarded "
-                            f"(is the scanner's suffix set to match the configured one?): {fragment[:40]!r}")
+            yield self._drop(f"for {self.timeout:g} s")
+
+    def _drop(self, why: str) -> tuple[str, str]:
+        fragment = bytes(self._buffer)
+        self._buffer.clear()
+        return "error", (f"{len(fragment)} bytes without a suffix {why}; discarded "
+                         f"(is the scanner's suffix set to match the configured one?): {fragment[:40]!r}")
 
 
 class CodeReader:

@@ -216,3 +216,17 @@ def test_binary_garbage_does_not_flood_the_event_queue(rig):
     errors = [e for e in seen if e.source == "scanner" and e.kind == "error"]
     print(f"5000 garbage lines gave {len(errors)} ERROR events")
     assert len(errors) <= 20
+
+
+def test_a_fragment_of_line_noise_does_not_spoil_the_code_that_follows_a_pause():
+    """Noise left a fragment without a line end; the customer's scan comes 0.5 s later as one burst: it is read
+    as it is, and the fragment is reported, not glued in front of it."""
+    from devices.code_reader import LineAssembler
+
+    lines = LineAssembler("CR")
+    assert list(lines.feed(b"\x8f\x00garbage", now=10.0)) == []
+    out = list(lines.feed(b"4006381333931\r", now=10.5))
+    assert out[-1] == ("line", b"4006381333931")
+    assert out[0][0] == "error" and "followed only after 0.5 s" in out[0][1], out
+    assert list(lines.feed(b"40063813", now=20.0)) + list(lines.feed(b"33931\r", now=20.05)) == \
+        [("line", b"4006381333931")]  # a code's own bytes, split by the serial port, stay one code
