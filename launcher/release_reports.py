@@ -25,6 +25,13 @@ def add(state: State, version: str, outcome: str, detail: str = "") -> None:
 
 def send(store: Store, settings: config.Settings, timeout: float = 10) -> str:
     """Sends the pending reports; those the server took leave the state. Never raises: says what happened."""
+    try:
+        return _send(store, settings, timeout)
+    except OSError as exc:  # the state file: the decision itself is saved already, only its report waits
+        return f"release reports not sent: {exc}"
+
+
+def _send(store: Store, settings: config.Settings, timeout: float) -> str:
     pending = store.load().reports
     if not pending:
         return ""

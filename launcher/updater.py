@@ -395,13 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"no update now: {type(exc).__name__}: {exc}")
         return 0
     finally:
-        if not args.on_start:  # a kiosk's start never waits for the network; the next timer run sends them
-            try:
-                said = release_reports.send(updater.store, settings)
-            except OSError as exc:  # the state file: the decision itself is saved, only its report waits
-                said = f"release reports not sent: {exc}"
-            if said:
-                say(said)
+        if not args.on_start and (said := release_reports.send(updater.store, settings)):  # start: no network
+            say(said)
 
 
 if __name__ == "__main__":
