@@ -46,7 +46,7 @@ def _send(store: Store, settings: config.Settings, timeout: float) -> str:
                 reply = client.post(f"/v1/kiosks/{settings.kiosk.id}/release-reports", json=report)
                 if reply.status_code == 204:
                     sent.add(report["report_id"])
-                elif reply.status_code == 422:  # this report can never be taken: keeping it would block nothing
+                elif reply.status_code in (404, 422):  # never to be taken (unknown release, invalid): not kept
                     sent.add(report["report_id"])
                     problem = f"the server refused a release report for good: {reply.text[:200]}"
                 else:

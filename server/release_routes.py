@@ -1,5 +1,4 @@
 """The kiosk's side of releases: which release to run (its signed manifest), the wheel, and what became of it."""
-import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Path, Response
@@ -9,7 +8,6 @@ from sqlalchemy.engine import Engine
 from kiosk.wire import Problem, ReleaseReport
 from server import releases
 
-log = logging.getLogger("server.releases")
 Version = Path(max_length=64, pattern=r"^[A-Za-z0-9.+!_-]+$")
 
 
@@ -45,13 +43,13 @@ def add_routes(app: FastAPI, engine: Engine, kiosk: Any, refused: dict) -> None:
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @app.post("/v1/kiosks/{kiosk_id}/release-reports", status_code=204, response_class=Response,
-              responses={**refused})
+              responses={404: {"model": Problem, "description": "no such release is stored"}, **refused})
     def post_report(kiosk_id: kiosk, report: ReleaseReport) -> Response:
         """kiosk-update's word on a release it tried; a resend of a report the server has changes nothing. A
         rollback or an intervention raises an alarm and halts that release's rollout at the kiosk's site."""
-        with engine.begin() as conn:
-            new = releases.record_report(conn, kiosk_id, report)
-        if new and report.outcome != "kept":
-            log.warning("ALARM kiosk %s: release %s %s: %s", kiosk_id, report.version,
-                        report.outcome.replace("_", " "), report.detail)
+        try:
+            with engine.begin() as conn:
+                releases.record_report(conn, kiosk_id, report)
+        except releases.ReleaseError as exc:
+            raise HTTPException(404, str(exc)) from None
         return Response(status_code=204)

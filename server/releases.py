@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from packaging.version import InvalidVersion, Version
 
-from server.db import alarms, kiosks, now, release_files, release_reports, release_rollouts, release_sites
+from server.db import kiosks, now, release_files, release_reports, release_rollouts, release_sites
+from server.ingest import raise_alarm
 
 WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-[^-]+-[^-]+-[^-]+\.whl$")
 SITE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -155,18 +156,22 @@ def site_of(conn, kiosk_id: str) -> str:
 
 
 def record_report(conn, kiosk_id: str, report) -> bool:
-    """Stores a kiosk's ReleaseReport; False if it had it already (a resend). A rollback raises an alarm."""
-    if conn.execute(sa.select(release_reports.c.kiosk_id)
-                    .where(release_reports.c.report_id == report.report_id)).first() is not None:
+    """Stores a kiosk's ReleaseReport; False if it says nothing new: a resend, or the same outcome of the same
+    release again (so one kiosk holds at most three rows per stored release). A rollback raises an alarm (bounded
+    per kiosk and hour like every alarm). ReleaseError if no such release is stored."""
+    if conn.execute(sa.select(release_files.c.version).where(release_files.c.version == report.version)).first() is None:
+        raise ReleaseError(f"no release {report.version} is stored")
+    r = release_reports.c
+    if conn.execute(sa.select(r.report_id).where(sa.or_(r.report_id == report.report_id, sa.and_(
+            r.kiosk_id == kiosk_id, r.version == report.version, r.outcome == report.outcome)))).first() is not None:
         return False
     stamp = now()
     conn.execute(sa.insert(release_reports).values(
         report_id=report.report_id, kiosk_id=kiosk_id, version=report.version, outcome=report.outcome,
         detail=report.detail, kiosk_time=report.at, received_at=stamp))
     if report.outcome != "kept":
-        conn.execute(sa.insert(alarms).values(kiosk_id=kiosk_id, kind=f"release_{report.outcome}", created_at=stamp,
-                                              details=json.dumps({"version": report.version,
-                                                                  "detail": report.detail})))
+        raise_alarm(conn, kiosk_id, f"release_{report.outcome}", {"version": report.version, "detail": report.detail},
+                    stamp)
     return True
 
 

@@ -71,6 +71,8 @@ def test_a_rollback_halts_the_rollout_at_its_site_once_and_a_new_rollout_lifts_i
     for _ in range(2):  # the second is a resend (the first answer was lost): the same report, nothing new
         reply = httpx.post(f"{srv.url}/v1/kiosks/{a_id}/release-reports", json=sent, headers=a_headers, timeout=30)
         assert reply.status_code == 204, reply.text
+    again = httpx.post(f"{srv.url}/v1/kiosks/{a_id}/release-reports", json=report("1.1.0"), headers=a_headers)
+    assert again.status_code == 204  # the same outcome in a new report: nothing new is stored or raised
     assert offered(srv, *lanes["b"]) == "1.0.0"  # halted at north: b is not offered 1.1.0 any more
     assert offered(srv, *lanes["c"]) == "1.1.0"  # south goes on
     assert srv.kiosk_status(a_id)["alarms"] == 1
@@ -100,4 +102,6 @@ def test_bad_and_foreign_reports_are_refused_with_the_reason(served):
                        "version"), ({**report("1.1.0"), "report_id": "x"}, "report_id")):
         reply = httpx.post(url, json=bad, headers=a_headers)
         assert reply.status_code == 422 and field in reply.text, reply.text
+    unknown = httpx.post(url, json=report("9.9.9"), headers=a_headers)  # a release nobody uploaded
+    assert unknown.status_code == 404 and "no release 9.9.9 is stored" in unknown.text
     assert srv.kiosk_status(a_id)["alarms"] == 0
