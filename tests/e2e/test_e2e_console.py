@@ -1,7 +1,9 @@
 """The attendant console in a real browser against the kiosk as `make run` launches it (its local central
 server serves the console): help pressed on the kiosk with a real X tap -> the lane's tile and the queue in
 the browser -> acknowledged in the browser -> the kiosk shows the customer that help is on the way; an
-age-restricted item approved in the browser -> the kiosk pays the same cart with nobody touching it."""
+age-restricted item approved in the browser -> the kiosk pays the same cart with nobody touching it; the lane
+closed and reopened from the browser; an approval clicked on a page that still shows a customer who has left is
+refused and the next customer's age check stays."""
 from __future__ import annotations
 
 import subprocess
@@ -90,3 +92,44 @@ def test_age_approved_in_the_browser_pays_the_same_cart(launch):
         browser.close()
     [acted] = kiosk.wait_events("attendant_command", 1, lambda e: e["kind"] == "approve_age")
     assert (acted["by"], acted["outcome"]) == ("Anna", "done")
+
+
+def test_lane_closed_and_reopened_in_the_browser_and_a_stale_approval_refused_on_the_kiosk(launch):
+    kiosk = launch()
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        page = open_console(browser, kiosk)
+        tile = page.locator(f"#lane-{KIOSK}")
+        expect(tile.locator(".words")).to_have_text("Idle", timeout=30_000)
+        tile.locator("summary").click()
+        tile.locator("[data-kind=out_of_service]").click()
+        expect(page.locator("#flash")).to_contain_text("Out of service: Done", timeout=10_000)
+        kiosk.wait_screen("out_of_service", 10)  # the real kiosk, closed from the browser
+        expect(tile.locator(".words")).to_have_text("Out of service", timeout=5000)
+        tile.locator("[data-kind=in_service]").click()
+        kiosk.wait_screen("attract", 10)
+        expect(tile.locator(".words")).to_have_text("Idle", timeout=5000)
+
+        kiosk.scan(BEER)  # the first customer's age check ...
+        kiosk.wait_screen("age_check")
+        item = page.locator(f"#queue li[data-kiosk={KIOSK}]", has_text="Age check")
+        expect(item).to_be_visible(timeout=10_000)
+        page.context.route("**/console/events*", lambda route: route.abort())
+        page.reload()  # ... stays on this page, which no longer updates
+        kiosk.tap("age_back")
+        kiosk.tap("cancel_session")  # the first customer leaves
+        kiosk.wait_screen("attract")
+        kiosk.scan(BEER)  # the next one has a restricted item too
+        kiosk.wait_screen("age_check")
+        time.sleep(1)  # the server has the new customer's state now
+        item = page.locator(f"#queue li[data-kiosk={KIOSK}]", has_text="Age check")
+        item.locator("input[name=seen_id]").check()
+        item.locator("[data-action=approve]").click()
+        expect(page.locator("#flash")).to_contain_text("Refused", timeout=10_000)
+        page.screenshot(path=str(kiosk.artifacts / "console-stale-approval-refused.png"))
+        browser.close()
+    view = kiosk.ui()
+    assert view["screen"] == "age_check" and [line["status"] for line in view["cart"]] == ["Age check"]
+    assert not [e for e in kiosk.events("attendant_command")
+                if e["kind"] == "approve_age" and e["outcome"] == "done"]
+
