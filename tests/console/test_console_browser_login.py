@@ -80,3 +80,42 @@ def test_sound_and_notification_are_off_until_switched_on_and_then_remembered(se
     expect(page.locator("#alerts")).to_be_checked()
     assert page.evaluate("() => localStorage.getItem('console-alerts')") == "on"
     context.close()
+
+
+def test_five_wrong_passwords_lock_the_account_and_the_login_page_says_so(server, browser):
+    add_user(server, "bert", sites=("site-a",), display="Bert C.")
+    page = browser.new_page(locale="en-GB")
+    page.goto(f"{server.url}/console/login")
+    for _ in range(5):
+        page.fill("input[name=name]", "bert")
+        page.fill("input[name=password]", "wrong password")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_be_visible()
+    expect(page.locator("#login-error")).to_contain_text("locked")
+    page.fill("input[name=name]", "bert")
+    page.fill("input[name=password]", PASSWORD)  # the right password, but locked
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("locked")
+    expect(page).to_have_url(f"{server.url}/console/login")
+    page.close()
+
+
+def test_a_post_from_the_logged_in_page_without_its_csrf_token_is_refused(server, browser):
+    page = browser.new_page(locale="en-GB")
+    page.goto(f"{server.url}/console/login")
+    page.fill("input[name=name]", "anna")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/console")
+    post = """async (withToken) => {
+        const headers = {"Content-Type": "application/x-www-form-urlencoded"};
+        const token = document.querySelector("input[name=csrf]").value;
+        const body = "kind=test_print" + (withToken ? "&csrf=" + encodeURIComponent(token) : "");
+        const reply = await fetch("/console/kiosks/lane-1/commands", {method: "POST", headers, body});
+        return [reply.status, await reply.text()];
+    }"""
+    status, text = page.evaluate(post, False)  # the session cookie goes along, the token does not
+    assert status == 403, (status, text)
+    status, text = page.evaluate(post, True)  # the same request with the page's token is not refused as forged
+    assert status != 403, (status, text)
+    page.close()
