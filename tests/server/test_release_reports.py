@@ -105,3 +105,36 @@ def test_bad_and_foreign_reports_are_refused_with_the_reason(served):
     unknown = httpx.post(url, json=report("9.9.9"), headers=a_headers)  # a release nobody uploaded
     assert unknown.status_code == 404 and "no release 9.9.9 is stored" in unknown.text
     assert srv.kiosk_status(a_id)["alarms"] == 0
+
+
+def test_a_report_made_while_the_server_is_away_waits_in_the_update_state_and_goes_with_a_later_run(tmp_path):
+    from kiosk import config
+    from launcher import release_reports
+    from launcher.release_store import State, Store
+
+    def settings(url: str, token: str):
+        toml = tmp_path / "kiosk.toml"
+        toml.write_text(f'[kiosk]\nid = "lane-7"\ndata_dir = "{tmp_path / "data"}"\n'
+                        f'[server]\nurl = "{url}"\ntoken = "{token}"\n')
+        return config.load(toml, environ={})
+
+    store = Store(tmp_path / "opt-kiosk")
+    state = State()
+    release_reports.add(state, "1.1.0", "rolled_back", "did not reach READY within 180 s; rolled back to 1.0.0")
+    store.save(state)  # as kiosk-update --on-start saves it, with no network at that moment
+    away = release_reports.send(store, settings("http://127.0.0.1:9", "t" * 32), timeout=2)
+    assert away.startswith("release reports kept for the next run: ConnectError"), away
+    [kept] = store.load().reports
+    srv, close = start_server("sqlite", tmp_path)
+    try:
+        admin(srv, "release", "keygen", "--out", str(tmp_path / "keys"))
+        admin(srv, "release", "upload", str(wheel(tmp_path, "1.1.0")), "--key", str(tmp_path / "keys/release-key.pem"))
+        _, headers = srv.enroll("lane-7")
+        back = release_reports.send(store, settings(srv.url, headers["Authorization"].split()[1]))
+        assert back == "1 release report(s) sent to the central server", back
+        assert store.load().reports == []
+        said = admin(srv, "release", "reports")
+        assert "lane-7  1.1.0  rolled back: did not reach READY within 180 s" in said, said
+        assert release_reports.send(store, settings(srv.url, "x")) == ""  # nothing left to send
+    finally:
+        close()
