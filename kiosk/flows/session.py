@@ -164,14 +164,14 @@ class Session(Shell):
         self.rating = stars
         self.backend.record_event("rating", {"stars": stars, "sale_uuid": self.checkout.sale_uuid,
                                              "flow": self._flow()})
-        self.thanks_until = now + THANKS_SECONDS
+        self.thanks_until = now + self.thanks_s
         self._changed()
 
     def answer_easy(self, easy: bool, now: float) -> None:
         self.easy = easy
         self.backend.record_event("was_it_easy", {"easy": easy, "sale_uuid": self.checkout.sale_uuid,
                                                   "flow": self._flow()})
-        self.thanks_until = now + THANKS_SECONDS
+        self.thanks_until = now + self.thanks_s
         self._changed()
 
     def _flow(self) -> str:
