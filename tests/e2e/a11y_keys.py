@@ -205,7 +205,7 @@ class Untranslated:
         languages = [language_name(code) for code in ("en", "de", "nl")]  # each said in its own voice
         units = "|".join(_pattern(t, r"\d+") for en, t in forms if en in MONEY_UNITS)
         money = f"(?:minus )?(?:{units})(?: \\d+)?"
-        value = "(?:" + "|".join([money, *map(re.escape, [*names, *languages, *data, *plain])]) \
+        value = "(?:" + "|".join([money, *map(re.escape, [*names, *languages, SHOP, *data, *plain])]) \
             + r"|[\d.,:]+|[A-Z0-9]{1,12})"
         pieces = sorted({_pattern(t, value) for _, t in forms}, key=len, reverse=True)
         piece = "(?:" + "|".join(pieces) + "|" + value + ")"

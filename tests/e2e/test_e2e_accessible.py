@@ -124,7 +124,7 @@ def _paying(keys: Keys, total: int) -> None:
     screen = say.screen("payment", say.tr("Amount to pay") + ": " + say.money(total))
     label = say.label(view, shown_focus_order(view)[0], total)
     prompts = [say.tr(t) for t in (texts.INSERT_CARD, texts.PLEASE_WAIT)]  # the terminal's, in its order
-    said = [p["text"] for p in keys.take(lambda t: label in t and t[-1] == prompts[-1], "the payment screen")]
+    said = [p["text"] for p in keys.take(lambda t: label in t and prompts[-1] in t, "the payment screen")]
     assert said[:len(screen)] == screen, said
     news = said[len(screen):]
     assert news.count(label) == 1 and news.index(label) <= 1, said  # after the prompt shown, if any
