@@ -21,7 +21,7 @@ from kiosk.flows import texts
 from kiosk.flows.checkin import CheckinFlow
 from kiosk.flows.checkout import CheckoutFlow
 from kiosk.flows.remote import RemoteDesk
-from kiosk.flows.shell import THANKS_SECONDS, Backend, Message, Shell
+from kiosk.flows.shell import Backend, Message, Shell
 from kiosk.flows.states import (ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE, RECEIPT_QR,
                                 THANKS)
 
