@@ -188,7 +188,7 @@ def _forms(msgid, lang: str) -> list[tuple[str, str]]:
 
 
 def _pattern(text: str, value: str) -> str:
-    parts = re.split(r"\{\w+\}", text)
+    parts = re.split(r"\{\w+\}", text.replace("\n", ". "))  # lines are said as sentences
     return value.join(re.escape(p) for p in parts)
 
 
