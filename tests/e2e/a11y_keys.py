@@ -137,7 +137,7 @@ class Keys:
         self.mark += len(said)
         return said
 
-    def step(self, key: str = "Down", total: int = 0) -> tuple[str, str]:
+    def step(self, key: str = "Down", total: int = 0) -> tuple[str, dict]:
         """One press of `key`: the control that gets the focus, and checks that its label is said."""
         before = self.kiosk.ui()["focus"]
         self.press(key)

@@ -69,10 +69,6 @@ def _finish(keys: Keys, lang: str, data: tuple[str, ...] = ()) -> None:
     assert any((keys.log.parent / "wav").glob("*.wav"))
 
 
-def _price(code: str) -> int:
-    return PRICES[code]
-
-
 @pytest.mark.parametrize("lang", ["en", "de", "nl"])
 def test_keys_only_checkout_of_five_items_with_a_quantity_change(launch, tmp_path, lang):
     kiosk, keys = _start(launch, tmp_path, lang)
@@ -81,27 +77,27 @@ def test_keys_only_checkout_of_five_items_with_a_quantity_change(launch, tmp_pat
     codes = (MILK, BREAD, BUTTER, COFFEE, CHOCOLATE)
     kiosk.scan(codes[0])  # scanning works as ever
     view = kiosk.wait_ui(lambda v: v["state"] == "checkout" and v["focus"], 30, "the cart")
-    total = _price(codes[0])
+    total = PRICES[codes[0]]
     keys.expect(say.screen("checkout", say.items(1) + ". " + say.total(total)) + [say.label(view, "minus_1")],
                 "checkout")
     for n, code in enumerate(codes[1:], 2):
         kiosk.scan(code)
         view = kiosk.wait_ui(lambda v: len(v["cart"]) == n, 30, f"{n} cart lines")
-        total += _price(code)
+        total += PRICES[code]
         keys.expect([say.tr("Added: {name}", name=view["cart"][-1]["name"]), say.total(total)], f"scan {n}")
     lines = [f"{kind}_{n}" for n in range(1, 6) for kind in ("minus", "plus", "void")]
     assert keys.walk_ring(total) == lines + ["lookup", "pay", "cancel_session", *HEADER]
 
     keys.choose("plus_2", total)  # one more of the second item
     view = kiosk.wait_ui(lambda v: v["cart"][1]["quantity"] == 2, 30, "quantity 2")
-    total += _price(codes[1])
+    total += PRICES[codes[1]]
     assert _total_of(view) == total
     keys.expect([say.tr("{name}: quantity {quantity}", name=view["cart"][1]["name"], quantity=2), say.total(total)],
                 "the new quantity")
     keys.press("F3")  # the cart, line by line
     keys.expect([say.items(6) + ". " + say.total(total)] + [
         say.tr("Line {n}: {name}, {quantity} at {price}, {total}", n=n, name=line["name"], quantity=line["quantity"],
-               price=say.money(_price(code)), total=say.money(_price(code) * line["quantity"]))
+               price=say.money(PRICES[code]), total=say.money(PRICES[code] * line["quantity"]))
         for n, (code, line) in enumerate(zip(codes, view["cart"]), 1)], "the cart read out")
 
     keys.choose("pay", total)
