@@ -96,7 +96,8 @@ class Accessibility:
         elif state == "checkin_done":
             phrases.append(tr("Your queue number") + ": " + app.ticket_no)
         phrases.append(tr(texts.SCREEN_HINTS[state]))
-        for extra in (app.payment_text, app.payment_message, app.notice_text):
+        shown = (app.payment_text, app.payment_message) if state.startswith("payment") else ()  # (a stale prompt
+        for extra in (*shown, app.notice_text):  # is not shown on the receipt screen: it is not said there)
             if extra:
                 phrases.append(extra)
         return phrases
@@ -148,8 +149,11 @@ class Accessibility:
             if self.focused is not None and (new_screen or box_changed):
                 phrases.append(self.label(self.focused))
             self._show_ring()
+        # news that comes by itself (a terminal prompt, a scan, a message) follows what is being said; a new
+        # screen or a key cuts it off (a prompt cutting off the payment screen lost the amount and what to do)
+        cut = new_screen or self._since is not None
         for n, phrase in enumerate(phrases):
-            self.say(phrase, interrupt=n == 0)
+            self.say(phrase, interrupt=cut and n == 0)
         self._since = None
 
     _box = None

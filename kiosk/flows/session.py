@@ -21,7 +21,7 @@ from kiosk.flows import texts
 from kiosk.flows.checkin import CheckinFlow
 from kiosk.flows.checkout import CheckoutFlow
 from kiosk.flows.remote import RemoteDesk
-from kiosk.flows.shell import THANKS_SECONDS, Backend, Message, Shell
+from kiosk.flows.shell import Backend, Message, Shell
 from kiosk.flows.states import (ATTRACT, CHECKIN, CHECKIN_BOOKING, CHECKIN_DONE, OUT_OF_SERVICE, RECEIPT_QR,
                                 THANKS)
 
@@ -164,14 +164,14 @@ class Session(Shell):
         self.rating = stars
         self.backend.record_event("rating", {"stars": stars, "sale_uuid": self.checkout.sale_uuid,
                                              "flow": self._flow()})
-        self.thanks_until = now + THANKS_SECONDS
+        self.thanks_until = now + self.thanks_s
         self._changed()
 
     def answer_easy(self, easy: bool, now: float) -> None:
         self.easy = easy
         self.backend.record_event("was_it_easy", {"easy": easy, "sale_uuid": self.checkout.sale_uuid,
                                                   "flow": self._flow()})
-        self.thanks_until = now + THANKS_SECONDS
+        self.thanks_until = now + self.thanks_s
         self._changed()
 
     def _flow(self) -> str:

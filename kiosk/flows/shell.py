@@ -168,7 +168,7 @@ class Shell:
         return ATTRACT if self.checkout_available or self.checkin_offered else OUT_OF_SERVICE
 
     def _thanks(self, now: float) -> None:
-        self.thanks_until = now + THANKS_SECONDS
+        self.thanks_until = now + self.thanks_s
         self._go(THANKS)
 
     # --- taps anywhere -----------------------------------------------------------------------------------
@@ -176,6 +176,8 @@ class Shell:
     def touch(self, now: float) -> None:
         """Any tap on the screen: the customer is still there."""
         self.last_touch = now
+        if self.accessible and self.state == THANKS and self.thanks_until is not None:  # a key: still reading it
+            self.thanks_until = now + self.thanks_s
         if self.still_there_until is not None:
             self.still_there_until = None
             self._changed()
@@ -198,6 +200,11 @@ class Shell:
     def enter_accessible(self) -> None:
         self.accessible = True
         self._changed()
+
+    @property
+    def thanks_s(self) -> float:
+        """How long the thank-you screen stays (longer with speech: it is heard, then walked with keys)."""
+        return THANKS_SECONDS * (self.accessible_idle_factor if self.accessible else 1)
 
     @property
     def idle_limits(self) -> tuple[float, float]:

@@ -1,175 +1,132 @@
 """The accessible mode on the launched kiosk, driven by keys only: real X key events (`xdotool key` on the
-kiosk's display, as a USB keypad sends them), no taps. The speech engine (real espeak-ng, no sound
-device) appends every phrase to a log the test reads: each screen's title and its amounts are asserted
-in the session's language, nothing English is said in German or Dutch, and each screen's focus order
-is checked. Scans and the card payment still come from the devices (the simulators' control port)."""
+kiosk's display, as a USB keypad sends them), no taps. The speech engine (real espeak-ng, no sound device)
+appends every phrase to a log the test reads (a11y_keys.py). On every screen a journey visits, in English,
+German and Dutch:
+- every phrase said is asserted, in order: the screen's title, what matters on it, what to do, the
+  terminal's prompts, and the control that has the focus; each scan, quantity change and the cart read out;
+- the whole focus ring is walked with the next key until it wraps: it must reach exactly the controls the
+  screen shows, in their order, and say each one's label;
+- in German and Dutch every phrase is one the language's catalog produces, and none is English.
+Scans and the card payment still come from the devices (the simulators' control port)."""
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import time
 
 import pytest
 
+from a11y_keys import HEADER, PRICES, Keys, Speech, Untranslated, shown_focus_order
 from launched import BREAD, BUTTER, CHOCOLATE, COFFEE, MILK
 
 from kiosk.flows import texts
-from kiosk.i18n import Translator
-from kiosk.speech import money_words
-from screens.theme import keyboard
 
-TR = Translator()
-TR_KEYBOARD = {lang: "".join(k for k in keyboard(lang, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") if k != "|")
-               for lang in ("en", "de", "nl")}
-HEADER = ["lang_en", "lang_de", "lang_nl", "large_text", "help"]
+PIN_S = 30  # the terminal's PIN entry: the payment screen stays while its ring is walked
 LANG_KEYS = {"en": "lang_en", "de": "lang_de", "nl": "lang_nl"}
 
 
-def english_sentences() -> set[str]:
-    """English source texts that German and Dutch say differently: none may be heard in de/nl."""
-    from babel.messages.pofile import read_po
-    with open(TR_PATH, "rb") as f:
-        catalog = read_po(f)
-    found = set()
-    for m in catalog:
-        if isinstance(m.id, str) and len(m.id) >= 10 and " " in m.id:
-            plain = m.id.split("{")[0].strip()
-            if len(plain) >= 10 and TR.gettext(m.id, "de") != m.id and TR.gettext(m.id, "nl") != m.id:
-                found.add(plain)
-    return found
-
-
-from kiosk.i18n import LOCALE_DIR  # noqa: E402
-
-TR_PATH = LOCALE_DIR / "en" / "LC_MESSAGES" / "kiosk.po"
-
-
-class Keys:
-    """The keypad: X key events on the kiosk's display; what it said: the phrase log."""
-
-    def __init__(self, kiosk, log):
-        self.kiosk, self.log = kiosk, log
-
-    def press(self, *names: str) -> None:
-        subprocess.run(["xdotool", "key", "--delay", "40", *names], env={**os.environ,
-                       "DISPLAY": self.kiosk.display.name}, check=True, timeout=20)
-
-    def type(self, text: str) -> None:
-        subprocess.run(["xdotool", "type", "--delay", "60", text], env={**os.environ,
-                       "DISPLAY": self.kiosk.display.name}, check=True, timeout=20)
-
-    def phrases(self) -> list[dict]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
-
-    def wait_said(self, predicate, what: str, timeout: float = 20) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            said = self.phrases()
-            if any(predicate(p) for p in said):
-                return said
-            time.sleep(0.1)
-        raise AssertionError(f"never said {what}; said: {[p['text'] for p in self.phrases()][-12:]}")
-
-    def wait_title(self, state: str, lang: str, start: int = 0, **values) -> list[dict]:
-        title = TR.gettext(texts.SCREEN_TITLES[state], lang).format(shop="Self-service", **values)
-        return self.wait_said(lambda p: p["lang"] == lang and p["text"] == title, f"{title!r} ({lang})")
-
-    def focus(self, tag: str) -> dict:
-        """Moves the focus to `tag` with the next key, and checks it is announced."""
-        view = self.kiosk.wait_ui(lambda v: tag in v["focus_order"], 20, f"{tag} in the focus order")
-        order = view["focus_order"]
-        steps = (order.index(tag) - order.index(view["focus"])) % len(order) if view["focus"] in order else 0
-        if steps:
-            self.press(*["Down"] * steps)
-        return self.kiosk.wait_ui(lambda v: v["focus"] == tag, 20, f"focus on {tag}")
-
-    def choose(self, tag: str) -> None:
-        self.focus(tag)
-        self.press("Return")
-
-
-def _start(launch, tmp_path):
+def _start(launch, tmp_path, lang: str) -> tuple:
     log = tmp_path / "phrases.jsonl"
     kiosk = launch(KIOSK_SPEECH_PHRASE_LOG=str(log), KIOSK_SPEECH_PLAYER="", KIOSK_SPEECH_WAV_DIR=str(tmp_path / "wav"))
-    keys = Keys(kiosk, log)
+    keys = Keys(kiosk, log, Speech("en"))
     kiosk.xclick(5, 795)  # the pointer over the window (a corner of the screen) so X gives it the keys
+    keys.press("F12")
+    view = kiosk.wait_ui(lambda v: v["accessible"], 30, "the accessible mode")
+    keys.expect(keys.speech.screen("attract") + [keys.speech.label(view, "start_checkout")], "attract (en)")
+    if lang != "en":
+        keys.focus(LANG_KEYS[lang])
+        keys.speech = Speech(lang)
+        keys.press("Return")
+        view = kiosk.wait_ui(lambda v: v["lang"] == lang, 30, f"language {lang}")
+        keys.expect(keys.speech.screen("attract") + [keys.speech.label(view, "start_checkout")], f"attract ({lang})")
+    assert keys.walk_ring() == ["start_checkout", "start_checkin", "accessible_mode", "low_reach", *HEADER]
     return kiosk, keys
 
 
-def _enter_accessible_mode(kiosk, keys, lang: str) -> None:
-    keys.press("F12")
-    view = kiosk.wait_ui(lambda v: v["accessible"], 20, "the accessible mode")
-    assert view["focus_order"] == ["start_checkout", "start_checkin", "accessible_mode", "low_reach"] + HEADER
-    assert view["focus"] == "start_checkout"
-    keys.wait_title("attract", "en")
+def _arrive(keys: Keys, state: str, *middle: str, after: tuple[str, ...] = (), total: int = 0) -> dict:
+    """A new screen: it is said (title, what matters, what to do, then the focused control), and its whole
+    focus ring is walked."""
+    view = keys.kiosk.wait_ui(lambda v: v["state"] == state and _laid_out(v), 60, state)
+    first = shown_focus_order(view)[0]
+    keys.expect(keys.speech.screen(state, *middle, after=after) + [keys.speech.label(view, first, total)], state)
+    keys.walk_ring(total)
+    return view
+
+
+def _laid_out(view: dict) -> bool:
+    """The screen has the focus and its controls are drawn (a screen just shown has no size yet)."""
+    return bool(view["focus"]) and shown_focus_order(view) == view["focus_order"]
+
+
+def _finish(keys: Keys, lang: str, data: tuple[str, ...] = ()) -> None:
+    """Nothing was said that the test did not expect, and (in German and Dutch) nothing untranslated."""
+    keys.expect([], "after the journey", settle=3)
+    said = keys.phrases()
+    assert said and not any(p["interrupted"] for p in said), [p["text"] for p in said if p["interrupted"]]
     if lang != "en":
-        keys.choose(LANG_KEYS[lang])
-        kiosk.wait_ui(lambda v: v["lang"] == lang, 20, f"language {lang}")
-        keys.wait_title("attract", lang)
-
-
-def _no_english_in(said: list[dict], lang: str) -> None:
-    if lang == "en":
-        return
-    english = english_sentences()
-    for phrase in said:
-        if phrase["lang"] != lang:
-            continue
-        heard = [s for s in english if s in phrase["text"]]
-        assert not heard, f"untranslated in {lang}: {phrase['text']!r} contains {heard}"
-    assert all(p["voice"] == {"de": "de", "nl": "nl"}[lang] for p in said if p["lang"] == lang)
+        check = Untranslated(lang, data)
+        for phrase in said:
+            if phrase["lang"] == lang:
+                check.check(phrase["text"])
+    assert any((keys.log.parent / "wav").glob("*.wav"))
 
 
 @pytest.mark.parametrize("lang", ["en", "de", "nl"])
 def test_keys_only_checkout_of_five_items_with_a_quantity_change(launch, tmp_path, lang):
-    kiosk, keys = _start(launch, tmp_path)
-    _enter_accessible_mode(kiosk, keys, lang)
-    kiosk.send("payment pin 3")  # the customer takes 3 s over the PIN: the prompts are heard
-    for code in (MILK, BREAD, BUTTER, COFFEE, CHOCOLATE):
-        kiosk.scan(code)  # scanning works as ever
-    view = kiosk.wait_ui(lambda v: len(v["cart"]) == 5, 10, "five cart lines")
-    keys.wait_title("checkout", lang)
+    kiosk, keys = _start(launch, tmp_path, lang)
+    say = keys.speech
+    kiosk.send(f"payment pin {PIN_S}")
+    codes = (MILK, BREAD, BUTTER, COFFEE, CHOCOLATE)
+    kiosk.scan(codes[0])  # scanning works as ever
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkout" and v["focus"], 30, "the cart")
+    total = PRICES[codes[0]]
+    keys.expect(say.screen("checkout", say.items(1) + ". " + say.total(total)) + [say.label(view, "minus_1")],
+                "checkout")
+    for n, code in enumerate(codes[1:], 2):
+        kiosk.scan(code)
+        view = kiosk.wait_ui(lambda v: len(v["cart"]) == n, 30, f"{n} cart lines")
+        total += PRICES[code]
+        keys.expect([say.tr("Added: {name}", name=view["cart"][-1]["name"]), say.total(total)], f"scan {n}")
     lines = [f"{kind}_{n}" for n in range(1, 6) for kind in ("minus", "plus", "void")]
-    assert view["focus_order"] == lines + ["lookup", "pay", "cancel_session"] + HEADER
+    assert keys.walk_ring(total) == lines + ["lookup", "pay", "cancel_session", *HEADER]
 
-    keys.choose("plus_2")  # one more of the second item
-    view = kiosk.wait_ui(lambda v: v["cart"][1]["quantity"] == 2, 20, "quantity 2")
-    name = view["cart"][1]["name"]
-    keys.wait_said(lambda p: p["text"] == TR.gettext("{name}: quantity {quantity}", lang).format(
-        name=name, quantity=2), "the new quantity")
+    keys.choose("plus_2", total)  # one more of the second item
+    view = kiosk.wait_ui(lambda v: v["cart"][1]["quantity"] == 2, 30, "quantity 2")
+    total += PRICES[codes[1]]
+    assert _total_of(view) == total
+    keys.expect([say.tr("{name}: quantity {quantity}", name=view["cart"][1]["name"], quantity=2), say.total(total)],
+                "the new quantity")
     keys.press("F3")  # the cart, line by line
-    keys.wait_said(lambda p: p["text"].startswith(TR.gettext("Line {n}: {name}, {quantity} at {price}, {total}",
-                                                             lang).split("{")[0] + "5"), "the cart's 5th line")
+    keys.expect([say.items(6) + ". " + say.total(total)] + [
+        say.tr("Line {n}: {name}, {quantity} at {price}, {total}", n=n, name=line["name"], quantity=line["quantity"],
+               price=say.money(PRICES[code]), total=say.money(PRICES[code] * line["quantity"]))
+        for n, (code, line) in enumerate(zip(codes, view["cart"]), 1)], "the cart read out")
 
-    total = _total_of(view)
-    spoken_total = money_words(total, "EUR", TR.ngettext, lang)
-    keys.choose("pay")
-    keys.wait_title("payment", lang)
-    keys.wait_said(lambda p: p["text"] == TR.gettext("Amount to pay", lang) + ": " + spoken_total,
-                   f"the amount {spoken_total!r}")
-    view = kiosk.wait_screen("receipt", 40)
-    keys.wait_title("receipt", lang)
-    assert view["focus_order"][:3] == ["receipt_print", "receipt_qr_choice", "receipt_none"]
+    keys.choose("pay", total)
+    _paying(keys, total)
+    _arrive(keys, "receipt")
     keys.choose("receipt_print")
-    view = kiosk.wait_screen("thanks", 20)
-    keys.wait_title("thanks", lang)
-    assert view["focus_order"][:5] == [f"rate_{n}" for n in range(1, 6)]
+    _arrive(keys, "thanks")
     keys.choose("thanks_done")
-    view = kiosk.wait_ui(lambda v: v["screen"] == "attract" and not v["accessible"], 20, "the session to end")
+    kiosk.wait_ui(lambda v: v["screen"] == "attract" and not v["accessible"], 30, "the session to end")
     [sale] = kiosk.assert_books_agree()
     assert sale["total"] == total
-    said = keys.phrases()
-    _no_english_in(said, lang)
-    prompts = {TR.gettext(t, lang) for t in (texts.INSERT_CARD, texts.ENTER_PIN, texts.PLEASE_WAIT)}
-    assert prompts & {p["text"] for p in said}, "no card terminal prompt was said"
-    names = {"English", "Deutsch", "Nederlands"}  # a language button says its name in its own voice
-    after = said[said.index(next(p for p in said if p["lang"] == lang)):]
-    assert all(p["lang"] == lang or p["text"] in names for p in after)
-    assert any((tmp_path / "wav").glob("*.wav"))
+    _finish(keys, lang)
+
+
+def _paying(keys: Keys, total: int) -> None:
+    """The payment screen is said whole, then the terminal's prompts follow it (they come by themselves, at
+    any moment: one may be on the screen already when it is said); then its ring is walked."""
+    say = keys.speech
+    view = keys.kiosk.wait_ui(lambda v: v["state"] == "payment" and _laid_out(v), 60, "payment")
+    screen = say.screen("payment", say.tr("Amount to pay") + ": " + say.money(total))
+    label = say.label(view, shown_focus_order(view)[0], total)
+    prompts = [say.tr(t) for t in (texts.INSERT_CARD, texts.PLEASE_WAIT)]  # the terminal's, in its order
+    said = [p["text"] for p in keys.take(lambda t: label in t and prompts[-1] in t, "the payment screen")]
+    assert said[:len(screen)] == screen, said
+    news = said[len(screen):]
+    assert news.count(label) == 1 and news.index(label) <= 1, said  # after the prompt shown, if any
+    news.remove(label)
+    assert news == [p for p in prompts if p in news] and news[-1] == prompts[-1], said
+    keys.walk_ring(total)
 
 
 def _total_of(view: dict) -> int:
@@ -178,26 +135,25 @@ def _total_of(view: dict) -> int:
 
 @pytest.mark.parametrize("lang", ["en", "de", "nl"])
 def test_keys_only_check_in_with_the_booking_code(launch, tmp_path, lang):
-    kiosk, keys = _start(launch, tmp_path)
-    _enter_accessible_mode(kiosk, keys, lang)
+    kiosk, keys = _start(launch, tmp_path, lang)
+    say = keys.speech
     keys.choose("start_checkin")
-    view = kiosk.wait_screen("checkin")
-    keys.wait_title("checkin", lang)
-    assert view["focus_order"][0] == "key_checkin_1" and view["focus_order"][-6:] == ["checkin_cancel"] + HEADER
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin" and v["focus"], 30, "check-in")
+    keys.expect(say.screen("checkin") + [say.label(view, "key_checkin_1")], "checkin")
     keys.type("demo1234")  # the keypad's letters and digits go to the booking code
-    view = kiosk.wait_ui(lambda v: "DEMO1234" in v["texts"], 20, "the code typed")
-    keyboard = [f"key_checkin_{k}" for k in "1234567890" + TR_KEYBOARD[lang] + "⌫"] + ["key_checkin_clear"]
-    assert view["focus_order"] == ["checkin_submit"] + keyboard + ["checkin_cancel"] + HEADER
-    keys.choose("checkin_submit")
-    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_booking", 20, "the booking")
-    keys.wait_title("checkin_booking", lang)
-    assert view["focus_order"][:2] == ["checkin_confirm", "checkin_not_mine"]
+    view = kiosk.wait_ui(lambda v: "DEMO1234" in v["texts"], 30, "the code typed")
+    keys.press("F2")  # repeat: the screen again, now with the code to submit
+    keys.expect(say.screen("checkin") + [say.label(view, "key_checkin_1")], "checkin repeated")
+    assert keys.step("Up")[0] == "checkin_submit"  # before the first key: the way on, now there is a code
+    order = keys.walk_ring()
+    assert order[0] == "checkin_submit" and order[-6:] == ["checkin_cancel", *HEADER]
+    keys.press("Return")
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_booking", 30, "the booking")
+    booking = view["booking"].split("\n")
+    _arrive(keys, "checkin_booking", ". ".join(booking))
     keys.choose("checkin_confirm")
-    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_done", 20, "the ticket")
-    keys.wait_title("checkin_done", lang)
-    keys.wait_said(lambda p: p["text"] == TR.gettext("Your queue number", lang) + ": " + view["ticket_no"],
-                   "the queue number")
+    view = kiosk.wait_ui(lambda v: v["state"] == "checkin_done" and v["ticket_no"], 30, "the ticket")
+    _arrive(keys, "checkin_done", say.tr("Your queue number") + ": " + view["ticket_no"])
     keys.choose("checkin_done")
-    kiosk.wait_screen("thanks")
-    keys.wait_title("thanks", lang)
-    _no_english_in(keys.phrases(), lang)
+    _arrive(keys, "thanks")
+    _finish(keys, lang, tuple(booking[:2]))  # the booking's name and time are data, not messages
