@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 
 import httpx
@@ -34,8 +35,17 @@ def new_postgres_database(dsn: str, prefix: str) -> tuple[str, callable]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # FORCE ends our own sessions; an autovacuum worker on the new database is the server's, which the
+        # test role may not end (InsufficientPrivilege): it finishes within moments, so try again
+        for attempt in range(40):
+            try:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except (sa.exc.ProgrammingError, sa.exc.OperationalError):
+                if attempt == 39:
+                    raise
+                time.sleep(0.25)
         admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False), drop
 
